@@ -1,0 +1,230 @@
+"""The exception tree. Every error this package raises is a :class:`LinqError`.
+
+::
+
+    LinqError
+    +-- LinqUsageError (also ValueError)      bad arguments, raised before any I/O
+    +-- LinqClosedError (also RuntimeError)   the session was used before open or after close
+    +-- LinqConnectionError                   no usable response (refused, reset, dropped)
+    |   +-- LinqTimeoutError (also TimeoutError)
+    +-- APIStatusError                        the API answered with an error status
+    |   +-- BadRequestError                   400, 422
+    |   +-- AuthenticationError               401
+    |   +-- PermissionDeniedError             403
+    |   |   +-- OptedOutError                 403, code 2024
+    |   |   +-- LineIneligibleError           403, code 2027
+    |   +-- NotFoundError                     404
+    |   +-- ConflictError                     409
+    |   +-- RateLimitError                    429
+    |   +-- ServerError                       5xx
+    +-- UploadError                           the presigned PUT failed (.attachment_id, .s3_code)
+    |   +-- UploadExpiredError                the upload URL expired
+    +-- ResponseValidationError               a 2xx body did not fit the model
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "LineIneligibleError",
+    "LinqClosedError",
+    "LinqConnectionError",
+    "LinqError",
+    "LinqTimeoutError",
+    "LinqUsageError",
+    "NotFoundError",
+    "OptedOutError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+    "UploadError",
+    "UploadExpiredError",
+]
+
+
+class LinqError(Exception):
+    """Base class of every error raised by ``linq_async``."""
+
+
+class LinqUsageError(LinqError, ValueError):
+    """An argument is invalid. Raised before anything is sent."""
+
+
+class LinqClosedError(LinqError, RuntimeError):
+    """The session is not open: use ``async with LinqSession(...)`` or reopen a new one."""
+
+
+class LinqConnectionError(LinqError):
+    """The request got no usable response: connection refused, reset or dropped."""
+
+
+class LinqTimeoutError(LinqConnectionError, TimeoutError):
+    """The request timed out."""
+
+
+class APIStatusError(LinqError):
+    """The API answered with an error status.
+
+    Attributes:
+        status: the HTTP status.
+        code: the Linq error code (``1002``, ``2004`` ...), or ``None`` if the body had none.
+        message: the human-readable message from the body, or the HTTP reason.
+        trace_id: the API's trace id, to quote to Linq support.
+        doc_url: the documentation page for ``code``, when given.
+        retry_after: seconds to wait before retrying (429), when given.
+        body: the decoded JSON body, or the raw text when it was not JSON.
+        method: the request's HTTP method.
+        path: the request's API path (no host, no query).
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        message: str,
+        code: int | None = None,
+        trace_id: str | None = None,
+        doc_url: str | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.trace_id = trace_id
+        self.doc_url = doc_url
+        self.retry_after = retry_after
+        self.body = body
+        self.method = method
+        self.path = path
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [f"HTTP {self.status}"]
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        text = ", ".join(parts) + f": {self.message}"
+        if self.method and self.path:
+            text += f" ({self.method} {self.path})"
+        if self.trace_id:
+            text += f" [trace_id {self.trace_id}]"
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self._kwargs()))
+
+    def _kwargs(self) -> Mapping[str, Any]:
+        return {
+            "status": self.status,
+            "message": self.message,
+            "code": self.code,
+            "trace_id": self.trace_id,
+            "doc_url": self.doc_url,
+            "retry_after": self.retry_after,
+            "body": self.body,
+            "method": self.method,
+            "path": self.path,
+        }
+
+
+def _rebuild(cls: type[APIStatusError], kwargs: Mapping[str, Any]) -> APIStatusError:
+    return cls(**kwargs)
+
+
+class BadRequestError(APIStatusError):
+    """400 or 422: the request was refused as invalid (codes 1001-1005 ...)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked (code 2004)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this."""
+
+
+class OptedOutError(PermissionDeniedError):
+    """403 code 2024: the recipient opted out. ``override_optout=True`` bypasses it once."""
+
+
+class LineIneligibleError(PermissionDeniedError):
+    """403 code 2027: the sending line is temporarily not eligible to send."""
+
+
+class NotFoundError(APIStatusError):
+    """404: not found, or owned by another partner (the API does not say which)."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state. Usually permanent."""
+
+
+class RateLimitError(APIStatusError):
+    """429: rate limited. ``retry_after`` says how long to wait, when the API said."""
+
+
+class ServerError(APIStatusError):
+    """5xx: the API failed. Retried by the session's retry policy."""
+
+
+class UploadError(LinqError):
+    """The presigned upload (PUT to storage) failed, or the file changed while it was sent.
+
+    Attributes:
+        attachment_id: the attachment the upload was for.
+        status: the storage service's HTTP status, or ``None`` if there was no response.
+        s3_code: the storage error code (``SignatureDoesNotMatch``, ``AccessDenied`` ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attachment_id: str | None = None,
+        status: int | None = None,
+        s3_code: str | None = None,
+    ) -> None:
+        self.message = message
+        self.attachment_id = attachment_id
+        self.status = status
+        self.s3_code = s3_code
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        details = [
+            f"{name} {value}"
+            for name, value in (
+                ("attachment", self.attachment_id),
+                ("HTTP", self.status),
+                ("S3 code", self.s3_code),
+            )
+            if value is not None
+        ]
+        return self.message + (f" ({', '.join(details)})" if details else "")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kwargs = {"attachment_id": self.attachment_id, "status": self.status}
+        return (_rebuild_upload, (type(self), self.message, kwargs, self.s3_code))
+
+
+def _rebuild_upload(
+    cls: type[UploadError], message: str, kwargs: Mapping[str, Any], s3_code: str | None
+) -> UploadError:
+    return cls(message, s3_code=s3_code, **kwargs)
+
+
+class UploadExpiredError(UploadError):
+    """The upload URL expired before the upload started or finished."""
+
+
+class ResponseValidationError(LinqError):
+    """A successful response did not have the shape the models expect."""
