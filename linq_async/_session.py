@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
+from . import _sending
 from ._errors import LinqUsageError
 from ._retry import RetryPolicy
 from ._transport import Timeouts, Transport
+from ._upload import FileInput, ProgressCallback, open_source
+from .models import BroadcastReport, Effect, RecipientOutcome, SendResult, Upload
 from .resources import Attachments, Chats, Messages
 
 __all__ = ["DEFAULT_BASE_URL", "LinqSession"]
@@ -149,3 +152,148 @@ class LinqSession:
 
     def __repr__(self) -> str:
         return f"<LinqSession {self.base_url} {self._transport.state}>"
+
+    async def upload(
+        self,
+        file: FileInput,
+        *,
+        content_type: str | None = None,
+        filename: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Upload:
+        """Upload a file once, to send it any number of times.
+
+        Checks the file locally, asks for a presigned slot (``POST /v3/attachments``) and
+        streams the file to it in fixed chunks, so memory stays small whatever its size. A
+        slot that expires before the upload finishes is replaced once.
+
+        Args:
+            file: a path (streamed from disk) or bytes-like data (then ``filename`` is
+                required).
+            content_type: the MIME type; guessed from the file name when omitted.
+            filename: the name recipients see; the path's base name by default.
+            on_progress: called as ``on_progress(sent_bytes, total_bytes)`` as bytes go out.
+
+        Returns:
+            An :class:`Upload` to pass to :meth:`upload_and_send` or :meth:`broadcast`.
+
+        Raises:
+            LinqUsageError: the file is missing, not a regular file, empty or over 100 MiB,
+                or its type is unsupported (before anything is sent).
+            UploadError: storage refused the upload, or the file changed while being read.
+            APIStatusError: the API refused the slot request.
+        """
+        source = open_source(file, filename=filename, content_type=content_type)
+        return await _sending.upload(self.attachments, source, on_progress=on_progress)
+
+    async def upload_and_send(
+        self,
+        file: FileInput | Upload,
+        *,
+        from_: str,
+        to: str | Iterable[str],
+        text: str | None = None,
+        content_type: str | None = None,
+        filename: str | None = None,
+        effect: Effect | None = None,
+        preferred_service: str | None = None,
+        idempotency_key: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> SendResult:
+        """Send a file (and optional text) in one call: check, upload, then send.
+
+        Every argument is checked before any request. The file is uploaded as by
+        :meth:`upload` (pass an :class:`Upload` to reuse one), then ``POST /v3/chats``
+        sends a message whose parts are the text (if any) and the media. If the upload
+        fails, no message is sent. The send carries an idempotency key (generated when not
+        given), so its retries can never send twice.
+
+        Args:
+            file: a path, bytes-like data, or an :class:`Upload` from :meth:`upload`.
+            from_: your sending line, E.164.
+            to: one handle (a direct chat) or several (a group chat); E.164 or email.
+            text: a text part sent before the file.
+            content_type: the MIME type; guessed from the file name when omitted.
+            filename: the name recipients see; the path's base name by default.
+            effect: a message effect (not allowed as a new chat's first message).
+            preferred_service: ``iMessage``, ``SMS`` or ``RCS``.
+            idempotency_key: reuse it to make a re-run of this call send nothing new.
+            on_progress: called as ``on_progress(sent_bytes, total_bytes)`` during upload.
+
+        Returns:
+            The upload, the chat (new or reused) and the message sent.
+
+        Raises:
+            LinqUsageError: an argument or the file is invalid (nothing was sent).
+            UploadError: the upload failed (no message was sent).
+            APIStatusError: the API refused the slot or the message.
+        """
+        return await _sending.upload_and_send(
+            self.attachments,
+            self.chats,
+            file,
+            from_=from_,
+            to=to,
+            text=text,
+            content_type=content_type,
+            filename=filename,
+            effect=effect,
+            preferred_service=preferred_service,
+            idempotency_key=idempotency_key,
+            on_progress=on_progress,
+        )
+
+    async def broadcast(
+        self,
+        file: FileInput | Upload,
+        *,
+        from_: str,
+        recipients: Iterable[str],
+        text: str | None = None,
+        concurrency: int = 16,
+        broadcast_id: str | None = None,
+        content_type: str | None = None,
+        filename: str | None = None,
+        on_upload_progress: ProgressCallback | None = None,
+        on_recipient: Callable[[RecipientOutcome], Any] | None = None,
+    ) -> BroadcastReport:
+        """Upload a file once and send it to each recipient in their own direct chat.
+
+        At most ``concurrency`` sends are in flight. A recipient's failure is recorded in
+        the report and never stops the others. Each message's idempotency key is derived
+        from ``(broadcast_id, recipient)``: run the same broadcast again with the report's
+        ``broadcast_id`` after a crash, and recipients already served get nothing twice.
+
+        Args:
+            file: a path, bytes-like data, or an :class:`Upload` to reuse.
+            from_: your sending line, E.164.
+            recipients: handles (E.164 or email); duplicates are sent to once.
+            text: a text part sent before the file.
+            concurrency: the most sends in flight at once (1 to 256).
+            broadcast_id: identifies this broadcast for safe re-runs; random when omitted.
+            content_type: the MIME type; guessed from the file name when omitted.
+            filename: the name recipients see; the path's base name by default.
+            on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.
+            on_recipient: called with each :class:`RecipientOutcome` as it completes.
+
+        Returns:
+            One outcome per recipient, in the order given, with counts.
+
+        Raises:
+            LinqUsageError: an argument, a recipient or the file is invalid (nothing sent).
+            UploadError: the upload failed (nothing sent).
+        """
+        return await _sending.broadcast(
+            self.attachments,
+            self.chats,
+            file,
+            from_=from_,
+            recipients=recipients,
+            text=text,
+            concurrency=concurrency,
+            broadcast_id=broadcast_id,
+            content_type=content_type,
+            filename=filename,
+            on_upload_progress=on_upload_progress,
+            on_recipient=on_recipient,
+        )

@@ -10,8 +10,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -26,6 +26,7 @@ from ._errors import (
     LineIneligibleError,
     LinqClosedError,
     LinqConnectionError,
+    LinqError,
     LinqTimeoutError,
     LinqUsageError,
     NotFoundError,
@@ -41,6 +42,8 @@ from ._version import __version__
 __all__ = ["Timeouts"]
 
 logger = logging.getLogger("linq_async")
+
+T = TypeVar("T")
 
 USER_AGENT = f"linq-async/{__version__}"
 _BODY_TEXT_LIMIT = 2000
@@ -273,12 +276,7 @@ class Transport:
             data = json.dumps(json_body, separators=(",", ":")).encode()
             headers = {**headers, "Content-Type": "application/json"}
 
-        policy = self.retry
-        started = time.monotonic()
-        retry_number = 0
-        while True:
-            error: APIStatusError | LinqConnectionError
-            retryable: bool
+        async def attempt() -> Any:
             try:
                 async with session.request(
                     method,
@@ -294,37 +292,70 @@ class Transport:
                     error = status_error(
                         resp.status, resp.reason, resp.headers, raw, method=method, path=api_path
                     )
-                    retryable = resp.status == 429 or (idempotent and resp.status in RETRY_STATUSES)
             except aiohttp.ClientConnectorError as exc:
                 # Nothing reached the server: always safe to try again.
-                error, retryable = _connection_error(exc, method, api_path), True
+                raise Retry(_connection_error(exc, method, api_path)) from exc
             except asyncio.TimeoutError as exc:
-                error = LinqTimeoutError(f"{method} {api_path} timed out")
-                error.__cause__ = exc
-                retryable = idempotent or isinstance(exc, aiohttp.ConnectionTimeoutError)
+                timeout_error = LinqTimeoutError(f"{method} {api_path} timed out")
+                timeout_error.__cause__ = exc
+                if idempotent or isinstance(exc, aiohttp.ConnectionTimeoutError):
+                    raise Retry(timeout_error) from exc
+                raise timeout_error from exc
             except aiohttp.ClientError as exc:
-                error, retryable = _connection_error(exc, method, api_path), idempotent
+                connection_error = _connection_error(exc, method, api_path)
+                if idempotent:
+                    raise Retry(connection_error) from exc
+                raise connection_error from exc
+            # 429 means the request was refused unprocessed, so it is safe to repeat.
+            if resp.status == 429 or (idempotent and resp.status in RETRY_STATUSES):
+                raise Retry(error, retry_after=error.retry_after)
+            raise error
 
-            delay = None
-            if retryable and retry_number + 1 < policy.attempts:
-                hint = error.retry_after if isinstance(error, APIStatusError) else None
-                delay = policy.backoff(retry_number, hint)
-                if time.monotonic() - started + delay > policy.deadline:
-                    delay = None
-            if delay is None:
-                raise error
+        return await self.retrying(method, api_path, attempt)
+
+    async def retrying(self, method: str, label: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt`` until it returns, raises a final error, or the policy gives up.
+
+        ``attempt`` signals a failure worth retrying by raising :class:`Retry`; any other
+        exception is final. When the policy gives up, the last error is raised.
+        ``label`` names the operation in log records (a path; never a URL with a query).
+        """
+        policy = self.retry
+        started = time.monotonic()
+        retry_number = 0
+        while True:
+            try:
+                return await attempt()
+            except Retry as signal:
+                error = signal.error
+                delay = None
+                if retry_number + 1 < policy.attempts:
+                    delay = policy.backoff(retry_number, signal.retry_after)
+                    if time.monotonic() - started + delay > policy.deadline:
+                        delay = None
+                if delay is None:
+                    raise error from error.__cause__
             retry_number += 1
-            cause = error.status if isinstance(error, APIStatusError) else type(error).__name__
+            status = getattr(error, "status", None)
             logger.info(
                 "retrying %s %s (attempt %d of %d) in %.2fs after %s",
                 method,
-                api_path,
+                label,
                 retry_number + 1,
                 policy.attempts,
                 delay,
-                cause,
+                f"HTTP {status}" if status is not None else type(error).__name__,
             )
             await policy.sleep(delay)
+
+
+class Retry(Exception):
+    """Raised inside an attempt to say: this failed, and trying again may succeed."""
+
+    def __init__(self, error: LinqError, *, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
 
 
 def _connection_error(exc: aiohttp.ClientError, method: str, api_path: str) -> LinqConnectionError:

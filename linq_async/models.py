@@ -17,6 +17,7 @@ import attrs
 
 __all__ = [
     "Attachment",
+    "BroadcastReport",
     "Chat",
     "ChatHandle",
     "CreatedChat",
@@ -27,10 +28,13 @@ __all__ = [
     "Message",
     "MessageContent",
     "Part",
+    "RecipientOutcome",
     "ReplyTo",
+    "SendResult",
     "TextDecoration",
     "TextPart",
     "UnknownPart",
+    "Upload",
     "UploadSlot",
 ]
 
@@ -234,3 +238,70 @@ class CreatedChat:
 
     chat: Chat
     message: Message
+
+
+@attrs.frozen(kw_only=True)
+class Upload:
+    """A file uploaded with :meth:`LinqSession.upload`, ready to send any number of times.
+
+    Pass it to :meth:`LinqSession.upload_and_send` or :meth:`LinqSession.broadcast` in place
+    of a file to send the same attachment again without uploading it again.
+    """
+
+    attachment_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    download_url: str
+
+
+@attrs.frozen(kw_only=True)
+class SendResult:
+    """The result of :meth:`LinqSession.upload_and_send`."""
+
+    upload: Upload
+    chat: Chat
+    message: Message
+
+
+@attrs.frozen(kw_only=True)
+class RecipientOutcome:
+    """What happened to one recipient of a broadcast: a chat and message, or an error."""
+
+    recipient: str
+    chat_id: str | None = None
+    message_id: str | None = None
+    error: Exception | None = attrs.field(default=None, eq=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the message was sent (or had been sent by an earlier run)."""
+        return self.error is None
+
+
+@attrs.frozen(kw_only=True)
+class BroadcastReport:
+    """The result of :meth:`LinqSession.broadcast`: one outcome per recipient, in order.
+
+    ``broadcast_id`` identifies the run: passing it again re-runs the broadcast safely, as
+    every recipient who already got the message is answered from the first send.
+    """
+
+    broadcast_id: str
+    upload: Upload
+    outcomes: tuple[RecipientOutcome, ...]
+
+    @property
+    def sent(self) -> int:
+        """How many recipients got the message."""
+        return sum(1 for outcome in self.outcomes if outcome.ok)
+
+    @property
+    def failed(self) -> int:
+        """How many recipients did not."""
+        return len(self.outcomes) - self.sent
+
+    @property
+    def failures(self) -> tuple[RecipientOutcome, ...]:
+        """The outcomes that carry an error."""
+        return tuple(outcome for outcome in self.outcomes if not outcome.ok)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from .._content_types import resolve_content_type
 from .._converter import structure
 from .._errors import LinqUsageError
 from .._transport import path
+from .._upload import FileInput, ProgressCallback, open_source, put_file
 from .._validation import check_filename, check_size
 from ..models import Attachment, UploadSlot
 from ._base import Resource
@@ -58,3 +61,35 @@ class Attachments(Resource):
         """
         api_path = path("/v3/attachments/{}", attachment_id)
         await self._transport.request("DELETE", api_path, idempotent=True)
+
+    async def upload(
+        self,
+        slot: UploadSlot,
+        file: FileInput,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        """Stream ``file`` to a slot from :meth:`create` (the presigned PUT alone).
+
+        The file is read in fixed chunks and sent with the slot's method and required
+        headers plus an explicit ``Content-Length``; 5xx answers and dropped connections
+        are retried per the session's policy, reopening the file each time.
+
+        Args:
+            slot: the slot to fill; its signed length must equal the file's size.
+            file: a path (streamed from disk) or bytes-like data.
+            on_progress: called as ``on_progress(sent_bytes, total_bytes)``.
+
+        Raises:
+            LinqUsageError: the file is missing, empty, too big or of another size than the
+                slot was issued for.
+            UploadExpiredError: the slot expired; ask :meth:`create` for a new one.
+            UploadError: storage refused the upload or the file changed while it was read.
+        """
+        declared = {key.lower(): value for key, value in slot.required_headers.items()}
+        if isinstance(file, (str, os.PathLike)):
+            filename = os.path.basename(os.fspath(file)) or slot.attachment_id
+        else:
+            filename = slot.attachment_id
+        source = open_source(file, filename=filename, content_type=declared.get("content-type"))
+        await put_file(self._transport, slot, source, on_progress=on_progress)

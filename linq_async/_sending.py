@@ -1,0 +1,202 @@
+"""The headline workflows: upload a file once, send it to one chat or to many recipients."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ._errors import LinqError, LinqUsageError, UploadExpiredError
+from ._upload import FileInput, FileSource, ProgressCallback, open_source, put_file
+from ._validation import check_handle, check_phone, check_recipients
+from .models import (
+    BroadcastReport,
+    Effect,
+    MediaPart,
+    Part,
+    RecipientOutcome,
+    SendResult,
+    TextPart,
+    Upload,
+)
+from .resources import Attachments, Chats
+
+_BROADCAST_NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
+MAX_CONCURRENCY = 256
+
+
+async def upload(
+    attachments: Attachments,
+    source: FileSource,
+    *,
+    on_progress: ProgressCallback | None,
+) -> Upload:
+    """Ask for a slot and stream the file to it; an expired slot is replaced once."""
+    transport = attachments._transport
+    for fresh_slot_allowed in (True, False):
+        slot = await attachments.create(
+            filename=source.filename, content_type=source.content_type, size_bytes=source.size
+        )
+        try:
+            await put_file(transport, slot, source, on_progress=on_progress)
+        except UploadExpiredError:
+            if not fresh_slot_allowed:
+                raise
+            continue
+        return Upload(
+            attachment_id=slot.attachment_id,
+            filename=source.filename,
+            content_type=source.content_type,
+            size_bytes=source.size,
+            download_url=slot.download_url,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def ensure_upload(
+    attachments: Attachments,
+    file: FileInput | Upload,
+    *,
+    content_type: str | None,
+    filename: str | None,
+    on_progress: ProgressCallback | None,
+) -> Upload:
+    """Return ``file`` if it is already an Upload, else check and upload it."""
+    if isinstance(file, Upload):
+        if content_type is not None or filename is not None:
+            raise LinqUsageError("content_type and filename cannot change an existing Upload")
+        return file
+    source = open_source(file, filename=filename, content_type=content_type)
+    return await upload(attachments, source, on_progress=on_progress)
+
+
+def media_parts(text: str | None, attachment_id: str) -> list[Part]:
+    """The parts of a file message: an optional text, then the media."""
+    parts: list[Part] = []
+    if text is not None:
+        if not isinstance(text, str) or not text:
+            raise LinqUsageError(f"text must be a non-empty string, got {text!r}")
+        parts.append(TextPart(value=text))
+    parts.append(MediaPart(attachment_id=attachment_id))
+    return parts
+
+
+async def upload_and_send(
+    attachments: Attachments,
+    chats: Chats,
+    file: FileInput | Upload,
+    *,
+    from_: str,
+    to: str | Iterable[str],
+    text: str | None,
+    content_type: str | None,
+    filename: str | None,
+    effect: Effect | None,
+    preferred_service: str | None,
+    idempotency_key: str | None,
+    on_progress: ProgressCallback | None,
+) -> SendResult:
+    """Validate everything locally, upload, then create the chat message."""
+    check_phone(from_, what="from_")
+    recipients = check_recipients(to)
+    media_parts(text, "check")  # validates text before any I/O
+    done = await ensure_upload(
+        attachments, file, content_type=content_type, filename=filename, on_progress=on_progress
+    )
+    created = await chats.create(
+        from_=from_,
+        to=recipients,
+        parts=media_parts(text, done.attachment_id),
+        effect=effect,
+        preferred_service=preferred_service,
+        idempotency_key=idempotency_key,
+    )
+    return SendResult(upload=done, chat=created.chat, message=created.message)
+
+
+def broadcast_key(broadcast_id: str, recipient: str) -> str:
+    """The idempotency key of one recipient's message in a broadcast (stable across runs)."""
+    return str(uuid.uuid5(_BROADCAST_NAMESPACE, f"{broadcast_id}\n{recipient}"))
+
+
+def _unique(recipients: Iterable[str]) -> list[str]:
+    if isinstance(recipients, str):
+        raise LinqUsageError("recipients must be a list of handles, not one string")
+    seen: dict[str, None] = {}
+    for recipient in recipients:
+        seen.setdefault(check_handle(recipient, what="each recipient"), None)
+    if not seen:
+        raise LinqUsageError("recipients must name at least one handle")
+    return list(seen)
+
+
+async def broadcast(
+    attachments: Attachments,
+    chats: Chats,
+    file: FileInput | Upload,
+    *,
+    from_: str,
+    recipients: Iterable[str],
+    text: str | None,
+    concurrency: int,
+    broadcast_id: str | None,
+    content_type: str | None,
+    filename: str | None,
+    on_upload_progress: ProgressCallback | None,
+    on_recipient: Callable[[RecipientOutcome], Any] | None,
+) -> BroadcastReport:
+    """Upload once, then send one direct chat per recipient, at most ``concurrency`` at once."""
+    check_phone(from_, what="from_")
+    handles = _unique(recipients)
+    media_parts(text, "check")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise LinqUsageError(f"concurrency must be an int, got {concurrency!r}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise LinqUsageError(f"concurrency must be 1 to {MAX_CONCURRENCY}, got {concurrency}")
+    if broadcast_id is not None and not (isinstance(broadcast_id, str) and broadcast_id):
+        raise LinqUsageError(f"broadcast_id must be a non-empty string, got {broadcast_id!r}")
+    run_id = broadcast_id or str(uuid.uuid4())
+
+    done = await ensure_upload(
+        attachments,
+        file,
+        content_type=content_type,
+        filename=filename,
+        on_progress=on_upload_progress,
+    )
+    parts = media_parts(text, done.attachment_id)
+    outcomes: dict[str, RecipientOutcome] = {}
+    queue: Iterator[str] = iter(handles)
+
+    async def worker() -> None:
+        for recipient in queue:
+            try:
+                created = await chats.create(
+                    from_=from_,
+                    to=recipient,
+                    parts=parts,
+                    idempotency_key=broadcast_key(run_id, recipient),
+                )
+            except LinqError as exc:  # one recipient's failure never stops the others
+                outcome = RecipientOutcome(recipient=recipient, error=exc)
+            else:
+                outcome = RecipientOutcome(
+                    recipient=recipient, chat_id=created.chat.id, message_id=created.message.id
+                )
+            outcomes[recipient] = outcome
+            if on_recipient is not None:
+                on_recipient(outcome)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(handles)))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    return BroadcastReport(
+        broadcast_id=run_id,
+        upload=done,
+        outcomes=tuple(outcomes[handle] for handle in handles),
+    )
