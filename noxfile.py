@@ -37,4 +37,4 @@ def typecheck(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Run the end-to-end demo against the embedded FakeLinqServer (no key, no network)."""
     session.install("-e", ".")
-    session.run("python", "-m", "linq_async.demo")
+    session.run("python", "-m", "linq_async", "demo")

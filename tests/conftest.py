@@ -5,22 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from _support import SleepRecorder
+from s3_server import s3_target  # noqa: F401  (the session-wide real S3 fixture)
 
 from linq_async import LinqSession, RetryPolicy
 from linq_async.testing import FakeLinqServer
-
-SENDER = "+12223334444"
-RECIPIENT = "+15556667777"
-
-
-class SleepRecorder:
-    """Stands in for asyncio.sleep in retry policies: records delays, waits for nothing."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @pytest.fixture

@@ -107,7 +107,7 @@ def test_valid_handles(handle: str) -> None:
 )
 def test_invalid_handles_are_refused(handle: str) -> None:
     """Anything but E.164 or an email fails, naming the value."""
-    with pytest.raises(LinqUsageError, match="E.164"):
+    with pytest.raises(LinqUsageError, match=r"E\.164"):
         check_handle(handle, what="to")
 
 

@@ -69,6 +69,29 @@ class S3Target:
     region: str = "us-east-1"
     """The region in the credential scope (SeaweedFS accepts any)."""
 
+    def presign_url(
+        self,
+        method: str,
+        key: str = "",
+        *,
+        headers: Mapping[str, str] | None = None,
+        expires: int = 900,
+        now: datetime | None = None,
+    ) -> str:
+        """Presign any request on this target's bucket; see :func:`presign_url`."""
+        return presign_url(
+            method,
+            endpoint=self.endpoint,
+            bucket=self.bucket,
+            key=key,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            region=self.region,
+            headers=headers,
+            expires=expires,
+            now=now,
+        )
+
     def presign_put(
         self,
         key: str,

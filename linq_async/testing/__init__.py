@@ -1,0 +1,31 @@
+"""Test against a strict in-process fake of the Linq API, instead of the real one.
+
+:class:`FakeLinqServer` is a real ``aiohttp`` server on ``127.0.0.1`` (free ports only). It
+checks every request against the documented rules, answers with the documented shapes and
+errors, records what it was sent, and can inject faults::
+
+    from linq_async.testing import FakeLinqServer
+
+    async def test_send() -> None:
+        async with FakeLinqServer() as fake:
+            ...  # point your client at fake.base_url with fake.api_key
+            assert len(fake.messages) == 1
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from ._server import FakeLinqServer
+from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest
+from ._storage import PresignedUpload, UploadStorage
+
+__all__ = [
+    "FakeAttachment",
+    "FakeChat",
+    "FakeLinqServer",
+    "FakeMessage",
+    "PresignedUpload",
+    "RecordedRequest",
+    "UploadStorage",
+]

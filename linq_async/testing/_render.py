@@ -1,0 +1,184 @@
+"""The JSON shapes the fake answers with, built from its records as plain dicts.
+
+Kept apart from the SDK's models on purpose: the fake checks the client, so it must not share
+the client's idea of the wire format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mimetypes
+import posixpath
+import urllib.parse
+from typing import Any
+
+from ._state import FakeAttachment, FakeChat, FakeMessage
+
+SERVICE = "iMessage"
+CDN_ORIGIN = "https://cdn.fake-linq.invalid"
+_HEALTH_DOC_URL = "https://docs.linqapp.com/"
+
+
+def iso(value: dt.datetime) -> str:
+    """Format an aware datetime as ISO-8601 UTC with milliseconds and a ``Z``."""
+    text = value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def download_url(attachment: FakeAttachment) -> str:
+    """Return the (never fetched) CDN URL of an attachment."""
+    name = urllib.parse.quote(attachment.filename, safe="")
+    return f"{CDN_ORIGIN}/attachments/partners/fake-partner/{attachment.id}/{name}"
+
+
+def attachment(record: FakeAttachment) -> dict[str, Any]:
+    """``GET /v3/attachments/{id}``."""
+    return {
+        "id": record.id,
+        "filename": record.filename,
+        "content_type": record.content_type,
+        "size_bytes": record.size_bytes,
+        "status": record.status,
+        "download_url": download_url(record),
+        "created_at": iso(record.created_at),
+    }
+
+
+def response_part(
+    part: dict[str, Any], attachments: dict[str, FakeAttachment], part_id: str
+) -> dict[str, Any]:
+    """Render one sent part as the API returns it.
+
+    Args:
+        part: The part as the client sent it (already validated).
+        attachments: The fake's attachments, to describe media parts.
+        part_id: The id to give a media part sent by ``url``.
+
+    Returns:
+        The response part.
+    """
+    kind = part["type"]
+    if kind == "text":
+        rendered: dict[str, Any] = {"type": "text", "value": part["value"], "reactions": None}
+        if part.get("text_decorations") is not None:
+            rendered["text_decorations"] = part["text_decorations"]
+        return rendered
+    if kind == "media":
+        if part.get("attachment_id") is not None:
+            record = attachments[part["attachment_id"]]
+            return {
+                "type": "media",
+                "id": record.id,
+                "filename": record.filename,
+                "mime_type": record.content_type,
+                "size_bytes": record.size_bytes,
+                "url": download_url(record),
+            }
+        url = part["url"]
+        filename = posixpath.basename(urllib.parse.urlsplit(url).path) or "file"
+        mime_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        # The real API downloads the file; the fake never fetches it, so the size is unknown.
+        return {
+            "type": "media",
+            "id": part_id,
+            "filename": filename,
+            "mime_type": mime_type,
+            "size_bytes": 0,
+            "url": url,
+        }
+    if kind in ("link", "app_clip"):
+        return {"type": kind, "value": part["value"]}
+    return {key: value for key, value in part.items() if key != "interactive"}
+
+
+def health_status(chat: FakeChat) -> dict[str, Any]:
+    """The (always healthy) ``health_status`` object."""
+    return {"status": "HEALTHY", "doc_url": _HEALTH_DOC_URL, "updated_at": iso(chat.created_at)}
+
+
+def chat_handle(chat: FakeChat, handle: str) -> dict[str, Any]:
+    """A ``ChatHandle`` object."""
+    return {
+        "id": chat.handle_ids[handle],
+        "handle": handle,
+        "joined_at": iso(chat.created_at),
+        "service": SERVICE,
+        "is_me": handle == chat.from_handle,
+    }
+
+
+def _handles(chat: FakeChat) -> list[dict[str, Any]]:
+    return [chat_handle(chat, handle) for handle in [chat.from_handle, *chat.handles]]
+
+
+def _optional(record: FakeMessage) -> dict[str, Any]:
+    optional = {
+        "effect": record.effect,
+        "preferred_service": record.preferred_service,
+        "reply_to": record.reply_to,
+    }
+    return {key: value for key, value in optional.items() if value is not None}
+
+
+def sent_message(record: FakeMessage, chat: FakeChat) -> dict[str, Any]:
+    """A ``SentMessage`` object (the answer to a send)."""
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "delivery_status": "queued",
+        "is_read": False,
+        "parts": record.response_parts,
+        "sent_at": None,
+        "delivered_at": None,
+        "from_handle": chat_handle(chat, chat.from_handle),
+        "service": SERVICE,
+        **_optional(record),
+    }
+
+
+def message(record: FakeMessage, chat: FakeChat) -> dict[str, Any]:
+    """A ``Message`` object (``GET /v3/messages/{id}`` and message lists)."""
+    return {
+        "id": record.id,
+        "chat_id": record.chat_id,
+        "created_at": iso(record.created_at),
+        "updated_at": iso(record.created_at),
+        "delivery_status": "queued",
+        "is_from_me": True,
+        "is_delivered": False,
+        "is_read": False,
+        "parts": record.response_parts,
+        "from_handle": chat_handle(chat, chat.from_handle),
+        "service": SERVICE,
+        **_optional(record),
+    }
+
+
+def chat(record: FakeChat) -> dict[str, Any]:
+    """A ``Chat`` object (``GET /v3/chats/{id}`` and chat lists)."""
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "updated_at": iso(record.updated_at),
+        "display_name": None,
+        "handles": _handles(record),
+        "health_status": health_status(record),
+        "is_group": record.is_group,
+        "is_archived": False,
+        "service": SERVICE,
+    }
+
+
+def created_chat(record: FakeChat, sent: FakeMessage) -> dict[str, Any]:
+    """The ``POST /v3/chats`` answer: the chat with the message just sent."""
+    return {
+        "chat": {
+            "id": record.id,
+            "display_name": None,
+            "handles": _handles(record),
+            "is_group": record.is_group,
+            "service": SERVICE,
+            "health_status": health_status(record),
+            "message": sent_message(sent, record),
+        }
+    }

@@ -1,0 +1,287 @@
+"""Upload storage: the hook that presigns upload URLs, and the fake's own strict storage host.
+
+:class:`UploadStorage` is the strategy :class:`~.FakeLinqServer` asks for upload URLs. The
+default, :class:`BuiltinStorage`, presigns URLs for the fake's second site and enforces S3's
+presigned-PUT contract on them; another strategy could presign against a real S3 endpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import attrs
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from ._envelope import S3Error, s3_error_response
+from ._state import FakeAttachment, Store, utcnow
+
+BUCKET = "linq-uploads"
+_REGION = "us-east-1"
+_ACCESS_KEY = "FAKEKEY"
+_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+_SIGNATURE_PARAM = "X-Amz-Signature="
+_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your key and signing method."
+)
+
+
+@attrs.frozen(kw_only=True)
+class PresignedUpload:
+    """Where and how a client uploads one attachment.
+
+    Attributes:
+        url: The presigned URL (sent as the response's ``upload_url``, verbatim).
+        required_headers: Headers the PUT must carry with exactly these values.
+        expires_at: When the URL stops working (aware UTC).
+    """
+
+    url: str
+    required_headers: Mapping[str, str]
+    expires_at: dt.datetime
+
+
+class UploadStorage(Protocol):
+    """Makes upload URLs for attachments: the fake's storage strategy.
+
+    The default strategy serves the uploads itself, on the fake's storage site. Pass another
+    one as ``FakeLinqServer(storage=...)``, e.g. to presign against a real S3 endpoint.
+    """
+
+    def presign(self, attachment: FakeAttachment, *, ttl: dt.timedelta) -> PresignedUpload:
+        """Make the upload URL for a new attachment slot.
+
+        Args:
+            attachment: The slot, already recorded (``status == "pending"``).
+            ttl: How long the URL must stay valid.
+
+        Returns:
+            The URL, the headers the PUT must carry, and the expiry.
+        """
+        ...
+
+    async def refresh(self, attachment: FakeAttachment) -> None:
+        """Bring ``attachment`` up to date before the fake reads its status.
+
+        A strategy whose uploads go elsewhere (a real bucket) sets ``status``, ``sha256`` and
+        ``received_bytes`` here; the built-in storage updates records as uploads arrive.
+
+        Args:
+            attachment: The record to update in place.
+        """
+        ...
+
+    def expire_issued_urls(self) -> None:
+        """Make every URL issued so far expired; later URLs get their full TTL.
+
+        Raises:
+            NotImplementedError: The strategy cannot revoke URLs it has issued.
+        """
+        ...
+
+
+@attrs.define(kw_only=True, eq=False)
+class BuiltinStorage:
+    """The fake's own storage host: presigns URLs to itself and checks every PUT like S3.
+
+    Its clock runs ahead of the wall clock by ``clock_offset``, which is how
+    :meth:`expire_issued_urls` ages every URL issued so far without waiting.
+    """
+
+    store: Store
+    take_upload_drop: Callable[[], int | None]
+    secret: bytes = attrs.field(factory=lambda: secrets.token_bytes(32))
+    host: str | None = None
+    clock_offset: dt.timedelta = dt.timedelta(0)
+    longest_ttl: dt.timedelta = dt.timedelta(0)
+
+    def now(self) -> dt.datetime:
+        """Return the storage clock's time."""
+        return utcnow() + self.clock_offset
+
+    def presign(self, attachment: FakeAttachment, *, ttl: dt.timedelta) -> PresignedUpload:
+        """Presign a PUT to this host (see :meth:`UploadStorage.presign`)."""
+        if self.host is None:
+            raise RuntimeError("the storage site is not started")
+        issued = self.now().replace(microsecond=0)
+        seconds = int(ttl.total_seconds())
+        self.longest_ttl = max(self.longest_ttl, dt.timedelta(seconds=seconds))
+        path = f"/{BUCKET}/{attachment.id}/{urllib.parse.quote(attachment.filename, safe='')}"
+        query = "&".join(
+            [
+                "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+                f"X-Amz-Credential={_ACCESS_KEY}%2F{issued:%Y%m%d}%2F{_REGION}%2Fs3%2Faws4_request",
+                f"X-Amz-Date={issued.strftime(_DATE_FORMAT)}",
+                f"X-Amz-Expires={seconds}",
+                "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost",
+            ]
+        )
+        signature = self._sign(path, query, attachment)
+        return PresignedUpload(
+            url=f"http://{self.host}{path}?{query}&{_SIGNATURE_PARAM}{signature}",
+            required_headers={
+                "Content-Type": attachment.content_type,
+                "Content-Length": str(attachment.size_bytes),
+            },
+            expires_at=issued + dt.timedelta(seconds=seconds),
+        )
+
+    async def refresh(self, attachment: FakeAttachment) -> None:
+        """Do nothing: this host updates records while it receives uploads."""
+
+    def expire_issued_urls(self) -> None:
+        """Move this host's clock past the expiry of every URL issued so far."""
+        self.clock_offset += self.longest_ttl + dt.timedelta(seconds=1)
+
+    def _sign(self, raw_path: str, raw_query: str, attachment: FakeAttachment) -> str:
+        # Binds the URL, exactly as issued, to the slot it was issued for.
+        text = "\n".join(
+            [
+                "PUT",
+                raw_path,
+                raw_query,
+                attachment.id,
+                attachment.content_type,
+                str(attachment.size_bytes),
+                self.host or "",
+            ]
+        )
+        return hmac.new(self.secret, text.encode("utf-8", "surrogateescape"), "sha256").hexdigest()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Serve one request to the storage host (the presigned PUT).
+
+        Args:
+            request: Any request to the storage site.
+
+        Returns:
+            200 with an ``ETag`` once the whole body is stored, else S3's XML error.
+        """
+        try:
+            return await self._put(request)
+        except S3Error as exc:
+            return s3_error_response(exc)
+
+    async def _put(self, request: web.Request) -> web.StreamResponse:
+        if request.method != "PUT":
+            raise S3Error(
+                405,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            )
+        if "Authorization" in request.headers:
+            raise S3Error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                "Signature query string parameter or the Authorization header should be specified",
+            )
+        # Refused before a byte of the body is read.
+        if "Transfer-Encoding" in request.headers:
+            raise S3Error(
+                501,
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+            )
+        if request.content_length is None:
+            raise S3Error(
+                411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+            )
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        attachment = self._lookup(raw_path)
+        attachment.upload_attempts += 1
+        self._check_signature(raw_path, raw_query, attachment, request)
+        return await self._receive(request, attachment)
+
+    def _lookup(self, raw_path: str) -> FakeAttachment:
+        segments = raw_path.split("/")
+        attachment = None
+        if len(segments) == 4 and segments[0] == "" and segments[1] == BUCKET:
+            attachment = self.store.attachments.get(segments[2])
+        if attachment is None:
+            raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
+        return attachment
+
+    def _check_signature(
+        self, raw_path: str, raw_query: str, attachment: FakeAttachment, request: web.Request
+    ) -> None:
+        # Verified against the query string as received: a client that re-quotes the URL
+        # (``%2F`` to ``/``) changes the bytes and fails, as it would against S3.
+        items = raw_query.split("&") if raw_query else []
+        given = [item for item in items if item.startswith(_SIGNATURE_PARAM)]
+        signed = "&".join(item for item in items if not item.startswith(_SIGNATURE_PARAM))
+        expected = self._sign(raw_path, signed, attachment)
+        if len(given) != 1 or not hmac.compare_digest(
+            expected.encode(),
+            given[0][len(_SIGNATURE_PARAM) :].encode("utf-8", "surrogateescape"),
+        ):
+            raise S3Error(403, "SignatureDoesNotMatch", _MISMATCH)
+        params = dict(item.partition("=")[::2] for item in items)
+        issued = dt.datetime.strptime(params["X-Amz-Date"], _DATE_FORMAT)
+        expires_at = issued.replace(tzinfo=dt.timezone.utc) + dt.timedelta(
+            seconds=int(params["X-Amz-Expires"])
+        )
+        if self.now() > expires_at:
+            raise S3Error(403, "AccessDenied", "Request has expired")
+        signed_headers = {
+            "Host": self.host,
+            "Content-Type": attachment.content_type,
+            "Content-Length": str(attachment.size_bytes),
+        }
+        for name, value in signed_headers.items():
+            sent = request.headers.get(name)
+            if sent != value:
+                raise S3Error(
+                    403,
+                    "SignatureDoesNotMatch",
+                    f"{_MISMATCH} (fake: {name} {sent!r} is not the signed {value!r})",
+                )
+
+    async def _receive(self, request: web.Request, attachment: FakeAttachment) -> web.Response:
+        drop_after = self.take_upload_drop()
+        sha256 = hashlib.sha256()
+        md5 = hashlib.md5(usedforsecurity=False)
+        received = 0
+        attachment.received_bytes = 0
+        if request.transport is None and not request.content.is_eof():
+            # The client hung up before this handler started: the body can never complete.
+            raise S3Error(400, "IncompleteBody", _incomplete(0, attachment))
+        try:
+            # Streamed: memory stays at one network read, whatever the upload size.
+            async for chunk in request.content.iter_any():
+                sha256.update(chunk)
+                md5.update(chunk)
+                received += len(chunk)
+                attachment.received_bytes = received
+                if drop_after is not None and received >= drop_after:
+                    return _abort(request)
+        except (ConnectionError, HttpProcessingError) as exc:
+            raise S3Error(400, "IncompleteBody", _incomplete(received, attachment)) from exc
+        if drop_after is not None:
+            return _abort(request)
+        if received != attachment.size_bytes:
+            raise S3Error(400, "IncompleteBody", _incomplete(received, attachment))
+        attachment.status = "complete"
+        attachment.sha256 = sha256.hexdigest()
+        return web.Response(status=200, headers={"ETag": f'"{md5.hexdigest()}"'})
+
+
+def _incomplete(received: int, attachment: FakeAttachment) -> str:
+    return (
+        "You did not provide the number of bytes specified by the Content-Length HTTP header. "
+        f"(fake: got {received} of {attachment.size_bytes})"
+    )
+
+
+def _abort(request: web.Request) -> web.Response:
+    # The answer is never written: the middleware sees the closed transport and records a drop.
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=500)

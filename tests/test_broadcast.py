@@ -1,0 +1,110 @@
+"""broadcast(): one upload, one direct chat per recipient, exactly once even across re-runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from _support import SENDER
+
+from linq_async import LinqSession, LinqUsageError, RecipientOutcome, RetryPolicy, ServerError
+from linq_async._sending import broadcast_key
+from linq_async.testing import FakeLinqServer
+
+RECIPIENTS = [f"+1555{n:07d}" for n in range(200)]
+
+
+@pytest.fixture
+def flyer(tmp_path: Path) -> Path:
+    path = tmp_path / "flyer.pdf"
+    path.write_bytes(os.urandom(4096))
+    return path
+
+
+async def test_200_recipients_with_faults_each_get_exactly_one_chat(
+    linq: LinqSession, fake: FakeLinqServer, flyer: Path
+) -> None:
+    """503s and a lost response are retried; every recipient gets one chat and one message."""
+    fake.fail_next(503, method="POST", path="/v3/chats", times=5)
+    fake.drop_next_response(method="POST", path="/v3/chats")
+    seen: list[RecipientOutcome] = []
+    report = await linq.broadcast(
+        flyer, from_=SENDER, recipients=RECIPIENTS, text="Sale!", concurrency=16,
+        on_recipient=seen.append,
+    )  # fmt: skip
+    assert (report.sent, report.failed) == (200, 0)
+    assert [o.recipient for o in report.outcomes] == RECIPIENTS
+    assert len(seen) == 200
+    assert len(fake.chats) == 200
+    assert len(fake.messages) == 200
+    per_recipient = sorted(h for chat in fake.chats.values() for h in chat.handles if h != SENDER)
+    assert per_recipient == sorted(RECIPIENTS)
+    assert len(fake.attachments) == 1
+    for message in fake.messages.values():
+        assert message.parts[1] == {"type": "media", "attachment_id": report.upload.attachment_id}
+
+    again = await linq.broadcast(
+        report.upload, from_=SENDER, recipients=RECIPIENTS, text="Sale!",
+        broadcast_id=report.broadcast_id,
+    )  # fmt: skip
+    assert again.sent == 200
+    assert len(fake.chats) == 200
+    assert len(fake.messages) == 200
+    assert [o.message_id for o in again.outcomes] == [o.message_id for o in report.outcomes]
+
+
+async def test_one_recipient_failing_does_not_stop_the_rest(
+    fake: FakeLinqServer, flyer: Path
+) -> None:
+    """A recipient whose send keeps failing is reported; the others are sent."""
+    async with LinqSession(fake.api_key, base_url=fake.base_url, retry=RetryPolicy.never()) as linq:
+        fake.fail_next(500, method="POST", path="/v3/chats")
+        report = await linq.broadcast(flyer, from_=SENDER, recipients=RECIPIENTS[:5], concurrency=1)
+    assert (report.sent, report.failed) == (4, 1)
+    (failure,) = report.failures
+    assert failure.recipient == RECIPIENTS[0]
+    assert isinstance(failure.error, ServerError)
+    assert len(fake.messages) == 4
+
+
+async def test_rerun_after_a_partial_run_sends_only_the_missing(
+    linq: LinqSession, fake: FakeLinqServer, flyer: Path
+) -> None:
+    """Re-running a broadcast by id completes the missing recipients and repeats nobody."""
+    upload = await linq.upload(flyer)
+    first = await linq.broadcast(
+        upload, from_=SENDER, recipients=RECIPIENTS[:10], broadcast_id="campaign-7"
+    )
+    assert first.sent == 10
+    second = await linq.broadcast(
+        upload, from_=SENDER, recipients=RECIPIENTS[:20], broadcast_id="campaign-7"
+    )
+    assert second.sent == 20
+    assert len(fake.messages) == 20
+
+
+def test_keys_are_stable_per_broadcast_and_recipient() -> None:
+    """The same (broadcast, recipient) always derives the same key; others differ."""
+    assert broadcast_key("b", "+15550000001") == broadcast_key("b", "+15550000001")
+    assert broadcast_key("b", "+15550000001") != broadcast_key("b", "+15550000002")
+    assert broadcast_key("b", "+15550000001") != broadcast_key("c", "+15550000001")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"recipients": []}, "at least one"),
+        ({"recipients": "+15550000001"}, "list of handles"),
+        ({"recipients": ["+15550000001", "nope"]}, "E.164"),
+        ({"recipients": ["+15550000001"], "concurrency": 0}, "concurrency"),
+        ({"recipients": ["+15550000001"], "broadcast_id": ""}, "broadcast_id"),
+    ],
+)
+async def test_bad_broadcast_arguments_send_nothing(
+    linq: LinqSession, fake: FakeLinqServer, flyer: Path, kwargs: dict[str, object], match: str
+) -> None:
+    """Invalid recipients or options raise LinqUsageError before the upload."""
+    with pytest.raises(LinqUsageError, match=match):
+        await linq.broadcast(flyer, from_=SENDER, **kwargs)  # type: ignore[arg-type]
+    assert fake.requests == []

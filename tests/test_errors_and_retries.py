@@ -1,0 +1,258 @@
+"""Error mapping and retries, over real sockets against FakeLinqServer."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+
+import pytest
+from _support import RECIPIENT, SENDER, SleepRecorder
+
+from linq_async import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    LineIneligibleError,
+    LinqConnectionError,
+    LinqSession,
+    NotFoundError,
+    OptedOutError,
+    PermissionDeniedError,
+    RateLimitError,
+    RetryPolicy,
+    ServerError,
+)
+from linq_async._transport import status_error
+from linq_async.testing import FakeLinqServer
+
+
+@pytest.fixture
+async def once(fake: FakeLinqServer):  # type: ignore[no-untyped-def]
+    """A session that never retries, to see each error as the server sent it."""
+    async with LinqSession(fake.api_key, base_url=fake.base_url, retry=RetryPolicy.never()) as s:
+        yield s
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (400, 1002, BadRequestError),
+        (401, 2004, AuthenticationError),
+        (403, 2005, PermissionDeniedError),
+        (403, 2024, OptedOutError),
+        (403, 2027, LineIneligibleError),
+        (404, 2001, NotFoundError),
+        (409, 1006, ConflictError),
+        (422, 4005, BadRequestError),
+        (429, 1007, RateLimitError),
+        (500, 3006, ServerError),
+        (503, 4004, ServerError),
+        (418, 9999, APIStatusError),
+    ],
+)
+async def test_each_status_maps_to_its_class(
+    once: LinqSession, fake: FakeLinqServer, status: int, code: int, cls: type[APIStatusError]
+) -> None:
+    """Status and code pick the class; code, message and trace id are carried and shown."""
+    fake.fail_next(status, code=code, message="it went wrong")
+    with pytest.raises(cls) as info:
+        await once.chats.get("c1")
+    err = info.value
+    assert type(err) is cls
+    assert (err.status, err.code, err.message) == (status, code, "it went wrong")
+    assert err.trace_id is not None
+    assert len(err.trace_id) == 32
+    assert err.method == "GET"
+    assert err.path == "/v3/chats/c1"
+    text = str(err)
+    for piece in (str(status), str(code), "it went wrong", err.trace_id):
+        assert piece in text
+
+
+async def test_real_401_from_a_wrong_key(fake: FakeLinqServer) -> None:
+    """A wrong key is refused by the fake with 401 / 2004, mapped to AuthenticationError."""
+    async with LinqSession("wrong-key", base_url=fake.base_url) as linq:
+        with pytest.raises(AuthenticationError) as info:
+            await linq.chats.get("c1")
+    assert info.value.code == 2004
+    assert "wrong-key" not in str(info.value)
+
+
+async def test_proxy_html_page_is_kept_as_text(once: LinqSession, fake: FakeLinqServer) -> None:
+    """An HTML error page from a proxy becomes ServerError with the reason as message."""
+    page = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    fake.fail_next(502, body=page, content_type="text/html")
+    with pytest.raises(ServerError) as info:
+        await once.chats.get("c1")
+    assert info.value.status == 502
+    assert info.value.code is None
+    assert info.value.message == "Bad Gateway"
+    assert info.value.body == page
+
+
+async def test_empty_body_error(once: LinqSession, fake: FakeLinqServer) -> None:
+    """An error with no body at all still maps by status."""
+    fake.fail_next(404, body=b"", content_type="text/plain")
+    with pytest.raises(NotFoundError) as info:
+        await once.chats.get("c1")
+    assert (info.value.code, info.value.body, info.value.message) == (None, None, "Not Found")
+
+
+async def test_bare_error_object(once: LinqSession, fake: FakeLinqServer) -> None:
+    """A bare {status, code, message} body (no envelope) is understood."""
+    fake.fail_next(
+        400,
+        body='{"status": 400, "code": 1004, "message": "bad parts"}',
+        content_type="application/json",
+    )
+    with pytest.raises(BadRequestError) as info:
+        await once.chats.get("c1")
+    assert (info.value.code, info.value.message) == (1004, "bad parts")
+
+
+def test_status_error_survives_odd_bodies() -> None:
+    """Non-object JSON, wrong-typed fields and binary garbage never crash the parser."""
+    for raw in (b"[1, 2]", b'"text"', b'{"error": "nope"}', b'{"code": "x"}', b"\xff\xfe"):
+        err = status_error(500, "Internal Server Error", {}, raw)
+        assert isinstance(err, ServerError)
+        assert err.code is None
+
+
+async def test_503_then_success(
+    linq: LinqSession, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """A 503 is retried after a backoff, and the retry succeeds with one chat created."""
+    fake.fail_next(503, method="POST", path="/v3/chats")
+    created = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
+    assert created.chat.id in fake.chats
+    assert len(fake.chats) == 1
+    assert len(sleeps.delays) == 1
+    assert 0.375 <= sleeps.delays[0] <= 0.5
+
+
+async def test_retries_give_up_after_the_attempts(
+    linq: LinqSession, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """Persistent 5xx raises the last error after `attempts` tries, backing off each time."""
+    fake.fail_next(500, times=10)
+    with pytest.raises(ServerError):
+        await linq.chats.get("c1")
+    assert len(fake.requests) == 4
+    assert len(sleeps.delays) == 3
+    assert sleeps.delays[0] < sleeps.delays[1] < sleeps.delays[2]
+
+
+async def test_429_retry_after_header_is_honoured(
+    linq: LinqSession, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """429 waits exactly Retry-After seconds (via the injected sleep), then succeeds."""
+    fake.rate_limit(retry_after=7)
+    await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
+    assert sleeps.delays == [7.0]
+    assert len(fake.chats) == 1
+
+
+async def test_retry_after_http_date_and_cap(fake: FakeLinqServer, sleeps: SleepRecorder) -> None:
+    """An HTTP-date Retry-After is converted to seconds and capped by the policy."""
+    when = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    fake.fail_next(429, code=1007, headers={"Retry-After": when})
+    retry = RetryPolicy(retry_after_max=30.0, sleep=sleeps)
+    async with LinqSession(fake.api_key, base_url=fake.base_url, retry=retry) as linq:
+        await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
+    assert sleeps.delays == [30.0]
+
+
+async def test_body_retry_after_is_used_without_header(
+    fake: FakeLinqServer, once: LinqSession
+) -> None:
+    """The body's error.retry_after is exposed when there is no header."""
+    fake.fail_next(
+        429,
+        body='{"success": false, "error": {"status": 429, "code": 1007, '
+        '"message": "slow down", "retry_after": 12}}',
+        content_type="application/json",
+    )
+    with pytest.raises(RateLimitError) as info:
+        await once.chats.get("c1")
+    assert info.value.retry_after == 12.0
+
+
+async def test_lost_response_is_retried_without_a_second_chat(
+    linq: LinqSession, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """The server creates the chat but the response is lost: the retry reuses the key."""
+    fake.drop_next_response(method="POST", path="/v3/chats")
+    created = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="exactly once")
+    assert len(fake.chats) == 1
+    assert len(fake.messages) == 1
+    assert created.message.id in fake.messages
+    posts = [r for r in fake.requests if r.method == "POST"]
+    assert len(posts) == 2
+    assert len(sleeps.delays) == 1
+
+
+async def test_same_idempotency_key_sends_once(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """A caller's repeated idempotency_key returns the first message and sends nothing new."""
+    first = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="a", idempotency_key="k-1")
+    again = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="a", idempotency_key="k-1")
+    assert again.message.id == first.message.id
+    assert len(fake.messages) == 1
+
+
+async def test_non_idempotent_request_is_not_retried_after_5xx(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A request marked not idempotent is sent once on 5xx: it may have been processed."""
+    fake.fail_next(503, times=5)
+    with pytest.raises(ServerError):
+        await linq._transport.request("POST", "/v3/chats", json_body={}, idempotent=False)
+    assert len(fake.requests) == 1
+
+
+async def test_refused_connection_is_retried_then_raised(sleeps: SleepRecorder) -> None:
+    """A port nobody listens on gives LinqConnectionError after the retries."""
+    async with FakeLinqServer() as gone:
+        base_url = gone.base_url
+    retry = RetryPolicy(attempts=2, sleep=sleeps)
+    async with LinqSession("key", base_url=base_url, retry=retry) as linq:
+        with pytest.raises(LinqConnectionError):
+            await linq.chats.get("c1")
+    assert len(sleeps.delays) == 1
+
+
+async def test_retries_are_logged_without_headers_or_key(
+    linq: LinqSession, fake: FakeLinqServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each retry logs method, path, attempt, delay and status, and never the key."""
+    caplog.set_level(logging.DEBUG)
+    fake.fail_next(503, times=2)
+    with pytest.raises(NotFoundError):
+        await linq.chats.get("c1")
+    retries = [r for r in caplog.records if r.name == "linq_async"]
+    assert len(retries) == 2
+    message = retries[0].getMessage()
+    assert "GET /v3/chats/c1" in message
+    assert "attempt 2 of 4" in message
+    assert "HTTP 503" in message
+    for record in caplog.records:
+        assert fake.api_key not in record.getMessage()
+        assert "Bearer" not in record.getMessage()
+
+
+async def test_key_never_appears_in_reprs_or_errors(
+    fake: FakeLinqServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The API key is in no repr, exception text or log record, whatever happens."""
+    caplog.set_level(logging.DEBUG)
+    key = fake.api_key
+    async with LinqSession(key, base_url=fake.base_url, retry=RetryPolicy.never()) as linq:
+        texts = [repr(linq), repr(linq.chats), repr(linq._transport), str(vars(linq))]
+        fake.fail_next(500)
+        for call in (linq.chats.get("c1"), linq.chats.get("c2")):
+            with pytest.raises(APIStatusError) as info:
+                await call
+            texts += [str(info.value), repr(info.value), repr(info.value.body)]
+    texts += [record.getMessage() for record in caplog.records]
+    assert all(key not in text for text in texts)

@@ -1,0 +1,200 @@
+"""LinqSession: configuration, lifecycle, auth, paths, and the namespaces over real sockets."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from _support import RECIPIENT, SENDER
+
+import linq_async
+from linq_async import (
+    DEFAULT_BASE_URL,
+    LinqClosedError,
+    LinqSession,
+    LinqUsageError,
+    MediaPart,
+    RetryPolicy,
+    TextPart,
+)
+from linq_async.testing import FakeLinqServer
+
+EXPECTED_ALL = {
+    "DEFAULT_BASE_URL", "DELIVERED_AS", "REJECTED_CONTENT_TYPES", "SUPPORTED_CONTENT_TYPES",
+    "APIStatusError", "Attachment", "AuthenticationError", "BadRequestError", "BroadcastReport",
+    "Chat", "ChatHandle", "ConflictError", "CreatedChat", "Effect", "HealthStatus",
+    "LineIneligibleError", "LinkPart", "LinqClosedError", "LinqConnectionError", "LinqError",
+    "LinqSession", "LinqTimeoutError", "LinqUsageError", "MediaPart", "Message",
+    "MessageContent", "NotFoundError", "OptedOutError", "Part", "PermissionDeniedError",
+    "RateLimitError", "RecipientOutcome", "ReplyTo", "ResponseValidationError", "RetryPolicy",
+    "SendResult", "ServerError", "TextDecoration", "TextPart", "Timeouts", "UnknownPart",
+    "Upload", "UploadError", "UploadExpiredError", "UploadSlot", "__version__",
+    "guess_content_type",
+}  # fmt: skip
+
+
+def test_all_is_exact() -> None:
+    """The public names are exactly the documented set, and each one exists."""
+    assert set(linq_async.__all__) == EXPECTED_ALL
+    assert len(linq_async.__all__) == len(EXPECTED_ALL)
+    for name in linq_async.__all__:
+        assert hasattr(linq_async, name)
+
+
+@pytest.mark.parametrize("key", [None, "", "   ", " padded "])
+def test_missing_or_blank_key_fails_at_construction(key: str | None) -> None:
+    """No key, an empty key or one with stray whitespace is refused before any I/O."""
+    with pytest.raises(LinqUsageError, match="API key is required"):
+        LinqSession(key)
+
+
+@pytest.mark.parametrize("url", ["api.linqapp.com", "ftp://x.example", "https://x.example/?a=1"])
+def test_bad_base_url_fails_at_construction(url: str) -> None:
+    """A base URL that is not http(s), or has a query, is refused."""
+    with pytest.raises(LinqUsageError, match="base_url"):
+        LinqSession("key", base_url=url)
+
+
+def test_default_base_url_keeps_its_path() -> None:
+    """The default API root is the partner path, without a trailing slash."""
+    assert LinqSession("key").base_url == DEFAULT_BASE_URL == "https://api.linqapp.com/api/partner"
+
+
+def test_from_env_reads_new_then_official_names() -> None:
+    """LINQ_API_KEY wins over LINQ_API_V3_API_KEY; base URLs likewise."""
+    env = {
+        "LINQ_API_V3_API_KEY": "old-key",
+        "LINQ_API_KEY": "new-key",
+        "LINQ_API_V3_BASE_URL": "http://127.0.0.1:1/old",
+    }
+    session = LinqSession.from_env(env)
+    assert session.base_url == "http://127.0.0.1:1/old"
+    assert session._transport._key.reveal() == "new-key"
+    fallback = LinqSession.from_env({"LINQ_API_V3_API_KEY": "old-key"})
+    assert fallback._transport._key.reveal() == "old-key"
+    assert fallback.base_url == DEFAULT_BASE_URL
+    with pytest.raises(LinqUsageError, match="LINQ_API_KEY"):
+        LinqSession.from_env({})
+
+
+async def test_paths_keep_the_base_path_and_send_auth_and_user_agent(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Requests go to <base>/v3/... with bearer auth and the SDK's User-Agent."""
+    await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hello")
+    (request,) = [r for r in fake.requests if r.method == "POST"]
+    assert request.path == "/api/partner/v3/chats"
+    assert request.headers["Authorization"] == f"Bearer {fake.api_key}"
+    assert request.headers["User-Agent"] == f"linq-async/{linq_async.__version__}"
+
+
+async def test_close_is_idempotent_and_use_after_close_raises(fake: FakeLinqServer) -> None:
+    """close() twice is fine; any call afterwards raises LinqClosedError, sending nothing."""
+    session = LinqSession(fake.api_key, base_url=fake.base_url)
+    async with session:
+        assert not session.closed
+    await session.close()
+    assert session.closed
+    with pytest.raises(LinqClosedError):
+        await session.chats.get("c1")
+    with pytest.raises(LinqClosedError):
+        async with session:
+            pass
+    assert fake.requests == []
+
+
+async def test_opens_lazily_on_first_call(fake: FakeLinqServer) -> None:
+    """Without `async with`, the first call opens the pool; close() releases it."""
+    session = LinqSession(fake.api_key, base_url=fake.base_url)
+    try:
+        created = await session.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
+        assert created.chat.id in fake.chats
+    finally:
+        await session.close()
+
+
+async def test_callers_session_is_used_and_never_closed(fake: FakeLinqServer) -> None:
+    """A ClientSession passed in carries the requests and stays open after close()."""
+    async with aiohttp.ClientSession(headers={"X-Caller": "yes"}) as client:
+        async with LinqSession(fake.api_key, base_url=fake.base_url, session=client) as linq:
+            await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
+        assert not client.closed
+        assert fake.requests[-1].headers["X-Caller"] == "yes"
+
+
+async def test_create_get_and_send_round_trip(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """A chat is created with its first message, fetched, and sent another message."""
+    created = await linq.chats.create(from_=SENDER, to=[RECIPIENT], text="first")
+    assert [h.handle for h in created.chat.handles if not h.is_me] == [RECIPIENT]
+    assert created.message.parts == (TextPart(value="first"),)
+    chat = await linq.chats.get(created.chat.id)
+    assert chat.id == created.chat.id
+    message = await linq.chats.messages.send(chat.id, text="second")
+    assert message.chat_id == chat.id
+    assert (await linq.messages.get(message.id)).id == message.id
+    assert len(fake.chats) == 1
+    assert len(fake.messages) == 2
+
+
+async def test_same_participants_reuse_the_chat(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """Chats are keyed by sender and recipient set, as the API does."""
+    first = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="one")
+    second = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="two")
+    assert first.chat.id == second.chat.id
+    assert len(fake.chats) == 1
+
+
+async def test_lists_iterate_across_pages(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """chats.list and chats.messages.list follow next_cursor to the last page."""
+    recipients = [f"+1555000{n:04d}" for n in range(23)]
+    for recipient in recipients:
+        await linq.chats.create(from_=SENDER, to=recipient, text="hi")
+    before = len(fake.requests)
+    chats = [chat async for chat in linq.chats.list(from_=SENDER, page_size=10)]
+    assert len(chats) == 23
+    assert len({chat.id for chat in chats}) == 23
+    assert len(fake.requests) - before == 3
+    chat_id = chats[0].id
+    for n in range(4):
+        await linq.chats.messages.send(chat_id, text=f"m{n}")
+    messages = [m async for m in linq.chats.messages.list(chat_id, page_size=2)]
+    assert len(messages) == 5
+
+
+async def test_query_plus_is_percent_encoded(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """A `+` in a query value is sent as %2B, so E.164 filters survive."""
+    await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
+    found = [chat async for chat in linq.chats.list(to=RECIPIENT)]
+    assert len(found) == 1
+    assert "to=%2B15556667777" in fake.requests[-1].query_string
+
+
+async def test_bad_arguments_fail_before_any_request(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Invalid handles, parts or page sizes raise LinqUsageError and send nothing."""
+    with pytest.raises(LinqUsageError, match="from_"):
+        await linq.chats.create(from_="12223334444", to=RECIPIENT, text="x")
+    with pytest.raises(LinqUsageError, match=r"E\.164"):
+        await linq.chats.create(from_=SENDER, to=["+1"], text="x")
+    with pytest.raises(LinqUsageError, match="url or attachment_id"):
+        await linq.chats.create(from_=SENDER, to=RECIPIENT, parts=[MediaPart()])
+    with pytest.raises(LinqUsageError, match="page_size"):
+        [c async for c in linq.chats.list(page_size=101)]
+    with pytest.raises(LinqUsageError, match="id"):
+        await linq.chats.get("")
+    assert fake.requests == []
+
+
+async def test_ids_are_quoted_as_one_path_segment(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """An id with / or ? cannot reach another endpoint."""
+    with pytest.raises(linq_async.NotFoundError):
+        await linq.chats.get("../attachments/x?y")
+    assert fake.requests[-1].path.endswith("/v3/chats/..%2Fattachments%2Fx%3Fy")
+
+
+def test_retry_policy_rejects_nonsense() -> None:
+    """A policy with no attempts or negative waits is a usage error."""
+    with pytest.raises(LinqUsageError, match="attempts"):
+        RetryPolicy(attempts=0)
+    with pytest.raises(LinqUsageError, match="wait_max"):
+        RetryPolicy(wait_max=-1)
