@@ -1,0 +1,41 @@
+"""The tqdm progress helpers, driven by a real upload and a real broadcast."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from _support import RECIPIENT, SENDER
+
+from linq_async import LinqSession
+from linq_async.progress import broadcast_bar, upload_bar
+from linq_async.testing import FakeLinqServer
+
+
+async def test_upload_bar_counts_every_byte(linq: LinqSession, tmp_path: Path) -> None:
+    """The bar ends at the file size, in bytes."""
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(os.urandom(1_500_000))
+    out = io.StringIO()
+    with upload_bar("clip.mp4", file=out, mininterval=0) as on_progress:
+        await linq.upload_and_send(path, from_=SENDER, to=RECIPIENT, on_progress=on_progress)
+    assert "clip.mp4" in out.getvalue()
+    assert "100%" in out.getvalue()
+
+
+async def test_broadcast_bar_counts_recipients_and_failures(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """The bar reaches the recipient count and shows the failures."""
+    fake.fail_next(400, code=1005, method="POST", path="/v3/chats")
+    out = io.StringIO()
+    recipients = [f"+1555000000{n}" for n in range(5)]
+    with broadcast_bar(len(recipients), file=out, mininterval=0) as on_recipient:
+        report = await linq.broadcast(
+            b"hello", filename="hi.txt", from_=SENDER, recipients=recipients,
+            concurrency=1, on_recipient=on_recipient,
+        )  # fmt: skip
+    assert report.failed == 1
+    assert "5/5" in out.getvalue()
+    assert "failed=1" in out.getvalue()
