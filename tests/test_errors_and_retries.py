@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import time
@@ -17,12 +18,14 @@ from linq_async import (
     LineIneligibleError,
     LinqConnectionError,
     LinqSession,
+    LinqTimeoutError,
     NotFoundError,
     OptedOutError,
     PermissionDeniedError,
     RateLimitError,
     RetryPolicy,
     ServerError,
+    Timeouts,
 )
 from linq_async._transport import status_error
 from linq_async.testing import FakeLinqServer
@@ -256,3 +259,36 @@ async def test_key_never_appears_in_reprs_or_errors(
             texts += [str(info.value), repr(info.value), repr(info.value.body)]
     texts += [record.getMessage() for record in caplog.records]
     assert all(key not in text for text in texts)
+
+
+async def test_a_silent_server_times_out_as_linq_timeout_error(sleeps: SleepRecorder) -> None:
+    """A server that never answers raises LinqTimeoutError (also a TimeoutError) per policy."""
+    from aiohttp import web
+
+    hang = asyncio.Event()
+
+    async def silent(request: web.Request) -> web.Response:
+        await hang.wait()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_get("/v3/chats/c1", silent)
+    runner = web.AppRunner(app, shutdown_timeout=0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        retry = RetryPolicy(attempts=2, sleep=sleeps)
+        timeout = Timeouts(total=0.05)
+        async with LinqSession(
+            "key", base_url=f"http://127.0.0.1:{port}", timeout=timeout, retry=retry
+        ) as linq:
+            with pytest.raises(LinqTimeoutError) as info:
+                await linq.chats.get("c1")
+        assert isinstance(info.value, TimeoutError)
+        assert "GET /v3/chats/c1 timed out" in str(info.value)
+        assert len(sleeps.delays) == 1
+    finally:
+        hang.set()
+        await runner.cleanup()

@@ -11,12 +11,17 @@ errors, records what it was sent, and can inject faults::
             ...  # point your client at fake.base_url with fake.api_key
             assert len(fake.messages) == 1
 
+To have a real S3 endpoint grade the uploads instead of the fake's own storage host, pass
+``FakeLinqServer(s3=S3Target(...))`` (or ``storage=S3Storage(...)``).
+
 .. versionadded:: 0.1.0
 """
 
 from __future__ import annotations
 
+from ._s3 import S3Storage
 from ._server import FakeLinqServer
+from ._sigv4 import S3Target
 from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest
 from ._storage import PresignedUpload, UploadStorage
 
@@ -27,5 +32,7 @@ __all__ = [
     "FakeMessage",
     "PresignedUpload",
     "RecordedRequest",
+    "S3Storage",
+    "S3Target",
     "UploadStorage",
 ]

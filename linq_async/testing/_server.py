@@ -16,6 +16,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._api import API_PREFIX, ApiRoutes
 from ._envelope import ApiError, api_error_response, default_api_code
 from ._faults import FaultPlan
+from ._s3 import S3Storage
+from ._sigv4 import S3Target
 from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest, Site, Store
 from ._storage import BuiltinStorage, UploadStorage
 
@@ -29,7 +31,7 @@ _SHUTDOWN_TIMEOUT = 2.0
 class FakeLinqServer:
     """A strict, in-process fake of the Linq Partner API v3, for testing code that uses it.
 
-    It serves two sites on ``127.0.0.1``, each on a free port: the API
+    It serves two sites on ``127.0.0.1``, each on a free port unless ``port`` is given: the API
     (:attr:`base_url`, routes under ``/api/partner/v3/...``) and the storage host that upload
     URLs point to (:attr:`storage_url`), so a client that sends its API key to the upload URL
     is caught. Requests that break a documented rule are refused with the documented error,
@@ -54,9 +56,12 @@ class FakeLinqServer:
         upload_ttl: How long upload URLs stay valid (whole seconds, 1 s to 7 days).
         storage: The strategy that presigns upload URLs; by default the fake's own storage
             site, which checks each PUT the way S3 checks a presigned PUT.
+        s3: Shorthand for ``storage=S3Storage(s3)``: upload URLs are presigned PUTs to this
+            real S3 endpoint (see :class:`~.S3Storage`).
 
     Raises:
-        ValueError: ``api_key`` is empty or ``upload_ttl`` is out of range.
+        ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, or both
+            ``storage`` and ``s3`` are given.
 
     .. versionadded:: 0.1.0
     """
@@ -67,9 +72,14 @@ class FakeLinqServer:
         api_key: str | None = None,
         upload_ttl: dt.timedelta = dt.timedelta(minutes=15),
         storage: UploadStorage | None = None,
+        s3: S3Target | None = None,
     ) -> None:
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty")
+        if s3 is not None:
+            if storage is not None:
+                raise ValueError("pass storage= or s3=, not both")
+            storage = S3Storage(s3)
         seconds = upload_ttl.total_seconds()
         if seconds != int(seconds) or not 1 <= seconds <= _MAX_TTL.total_seconds():
             raise ValueError(f"upload_ttl must be whole seconds from 1 s to 7 days: {upload_ttl}")
@@ -81,6 +91,7 @@ class FakeLinqServer:
             store=self._store, take_upload_drop=self._faults.take_upload_drop
         )
         self._storage: UploadStorage = storage if storage is not None else self._builtin
+        self._api_port = port
         self._runners: list[web.AppRunner] = []
         self._ports: dict[Site, int] = {}
         self._state: Literal["new", "starting", "running", "closed"] = "new"
@@ -95,6 +106,7 @@ class FakeLinqServer:
 
         Raises:
             RuntimeError: The server was already started.
+            OSError: The API ``port`` is taken.
         """
         if self._state != "new":
             raise RuntimeError(f"FakeLinqServer is {self._state}; it can be started once")
@@ -109,8 +121,8 @@ class FakeLinqServer:
         storage = web.Application(middlewares=[self._recorder("storage")])
         storage.router.add_route("*", "/{tail:.*}", self._builtin.handle)
         try:
-            self._ports["api"] = await self._serve(api)
-            self._ports["storage"] = await self._serve(storage)
+            self._ports["api"] = await self._serve(api, self._api_port)
+            self._ports["storage"] = await self._serve(storage, 0)
             self._builtin.host = f"{_HOST}:{self._ports['storage']}"
             self._state = "running"
         finally:
@@ -135,11 +147,11 @@ class FakeLinqServer:
     ) -> None:
         await self.close()
 
-    async def _serve(self, app: web.Application) -> int:
+    async def _serve(self, app: web.Application, port: int) -> int:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         await runner.setup()
         self._runners.append(runner)
-        await web.TCPSite(runner, _HOST, 0).start()
+        await web.TCPSite(runner, _HOST, port).start()
         port: int = runner.addresses[0][1]
         return port
 
