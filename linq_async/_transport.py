@@ -104,6 +104,18 @@ class _Secret:
         return "<secret>"
 
 
+class _Headers(dict[str, str]):
+    """Request headers whose repr hides the Authorization value.
+
+    Tracebacks with locals (pytest ``--showlocals``, error trackers) print reprs, and this
+    dict is a local of every request.
+    """
+
+    def __repr__(self) -> str:
+        shown = {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in self.items()}
+        return repr(shown)
+
+
 def path(template: str, *ids: str) -> str:
     """Fill ``{}`` slots in an API path with ids, each quoted as one path segment."""
     for value in ids:
@@ -200,11 +212,13 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self.state: State = "unopened"
-        self._headers = {
-            "Authorization": f"Bearer {api_key}",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
+        self._headers = _Headers(
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+        )
         self._api_timeout = timeouts.api()
 
     def __repr__(self) -> str:
@@ -274,7 +288,7 @@ class Transport:
         headers = self._headers
         if json_body is not None:
             data = json.dumps(json_body, separators=(",", ":")).encode()
-            headers = {**headers, "Content-Type": "application/json"}
+            headers = _Headers(headers, **{"Content-Type": "application/json"})
 
         async def attempt() -> Any:
             try:

@@ -251,7 +251,7 @@ async def test_key_never_appears_in_reprs_or_errors(
     caplog.set_level(logging.DEBUG)
     key = fake.api_key
     async with LinqSession(key, base_url=fake.base_url, retry=RetryPolicy.never()) as linq:
-        texts = [repr(linq), repr(linq.chats), repr(linq._transport), str(vars(linq))]
+        texts = [repr(linq), repr(linq.chats), repr(vars(linq)), repr(vars(linq._transport))]
         fake.fail_next(500)
         for call in (linq.chats.get("c1"), linq.chats.get("c2")):
             with pytest.raises(APIStatusError) as info:

@@ -58,10 +58,12 @@ class FakeLinqServer:
             site, which checks each PUT the way S3 checks a presigned PUT.
         s3: Shorthand for ``storage=S3Storage(s3)``: upload URLs are presigned PUTs to this
             real S3 endpoint (see :class:`~.S3Storage`).
+        port: The API site's TCP port; 0 (the default) picks a free one. The storage site
+            always takes a free port (upload URLs carry it).
 
     Raises:
-        ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, or both
-            ``storage`` and ``s3`` are given.
+        ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, both
+            ``storage`` and ``s3`` are given, or ``port`` is not 0 to 65535.
 
     .. versionadded:: 0.1.0
     """
@@ -73,9 +75,12 @@ class FakeLinqServer:
         upload_ttl: dt.timedelta = dt.timedelta(minutes=15),
         storage: UploadStorage | None = None,
         s3: S3Target | None = None,
+        port: int = 0,
     ) -> None:
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an int from 0 to 65535, got {port!r}")
         if s3 is not None:
             if storage is not None:
                 raise ValueError("pass storage= or s3=, not both")
@@ -152,8 +157,8 @@ class FakeLinqServer:
         await runner.setup()
         self._runners.append(runner)
         await web.TCPSite(runner, _HOST, port).start()
-        port: int = runner.addresses[0][1]
-        return port
+        bound: int = runner.addresses[0][1]
+        return bound
 
     def _port(self, site: Site) -> int:
         if self._state != "running":
