@@ -27,7 +27,7 @@ class Resource:
         return f"<{type(self).__name__} {self._transport.base_url}>"
 
 
-def message_content(
+def send_body(
     *,
     parts: Sequence[Part] | None,
     text: str | None,
@@ -35,11 +35,12 @@ def message_content(
     reply_to: ReplyTo | None,
     preferred_service: str | None,
     idempotency_key: str | None,
+    override_optout: bool | None,
 ) -> dict[str, Any]:
-    """Validate a message and return its JSON, with an idempotency key (minted if absent).
+    """Validate a message and return the JSON body that sends it.
 
-    The key is what makes a retried send safe: the API answers a repeated key with the first
-    result instead of sending again.
+    The message gets an idempotency key (minted if absent). The key is what makes a retried
+    send safe: the API answers a repeated key with the first result instead of sending again.
     """
     all_parts = ([TextPart(value=text)] if text is not None else []) + list(parts or ())
     if idempotency_key is not None and (
@@ -53,8 +54,10 @@ def message_content(
         preferred_service=preferred_service,
         idempotency_key=idempotency_key or str(uuid.uuid4()),
     )
-    data: dict[str, Any] = unstructure(content)
-    return data
+    body: dict[str, Any] = {"message": unstructure(content)}
+    if override_optout is not None:
+        body["override_optout"] = override_optout
+    return body
 
 
 def page_params(value: int | None) -> dict[str, str]:

@@ -12,7 +12,7 @@ from .._errors import ResponseValidationError
 from .._transport import Transport, path
 from .._validation import check_handle, check_phone, check_recipients
 from ..models import Chat, CreatedChat, Effect, Message, Part, ReplyTo
-from ._base import Resource, message_content, page_params, paginate
+from ._base import Resource, page_params, paginate, send_body
 
 
 class ChatMessages(Resource):
@@ -50,18 +50,15 @@ class ChatMessages(Resource):
             LinqUsageError: the parts break the API's rules (before anything is sent).
             APIStatusError: the API refused the message.
         """
-        body: dict[str, Any] = {
-            "message": message_content(
-                parts=parts,
-                text=text,
-                effect=effect,
-                reply_to=reply_to,
-                preferred_service=preferred_service,
-                idempotency_key=idempotency_key,
-            )
-        }
-        if override_optout is not None:
-            body["override_optout"] = override_optout
+        body = send_body(
+            parts=parts,
+            text=text,
+            effect=effect,
+            reply_to=reply_to,
+            preferred_service=preferred_service,
+            idempotency_key=idempotency_key,
+            override_optout=override_optout,
+        )
         api_path = path("/v3/chats/{}/messages", chat_id)
         data = await self._transport.request("POST", api_path, json_body=body, idempotent=True)
         what = f"POST {api_path}"
@@ -131,17 +128,16 @@ class Chats(Resource):
         body: dict[str, Any] = {
             "from": check_phone(from_, what="from_"),
             "to": list(check_recipients(to)),
-            "message": message_content(
+            **send_body(
                 parts=parts,
                 text=text,
                 effect=effect,
                 reply_to=reply_to,
                 preferred_service=preferred_service,
                 idempotency_key=idempotency_key,
+                override_optout=override_optout,
             ),
         }
-        if override_optout is not None:
-            body["override_optout"] = override_optout
         data = await self._transport.request("POST", "/v3/chats", json_body=body, idempotent=True)
         return structure(data, CreatedChat, what="POST /v3/chats")
 

@@ -69,6 +69,15 @@ class S3Target:
     region: str = "us-east-1"
     """The region in the credential scope (SeaweedFS accepts any)."""
 
+    def _signing(self) -> dict[str, str]:
+        return {
+            "endpoint": self.endpoint,
+            "bucket": self.bucket,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "region": self.region,
+        }
+
     def presign_url(
         self,
         method: str,
@@ -81,12 +90,8 @@ class S3Target:
         """Presign any request on this target's bucket; see :func:`presign_url`."""
         return presign_url(
             method,
-            endpoint=self.endpoint,
-            bucket=self.bucket,
             key=key,
-            access_key=self.access_key,
-            secret_key=self.secret_key,
-            region=self.region,
+            **self._signing(),
             headers=headers,
             expires=expires,
             now=now,
@@ -103,12 +108,8 @@ class S3Target:
     ) -> tuple[str, dict[str, str]]:
         """Presign a ``PUT`` of ``key`` in this target's bucket; see :func:`presign_put`."""
         return presign_put(
-            endpoint=self.endpoint,
-            bucket=self.bucket,
             key=key,
-            access_key=self.access_key,
-            secret_key=self.secret_key,
-            region=self.region,
+            **self._signing(),
             content_type=content_type,
             content_length=content_length,
             expires=expires,
@@ -118,12 +119,8 @@ class S3Target:
     def presign_get(self, key: str, *, expires: int = 900, now: datetime | None = None) -> str:
         """Presign a ``GET`` of ``key`` in this target's bucket; see :func:`presign_get`."""
         return presign_get(
-            endpoint=self.endpoint,
-            bucket=self.bucket,
             key=key,
-            access_key=self.access_key,
-            secret_key=self.secret_key,
-            region=self.region,
+            **self._signing(),
             expires=expires,
             now=now,
         )
