@@ -71,14 +71,15 @@ async def ensure_upload(
     return await upload(attachments, source, on_progress=on_progress)
 
 
-def media_parts(text: str | None, attachment_id: str) -> list[Part]:
-    """The parts of a file message: an optional text, then the media."""
+def media_parts(text: str | None, attachment_id: str | None) -> list[Part]:
+    """The parts of a file message: an optional text, then the media (if any)."""
     parts: list[Part] = []
     if text is not None:
         if not isinstance(text, str) or not text:
             raise LinqUsageError(f"text must be a non-empty string, got {text!r}")
         parts.append(TextPart(value=text))
-    parts.append(MediaPart(attachment_id=attachment_id))
+    if attachment_id is not None:
+        parts.append(MediaPart(attachment_id=attachment_id))
     return parts
 
 
@@ -100,7 +101,7 @@ async def upload_and_send(
     """Validate everything locally, upload, then create the chat message."""
     check_phone(from_, what="from_")
     recipients = check_recipients(to)
-    media_parts(text, "check")  # validates text before any I/O
+    media_parts(text, None)  # validates text before any I/O
     done = await ensure_upload(
         attachments, file, content_type=content_type, filename=filename, on_progress=on_progress
     )
@@ -134,7 +135,7 @@ def _unique(recipients: Iterable[str]) -> list[str]:
 async def broadcast(
     attachments: Attachments,
     chats: Chats,
-    file: FileInput | Upload,
+    file: FileInput | Upload | None,
     *,
     from_: str,
     recipients: Iterable[str],
@@ -146,10 +147,12 @@ async def broadcast(
     on_upload_progress: ProgressCallback | None,
     on_recipient: Callable[[RecipientOutcome], Any] | None,
 ) -> BroadcastReport:
-    """Upload once, then send one direct chat per recipient, at most ``concurrency`` at once."""
+    """Upload once (if there is a file), then send one direct chat per recipient."""
     check_phone(from_, what="from_")
     handles = _unique(recipients)
-    media_parts(text, "check")
+    if file is None and text is None:
+        raise LinqUsageError("a broadcast needs a file, a text or both")
+    media_parts(text, None)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int):
         raise LinqUsageError(f"concurrency must be an int, got {concurrency!r}")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -158,14 +161,16 @@ async def broadcast(
         raise LinqUsageError(f"broadcast_id must be a non-empty string, got {broadcast_id!r}")
     run_id = broadcast_id or str(uuid.uuid4())
 
-    done = await ensure_upload(
-        attachments,
-        file,
-        content_type=content_type,
-        filename=filename,
-        on_progress=on_upload_progress,
-    )
-    parts = media_parts(text, done.attachment_id)
+    done = None
+    if file is not None:
+        done = await ensure_upload(
+            attachments,
+            file,
+            content_type=content_type,
+            filename=filename,
+            on_progress=on_upload_progress,
+        )
+    parts = media_parts(text, None if done is None else done.attachment_id)
     outcomes: dict[str, RecipientOutcome] = {}
     queue: Iterator[str] = iter(handles)
 

@@ -245,7 +245,7 @@ class LinqSession:
 
     async def broadcast(
         self,
-        file: FileInput | Upload,
+        file: FileInput | Upload | None = None,
         *,
         from_: str,
         recipients: Iterable[str],
@@ -257,7 +257,7 @@ class LinqSession:
         on_upload_progress: ProgressCallback | None = None,
         on_recipient: Callable[[RecipientOutcome], Any] | None = None,
     ) -> BroadcastReport:
-        """Upload a file once and send it to each recipient in their own direct chat.
+        """Send a file (uploaded once) and/or a text to each recipient in their own direct chat.
 
         At most ``concurrency`` sends are in flight. A recipient's failure is recorded in
         the report and never stops the others. Each message's idempotency key is derived
@@ -265,7 +265,8 @@ class LinqSession:
         ``broadcast_id`` after a crash, and recipients already served get nothing twice.
 
         Args:
-            file: a path, bytes-like data, or an :class:`Upload` to reuse.
+            file: a path, bytes-like data, an :class:`Upload` to reuse, or ``None`` for a
+                text-only broadcast.
             from_: your sending line, E.164.
             recipients: handles (E.164 or email); duplicates are sent to once.
             text: a text part sent before the file.

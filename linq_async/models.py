@@ -288,7 +288,8 @@ class BroadcastReport:
     """
 
     broadcast_id: str
-    upload: Upload
+    upload: Upload | None
+    """The file sent, or ``None`` for a text-only broadcast."""
     outcomes: tuple[RecipientOutcome, ...]
 
     @property

@@ -108,3 +108,20 @@ async def test_bad_broadcast_arguments_send_nothing(
     with pytest.raises(LinqUsageError, match=match):
         await linq.broadcast(flyer, from_=SENDER, **kwargs)  # type: ignore[arg-type]
     assert fake.requests == []
+
+
+async def test_text_only_broadcast(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """Without a file, each recipient gets the text alone and nothing is uploaded."""
+    report = await linq.broadcast(from_=SENDER, recipients=RECIPIENTS[:3], text="Doors open")
+    assert (report.sent, report.upload) == (3, None)
+    assert fake.attachments == {}
+    assert [m.parts for m in fake.messages.values()] == [
+        [{"type": "text", "value": "Doors open"}]
+    ] * 3
+
+
+async def test_broadcast_needs_a_file_or_a_text(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """A broadcast with neither file nor text is refused before any request."""
+    with pytest.raises(LinqUsageError, match="file, a text or both"):
+        await linq.broadcast(from_=SENDER, recipients=RECIPIENTS[:3])
+    assert fake.requests == []
