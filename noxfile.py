@@ -38,3 +38,31 @@ def demo(session: nox.Session) -> None:
     """Run the end-to-end demo against the embedded FakeLinqServer (no key, no network)."""
     session.install("-e", ".")
     session.run("python", "-m", "linq_async", "demo")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with mkdocs --strict into site/ (gitignored)."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Type-check and run every example script and the notebook, on the embedded fake server.
+
+    The API key variables are blanked, so the examples never reach the real API from here.
+    """
+    from pathlib import Path
+
+    session.install(
+        "-e", ".[dev]", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29", "jupyter_core>=5"
+    )
+    session.run("mypy", "--strict", "examples")
+    env = {"LINQ_API_KEY": "", "LINQ_API_V3_API_KEY": ""}
+    extra_args = {"aiohttp_app.py": ["--self-test"]}
+    for script in sorted(Path("examples").glob("[!_]*.py")):
+        session.run("python", str(script), *extra_args.get(script.name, []), env=env)
+    for notebook in sorted(Path("examples").glob("*.ipynb")):
+        # Executes a copy in memory: the committed notebook keeps its cleared outputs.
+        session.run("jupyter", "execute", "--timeout=120", str(notebook), env=env)
