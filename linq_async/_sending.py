@@ -19,6 +19,7 @@ from .models import (
     SendResult,
     TextPart,
     Upload,
+    UploadSlot,
 )
 from .resources import Attachments, Chats
 
@@ -33,25 +34,27 @@ async def upload(
     on_progress: ProgressCallback | None,
 ) -> Upload:
     """Ask for a slot and stream the file to it; an expired slot is replaced once."""
-    transport = attachments._transport
-    for fresh_slot_allowed in (True, False):
-        slot = await attachments.create(
+
+    async def new_slot() -> UploadSlot:
+        return await attachments.create(
             filename=source.filename, content_type=source.content_type, size_bytes=source.size
         )
-        try:
-            await put_file(transport, slot, source, on_progress=on_progress)
-        except UploadExpiredError:
-            if not fresh_slot_allowed:
-                raise
-            continue
-        return Upload(
-            attachment_id=slot.attachment_id,
-            filename=source.filename,
-            content_type=source.content_type,
-            size_bytes=source.size,
-            download_url=slot.download_url,
-        )
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    slot = await new_slot()
+    try:
+        await put_file(attachments._transport, slot, source, on_progress=on_progress)
+    except UploadExpiredError:
+        # A slot lives 15 minutes; a slow start or a long retry can outlive it. One fresh
+        # slot, once: a second expiry means something else is wrong (a skewed clock).
+        slot = await new_slot()
+        await put_file(attachments._transport, slot, source, on_progress=on_progress)
+    return Upload(
+        attachment_id=slot.attachment_id,
+        filename=source.filename,
+        content_type=source.content_type,
+        size_bytes=source.size,
+        download_url=slot.download_url,
+    )
 
 
 async def ensure_upload(

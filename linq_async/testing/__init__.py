@@ -1,8 +1,9 @@
 """Test against a strict in-process fake of the Linq API, instead of the real one.
 
-:class:`FakeLinqServer` is a real ``aiohttp`` server on ``127.0.0.1`` (free ports unless you
-pass ``port=`` for the API). It checks every request against the documented rules, answers with the documented shapes and
-errors, records what it was sent, and can inject faults::
+:class:`FakeLinqServer` is a real ``aiohttp`` server on ``127.0.0.1`` (free ports unless
+you pass ``port=`` for the API). It checks every request against the documented rules,
+answers with the documented shapes and errors, records what it was sent, and can inject
+faults::
 
     from linq_async.testing import FakeLinqServer
 
