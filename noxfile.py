@@ -44,7 +44,9 @@ def demo(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site with mkdocs --strict into site/ (gitignored)."""
     session.install("-e", ".[docs]", "ruff>=0.5")  # mkdocstrings formats signatures with ruff
-    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"}
+    )
 
 
 @nox.session
@@ -66,3 +68,14 @@ def examples(session: nox.Session) -> None:
     for notebook in sorted(Path("examples").glob("*.ipynb")):
         # Executes a copy in memory: the committed notebook keeps its cleared outputs.
         session.run("jupyter", "execute", "--timeout=120", str(notebook), env=env)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: linq-async against a bare-aiohttp ceiling, the official SDK and curl.
+
+    Writes bench/results/latest.{md,json,png}. Arguments pass through to ``python -m bench``:
+    ``nox -s bench -- --n 20 --upload-mib 1 --rounds 1`` is a quick smoke run.
+    """
+    session.install("-e", ".", "linq-python==0.65.0", "matplotlib")
+    session.run("python", "-m", "bench", *session.posargs)
