@@ -1,6 +1,6 @@
 """linq-async: an asyncio client for the Linq Partner API v3 (iMessage, SMS and RCS).
 
-Start with :class:`LinqSession`. Test your code against :class:`linq_async.testing.FakeLinqServer`.
+Start with `LinqSession`. Test your code against `linq_async.testing.FakeLinqServer`.
 """
 
 from ._content_types import (

@@ -1,4 +1,4 @@
-"""``python -m linq_async ...``: the ``linq-async`` command line (see :mod:`linq_async._cli`)."""
+"""``python -m linq_async ...``: the ``linq-async`` command line (see `linq_async._cli`)."""
 
 from __future__ import annotations
 

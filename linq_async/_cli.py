@@ -1,8 +1,8 @@
 """The ``linq-async`` command line: ``send``, ``upload``, ``broadcast``, ``fake-server``, ``demo``.
 
-``python -m linq_async ...`` runs the same :func:`main`.
+``python -m linq_async ...`` runs the same `main`.
 
-It is built on :mod:`argparse` from the standard library, not on click or typer: the command
+It is built on `argparse` from the standard library, not on click or typer: the command
 line needs only subcommands, a handful of options and help text, and a library that is
 installed into other people's applications should not pull a CLI framework (and its version
 pins) into their dependency trees for the sake of a convenience entry point.
@@ -179,7 +179,7 @@ def _upload_line(upload: Upload) -> str:
 class _Progress:
     """Upload and broadcast progress on stderr.
 
-    On a terminal: tqdm bars (:mod:`linq_async.progress`) when tqdm is installed, else a
+    On a terminal: tqdm bars (`linq_async.progress`) when tqdm is installed, else a
     one-line counter redrawn in place. Elsewhere (a pipe, a log file): a few plain lines.
     """
 

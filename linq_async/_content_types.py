@@ -115,7 +115,7 @@ _EXTENSIONS: dict[str, str] = {
 def guess_content_type(filename: str) -> str | None:
     """Guess a content type from a file name's extension, or ``None`` if it is unknown.
 
-    Our own table wins over :mod:`mimetypes`, whose answers vary by platform and miss Apple
+    Our own table wins over `mimetypes`, whose answers vary by platform and miss Apple
     formats (``.heic``, ``.caf``, ``.pages`` ...).
     """
     ext = os.path.splitext(filename)[1].lower()

@@ -1,4 +1,4 @@
-"""The package's one cattrs converter: wire JSON <-> models in :mod:`linq_async.models`."""
+"""The package's one cattrs converter: wire JSON <-> models in `linq_async.models`."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def parse_datetime(value: str) -> datetime:
     """Parse an ISO-8601 timestamp into an aware datetime (UTC when no offset is given).
 
     Accepts a trailing ``Z`` and any number of fractional digits, which
-    :meth:`datetime.fromisoformat` does not on Python 3.10.
+    `datetime.fromisoformat` does not on Python 3.10.
     """
     text = value.strip()
     if text.endswith(("Z", "z")):

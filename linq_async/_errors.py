@@ -1,25 +1,25 @@
-"""The exception tree. Every error this package raises is a :class:`LinqError`.
+"""The exception tree. Every error this package raises is a `LinqError`.
 
-::
-
-    LinqError
-    +-- LinqUsageError (also ValueError)      bad arguments, raised before any I/O
-    +-- LinqClosedError (also RuntimeError)   the session was used before open or after close
-    +-- LinqConnectionError                   no usable response (refused, reset, dropped)
-    |   +-- LinqTimeoutError (also TimeoutError)
-    +-- APIStatusError                        the API answered with an error status
-    |   +-- BadRequestError                   400, 422
-    |   +-- AuthenticationError               401
-    |   +-- PermissionDeniedError             403
-    |   |   +-- OptedOutError                 403, code 2024
-    |   |   +-- LineIneligibleError           403, code 2027
-    |   +-- NotFoundError                     404
-    |   +-- ConflictError                     409
-    |   +-- RateLimitError                    429
-    |   +-- ServerError                       5xx
-    +-- UploadError                           the presigned PUT failed (.attachment_id, .s3_code)
-    |   +-- UploadExpiredError                the upload URL expired
-    +-- ResponseValidationError               a 2xx body did not fit the model
+```text
+LinqError
++-- LinqUsageError (also ValueError)      bad arguments, raised before any I/O
++-- LinqClosedError (also RuntimeError)   the session was used before open or after close
++-- LinqConnectionError                   no usable response (refused, reset, dropped)
+|   +-- LinqTimeoutError (also TimeoutError)
++-- APIStatusError                        the API answered with an error status
+|   +-- BadRequestError                   400, 422
+|   +-- AuthenticationError               401
+|   +-- PermissionDeniedError             403
+|   |   +-- OptedOutError                 403, code 2024
+|   |   +-- LineIneligibleError           403, code 2027
+|   +-- NotFoundError                     404
+|   +-- ConflictError                     409
+|   +-- RateLimitError                    429
+|   +-- ServerError                       5xx
++-- UploadError                           the presigned PUT failed (.attachment_id, .s3_code)
+|   +-- UploadExpiredError                the upload URL expired
++-- ResponseValidationError               a 2xx body did not fit the model
+```
 """
 
 from __future__ import annotations

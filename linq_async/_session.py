@@ -44,15 +44,17 @@ class LinqSession:
     loop on ``async with`` or on first use) and shares its connection pool across every call,
     so make one per application, not one per request.
 
-    Example::
+    For example:
 
-        async with LinqSession(api_key) as linq:
-            result = await linq.upload_and_send(
-                "report.pdf", from_="+12223334444", to="+15556667777", text="Your report"
-            )
+    ```python
+    async with LinqSession(api_key) as linq:
+        result = await linq.upload_and_send(
+            "report.pdf", from_="+12223334444", to="+15556667777", text="Your report"
+        )
+    ```
 
     Args:
-        api_key: your Linq API key (bearer token). Required; :meth:`from_env` reads it from
+        api_key: your Linq API key (bearer token). Required; `from_env` reads it from
             the environment instead.
         base_url: the API root, ``https://api.linqapp.com/api/partner`` by default. Its path
             is kept: ``/v3/chats`` is appended to it.
@@ -103,7 +105,7 @@ class LinqSession:
 
         Args:
             environ: the mapping to read instead of ``os.environ``.
-            **options: passed on to :class:`LinqSession` (``timeout``, ``retry`` ...).
+            **options: passed on to `LinqSession` (``timeout``, ``retry`` ...).
 
         Raises:
             LinqUsageError: no API key variable is set.
@@ -123,7 +125,7 @@ class LinqSession:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`close` was called. A closed session cannot be reopened."""
+        """Whether `close` was called. A closed session cannot be reopened."""
         return self._transport.state == "closed"
 
     async def open(self) -> None:
@@ -175,7 +177,7 @@ class LinqSession:
             on_progress: called as ``on_progress(sent_bytes, total_bytes)`` as bytes go out.
 
         Returns:
-            An :class:`Upload` to pass to :meth:`upload_and_send` or :meth:`broadcast`.
+            An `Upload` to pass to `upload_and_send` or `broadcast`.
 
         Raises:
             LinqUsageError: the file is missing, not a regular file, empty or over 100 MiB,
@@ -203,13 +205,13 @@ class LinqSession:
         """Send a file (and optional text) in one call: check, upload, then send.
 
         Every argument is checked before any request. The file is uploaded as by
-        :meth:`upload` (pass an :class:`Upload` to reuse one), then ``POST /v3/chats``
+        `upload` (pass an `Upload` to reuse one), then ``POST /v3/chats``
         sends a message whose parts are the text (if any) and the media. If the upload
         fails, no message is sent. The send carries an idempotency key (generated when not
         given), so its retries can never send twice.
 
         Args:
-            file: a path, bytes-like data, or an :class:`Upload` from :meth:`upload`.
+            file: a path, bytes-like data, or an `Upload` from `upload`.
             from_: your sending line, E.164.
             to: one handle (a direct chat) or several (a group chat); E.164 or email.
             text: a text part sent before the file.
@@ -265,7 +267,7 @@ class LinqSession:
         ``broadcast_id`` after a crash, and recipients already served get nothing twice.
 
         Args:
-            file: a path, bytes-like data, an :class:`Upload` to reuse, or ``None`` for a
+            file: a path, bytes-like data, an `Upload` to reuse, or ``None`` for a
                 text-only broadcast.
             from_: your sending line, E.164.
             recipients: handles (E.164 or email); duplicates are sent to once.
@@ -275,7 +277,7 @@ class LinqSession:
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
             on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.
-            on_recipient: called with each :class:`RecipientOutcome` as it completes.
+            on_recipient: called with each `RecipientOutcome` as it completes.
 
         Returns:
             One outcome per recipient, in the order given, with counts.

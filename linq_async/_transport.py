@@ -330,7 +330,7 @@ class Transport:
     async def retrying(self, method: str, label: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it returns, raises a final error, or the policy gives up.
 
-        ``attempt`` signals a failure worth retrying by raising :class:`Retry`; any other
+        ``attempt`` signals a failure worth retrying by raising `Retry`; any other
         exception is final. When the policy gives up, the last error is raised.
         ``label`` names the operation in log records (a path; never a URL with a query).
         """

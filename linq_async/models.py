@@ -242,9 +242,9 @@ class CreatedChat:
 
 @attrs.frozen(kw_only=True)
 class Upload:
-    """A file uploaded with :meth:`LinqSession.upload`, ready to send any number of times.
+    """A file uploaded with `LinqSession.upload`, ready to send any number of times.
 
-    Pass it to :meth:`LinqSession.upload_and_send` or :meth:`LinqSession.broadcast` in place
+    Pass it to `LinqSession.upload_and_send` or `LinqSession.broadcast` in place
     of a file to send the same attachment again without uploading it again.
     """
 
@@ -257,7 +257,7 @@ class Upload:
 
 @attrs.frozen(kw_only=True)
 class SendResult:
-    """The result of :meth:`LinqSession.upload_and_send`."""
+    """The result of `LinqSession.upload_and_send`."""
 
     upload: Upload
     chat: Chat
@@ -281,7 +281,7 @@ class RecipientOutcome:
 
 @attrs.frozen(kw_only=True)
 class BroadcastReport:
-    """The result of :meth:`LinqSession.broadcast`: one outcome per recipient, in order.
+    """The result of `LinqSession.broadcast`: one outcome per recipient, in order.
 
     ``broadcast_id`` identifies the run: passing it again re-runs the broadcast safely, as
     every recipient who already got the message is answered from the first send.

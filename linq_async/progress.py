@@ -1,11 +1,13 @@
 """Progress bars for uploads and broadcasts, on tqdm (``pip install 'linq-async[progress]'``).
 
-Example::
+For example:
 
-    from linq_async.progress import upload_bar
+```python
+from linq_async.progress import upload_bar
 
-    with upload_bar("report.pdf") as on_progress:
-        await linq.upload_and_send("report.pdf", from_=..., to=..., on_progress=on_progress)
+with upload_bar("report.pdf") as on_progress:
+    await linq.upload_and_send("report.pdf", from_=..., to=..., on_progress=on_progress)
+```
 
 tqdm is imported only when a bar is made, so importing ``linq_async`` never needs it.
 """

@@ -21,7 +21,7 @@ class Attachments(Resource):
         """Ask for a presigned upload URL (``POST /v3/attachments``).
 
         The returned slot's ``upload_url`` takes exactly ``size_bytes`` bytes within 15
-        minutes. Most callers want :meth:`LinqSession.upload`, which also streams the file.
+        minutes. Most callers want `LinqSession.upload`, which also streams the file.
 
         Args:
             filename: the name recipients see, 1 to 255 characters.
@@ -69,7 +69,7 @@ class Attachments(Resource):
         *,
         on_progress: ProgressCallback | None = None,
     ) -> None:
-        """Stream ``file`` to a slot from :meth:`create` (the presigned PUT alone).
+        """Stream ``file`` to a slot from `create` (the presigned PUT alone).
 
         The file is read in fixed chunks and sent with the slot's method and required
         headers plus an explicit ``Content-Length``; 5xx answers and dropped connections
@@ -83,7 +83,7 @@ class Attachments(Resource):
         Raises:
             LinqUsageError: the file is missing, empty, too big or of another size than the
                 slot was issued for.
-            UploadExpiredError: the slot expired; ask :meth:`create` for a new one.
+            UploadExpiredError: the slot expired; ask `create` for a new one.
             UploadError: storage refused the upload or the file changed while it was read.
         """
         declared = {key.lower(): value for key, value in slot.required_headers.items()}

@@ -1,21 +1,22 @@
 """Test against a strict in-process fake of the Linq API, instead of the real one.
 
-:class:`FakeLinqServer` is a real ``aiohttp`` server on ``127.0.0.1`` (free ports unless
+`FakeLinqServer` is a real ``aiohttp`` server on ``127.0.0.1`` (free ports unless
 you pass ``port=`` for the API). It checks every request against the documented rules,
 answers with the documented shapes and errors, records what it was sent, and can inject
-faults::
+faults:
 
-    from linq_async.testing import FakeLinqServer
+```python
+from linq_async.testing import FakeLinqServer
 
-    async def test_send() -> None:
-        async with FakeLinqServer() as fake:
-            ...  # point your client at fake.base_url with fake.api_key
-            assert len(fake.messages) == 1
+async def test_send() -> None:
+    async with FakeLinqServer() as fake:
+        ...  # point your client at fake.base_url with fake.api_key
+        assert len(fake.messages) == 1
+```
 
 To have a real S3 endpoint grade the uploads instead of the fake's own storage host, pass
 ``FakeLinqServer(s3=S3Target(...))`` (or ``storage=S3Storage(...)``).
 
-.. versionadded:: 0.1.0
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
 
 
 class ApiRoutes:
-    """The Linq API routes the fake implements, over the shared :class:`~._state.Store`.
+    """The Linq API routes the fake implements, over the shared `_state.Store`.
 
     Args:
         store: The fake's records.

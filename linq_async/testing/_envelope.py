@@ -1,7 +1,7 @@
 """Error shapes: the Linq JSON error envelope and S3's XML error document.
 
-Handlers raise :class:`ApiError` or :class:`S3Error`; the server's middleware turns them
-into responses with :func:`api_error_response` and :func:`s3_error_response`.
+Handlers raise `ApiError` or `S3Error`; the server's middleware turns them
+into responses with `api_error_response` and `s3_error_response`.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def api_error_body(
 
 
 def api_error_response(exc: ApiError) -> web.Response:
-    """Build the response for an :class:`ApiError`."""
+    """Build the response for an `ApiError`."""
     return web.Response(
         status=exc.status,
         body=api_error_body(exc.status, exc.code, exc.message, extra=exc.extra),
@@ -144,7 +144,7 @@ def s3_error_body(code: str, message: str) -> bytes:
 
 
 def s3_error_response(exc: S3Error) -> web.Response:
-    """Build the response for an :class:`S3Error`."""
+    """Build the response for an `S3Error`."""
     return web.Response(
         status=exc.status,
         body=s3_error_body(exc.code, exc.message),

@@ -1,7 +1,7 @@
 """Request validation: the API's documented rules, applied strictly.
 
 Every function here is pure: it takes decoded JSON (or a query mapping) and either returns the
-validated values or raises :class:`~._envelope.ApiError` with the documented code:
+validated values or raises `_envelope.ApiError` with the documented code:
 
 * 1001 a required field is missing (absent or ``null``)
 * 1002 a handle is not E.164 (phones: ``+`` then 8-15 digits; emails only as recipients)

@@ -29,19 +29,19 @@ _S3_MESSAGE = re.compile(rb"<Message>([^<]{1,500})</Message>")
 
 @attrs.define(eq=False)
 class S3Storage:
-    """An :class:`~.UploadStorage` whose upload URLs are presigned PUTs to a real S3 bucket.
+    """An `UploadStorage` whose upload URLs are presigned PUTs to a real S3 bucket.
 
     Each attachment is stored under the key ``<attachment_id>/<filename>`` of
     ``target.bucket``. The URL signs ``content-length``, ``content-type`` and ``host``, so S3
     itself refuses a chunked body, another content type or another length.
 
-    :meth:`refresh` reads the object back with a presigned ``GET`` (streamed through SHA-256,
+    `refresh` reads the object back with a presigned ``GET`` (streamed through SHA-256,
     never held in memory) and records ``status``, ``received_bytes`` and ``sha256``; the
     object's ``ETag`` is remembered, so later refreshes of an unchanged object cost one
     ``304 Not Modified`` instead of a second download.
 
     What the built-in storage does and this one cannot: ``FakeLinqServer.expire_upload_urls``
-    raises :class:`NotImplementedError` (S3 checks expiry against its own clock);
+    raises `NotImplementedError` (S3 checks expiry against its own clock);
     ``upload_attempts`` stays 0 and ``fail_next(site="storage")``, ``drop_upload`` and the
     ``"storage"`` records never see the uploads, which go to S3, not to the fake; deleting an
     attachment leaves its object in the bucket. Filenames with ``.`` or ``..`` path segments
@@ -51,7 +51,6 @@ class S3Storage:
         target: The S3 endpoint, bucket and credentials to presign with.
         timeout: Timeouts of the reads from S3 (connect 10 s, 60 s between reads by default).
 
-    .. versionadded:: 0.1.0
     """
 
     target: S3Target

@@ -32,19 +32,21 @@ class FakeLinqServer:
     """A strict, in-process fake of the Linq Partner API v3, for testing code that uses it.
 
     It serves two sites on ``127.0.0.1``, each on a free port unless ``port`` is given: the API
-    (:attr:`base_url`, routes under ``/api/partner/v3/...``) and the storage host that upload
-    URLs point to (:attr:`storage_url`), so a client that sends its API key to the upload URL
+    (`base_url`, routes under ``/api/partner/v3/...``) and the storage host that upload
+    URLs point to (`storage_url`), so a client that sends its API key to the upload URL
     is caught. Requests that break a documented rule are refused with the documented error,
-    and everything is recorded (:attr:`requests`, :attr:`attachments`, :attr:`chats`,
-    :attr:`messages`) before the answer is sent, so a test can assert right after its call.
+    and everything is recorded (`requests`, `attachments`, `chats`,
+    `messages`) before the answer is sent, so a test can assert right after its call.
 
-    Use it as an async context manager::
+    Use it as an async context manager:
 
-        async with FakeLinqServer() as fake:
-            client = MyClient(api_key=fake.api_key, base_url=fake.base_url)
-            ...
+    ```python
+    async with FakeLinqServer() as fake:
+        client = MyClient(api_key=fake.api_key, base_url=fake.base_url)
+        ...
+    ```
 
-    or call :meth:`start` and :meth:`close` yourself.
+    or call `start` and `close` yourself.
 
     Routes: ``POST /v3/attachments``, ``GET``/``DELETE /v3/attachments/{id}``,
     ``POST``/``GET /v3/chats``, ``GET /v3/chats/{id}``, ``POST``/``GET
@@ -57,7 +59,7 @@ class FakeLinqServer:
         storage: The strategy that presigns upload URLs; by default the fake's own storage
             site, which checks each PUT the way S3 checks a presigned PUT.
         s3: Shorthand for ``storage=S3Storage(s3)``: upload URLs are presigned PUTs to this
-            real S3 endpoint (see :class:`~.S3Storage`).
+            real S3 endpoint (see `S3Storage`).
         port: The API site's TCP port; 0 (the default) picks a free one. The storage site
             always takes a free port (upload URLs carry it).
 
@@ -65,7 +67,6 @@ class FakeLinqServer:
         ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, both
             ``storage`` and ``s3`` are given, or ``port`` is not 0 to 65535.
 
-    .. versionadded:: 0.1.0
     """
 
     def __init__(
@@ -299,7 +300,7 @@ class FakeLinqServer:
         Args:
             times: How many matching requests are limited.
             retry_after: The seconds to announce.
-            path: Match only API paths matching this glob (see :meth:`fail_next`).
+            path: Match only API paths matching this glob (see `fail_next`).
             method: Match only this HTTP method.
 
         Raises:
@@ -334,7 +335,7 @@ class FakeLinqServer:
 
         Args:
             method: Match only this HTTP method.
-            path: Match only paths matching this glob (see :meth:`fail_next`).
+            path: Match only paths matching this glob (see `fail_next`).
             site: Match only ``"api"`` or ``"storage"`` requests; both by default.
             times: How many matching requests lose their answer.
 
@@ -363,7 +364,7 @@ class FakeLinqServer:
         """Expire every upload URL issued so far; URLs issued later get the full TTL.
 
         The storage clock jumps forward, so ``expires_at`` of later URLs is later than the
-        wall clock plus :attr:`upload_ttl`.
+        wall clock plus `upload_ttl`.
 
         Raises:
             NotImplementedError: A custom ``storage`` cannot revoke its URLs.

@@ -87,7 +87,7 @@ class S3Target:
         expires: int = 900,
         now: datetime | None = None,
     ) -> str:
-        """Presign any request on this target's bucket; see :func:`presign_url`."""
+        """Presign any request on this target's bucket; see `presign_url`."""
         return presign_url(
             method,
             key=key,
@@ -106,7 +106,7 @@ class S3Target:
         expires: int = 900,
         now: datetime | None = None,
     ) -> tuple[str, dict[str, str]]:
-        """Presign a ``PUT`` of ``key`` in this target's bucket; see :func:`presign_put`."""
+        """Presign a ``PUT`` of ``key`` in this target's bucket; see `presign_put`."""
         return presign_put(
             key=key,
             **self._signing(),
@@ -117,7 +117,7 @@ class S3Target:
         )
 
     def presign_get(self, key: str, *, expires: int = 900, now: datetime | None = None) -> str:
-        """Presign a ``GET`` of ``key`` in this target's bucket; see :func:`presign_get`."""
+        """Presign a ``GET`` of ``key`` in this target's bucket; see `presign_get`."""
         return presign_get(
             key=key,
             **self._signing(),
@@ -147,7 +147,7 @@ def presign_put(
 
     ``now`` (timezone-aware; default: the current time) is when the URL's lifetime of
     ``expires`` seconds starts; pass a past time to make an already expired URL.
-    Raises :class:`ValueError` for an unusable argument.
+    Raises `ValueError` for an unusable argument.
     """
     if isinstance(content_length, bool) or not isinstance(content_length, int):
         raise ValueError(f"content_length must be an int, not {content_length!r}")

@@ -1,7 +1,7 @@
 """What the fake remembers: the records it created and every request it was sent.
 
-The record classes are public (re-exported from :mod:`linq_async.testing`) so tests can assert
-on them; the :class:`Store` that holds them is private to the fake.
+The record classes are public (re-exported from `linq_async.testing`) so tests can assert
+on them; the `Store` that holds them is private to the fake.
 """
 
 from __future__ import annotations

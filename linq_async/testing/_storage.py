@@ -1,7 +1,7 @@
 """Upload storage: the hook that presigns upload URLs, and the fake's own strict storage host.
 
-:class:`UploadStorage` is the strategy :class:`~.FakeLinqServer` asks for upload URLs. The
-default, :class:`BuiltinStorage`, presigns URLs for the fake's second site and enforces S3's
+`UploadStorage` is the strategy `FakeLinqServer` asks for upload URLs. The
+default, `BuiltinStorage`, presigns URLs for the fake's second site and enforces S3's
 presigned-PUT contract on them; another strategy could presign against a real S3 endpoint.
 """
 
@@ -92,7 +92,7 @@ class BuiltinStorage:
     """The fake's own storage host: presigns URLs to itself and checks every PUT like S3.
 
     Its clock runs ahead of the wall clock by ``clock_offset``, which is how
-    :meth:`expire_issued_urls` ages every URL issued so far without waiting.
+    `expire_issued_urls` ages every URL issued so far without waiting.
     """
 
     store: Store
@@ -107,7 +107,7 @@ class BuiltinStorage:
         return utcnow() + self.clock_offset
 
     def presign(self, attachment: FakeAttachment, *, ttl: dt.timedelta) -> PresignedUpload:
-        """Presign a PUT to this host (see :meth:`UploadStorage.presign`)."""
+        """Presign a PUT to this host (see `UploadStorage.presign`)."""
         if self.host is None:
             raise RuntimeError("the storage site is not started")
         issued = self.now().replace(microsecond=0)
