@@ -1,8 +1,9 @@
 """linq-async, called the way its README tells a user to call it.
 
 - ``bulk`` (variant ``broadcast``, the default): ``upload()`` once, then
-  ``broadcast(upload, recipients=..., concurrency=C)``. Per-send latency is taken by wrapping
-  ``linq.chats.create``, which ``broadcast`` calls once per recipient.
+  ``broadcast(upload, recipients=..., concurrency=C)``. Per-send latency is each
+  ``POST /v3/chats`` exchange, timed by an aiohttp trace on a ClientSession passed in with
+  ``session=`` (public API: nothing inside linq-async is patched).
 - ``bulk`` (variant ``per-call``): ``upload()`` once, then one ``upload_and_send(upload, ...)``
   per recipient under an ``asyncio.Semaphore(C)``.
 - ``upload``: ``upload(path)`` (POST /v3/attachments, then the streamed PUT).
@@ -14,18 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 from typing import Any
+
+import aiohttp
 
 from bench._common import SENDER, TEXT, BulkTimer, Spec, UploadTimer, recipients, run
 from linq_async import LinqSession
-from linq_async.models import CreatedChat, RecipientOutcome
+from linq_async.models import RecipientOutcome
 
 
 async def bulk(spec: Spec) -> dict[str, Any]:
     """One small upload, then ``spec.n`` sends to distinct recipients."""
     timer = BulkTimer()
     handles = recipients(spec.n)
-    async with LinqSession(spec.api_key, base_url=spec.base_url) as linq:
+    # Per-call sends are timed around each call; broadcast's sends by the trace.
+    traces = [] if spec.variant == "per-call" else [_send_timer(timer)]
+    async with (
+        aiohttp.ClientSession(trace_configs=traces) as client,
+        LinqSession(spec.api_key, base_url=spec.base_url, session=client) as linq,
+    ):
         upload = await linq.upload(spec.file, content_type=spec.content_type)
         if spec.variant == "per-call":
             gate = asyncio.Semaphore(spec.concurrency)
@@ -44,19 +53,11 @@ async def bulk(spec: Spec) -> dict[str, Any]:
             await asyncio.gather(*(send(handle) for handle in handles))
             timer.stop()
         else:
-            create = linq.chats.create
-
-            async def timed_create(**kwargs: Any) -> CreatedChat:
-                started = time.perf_counter()
-                created = await create(**kwargs)
-                timer.latencies.append(time.perf_counter() - started)
-                return created
 
             def on_recipient(outcome: RecipientOutcome) -> None:
                 if outcome.error is not None:
                     timer.error(outcome.error)
 
-            linq.chats.create = timed_create  # type: ignore[method-assign]
             timer.start()
             await linq.broadcast(
                 upload,
@@ -68,6 +69,22 @@ async def bulk(spec: Spec) -> dict[str, Any]:
             )
             timer.stop()
     return timer.result(spec.n)
+
+
+def _send_timer(timer: BulkTimer) -> aiohttp.TraceConfig:
+    """Times every POST /v3/chats exchange of the broadcast variant."""
+    trace = aiohttp.TraceConfig()
+
+    async def start(_: object, context: SimpleNamespace, params: Any) -> None:
+        context.started = time.perf_counter()
+
+    async def end(_: object, context: SimpleNamespace, params: Any) -> None:
+        if params.method == "POST" and params.url.path.endswith("/v3/chats"):
+            timer.latencies.append(time.perf_counter() - context.started)
+
+    trace.on_request_start.append(start)
+    trace.on_request_end.append(end)
+    return trace
 
 
 async def upload(spec: Spec) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from .models import (
     UploadSlot,
 )
 from .resources import Attachments, Chats
+from .resources._base import send_body
 
 _BROADCAST_NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
 MAX_CONCURRENCY = 256
@@ -173,24 +174,33 @@ async def broadcast(
             filename=filename,
             on_progress=on_upload_progress,
         )
-    parts = media_parts(text, None if done is None else done.attachment_id)
+    # The message is checked and serialised once; each recipient only changes `to` and the key.
+    message = send_body(
+        parts=media_parts(text, None if done is None else done.attachment_id),
+        text=None,
+        effect=None,
+        reply_to=None,
+        preferred_service=None,
+        idempotency_key=run_id,
+        override_optout=None,
+    )["message"]
     outcomes: dict[str, RecipientOutcome] = {}
     queue: Iterator[str] = iter(handles)
 
     async def worker() -> None:
         for recipient in queue:
+            body = {
+                "from": from_,
+                "to": [recipient],
+                "message": {**message, "idempotency_key": broadcast_key(run_id, recipient)},
+            }
             try:
-                created = await chats.create(
-                    from_=from_,
-                    to=recipient,
-                    parts=parts,
-                    idempotency_key=broadcast_key(run_id, recipient),
-                )
+                chat_id, message_id = await chats._send_prepared(body)
             except LinqError as exc:  # one recipient's failure never stops the others
                 outcome = RecipientOutcome(recipient=recipient, error=exc)
             else:
                 outcome = RecipientOutcome(
-                    recipient=recipient, chat_id=created.chat.id, message_id=created.message.id
+                    recipient=recipient, chat_id=chat_id, message_id=message_id
                 )
             outcomes[recipient] = outcome
             if on_recipient is not None:

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from _support import SENDER
 
-from linq_async import LinqSession, LinqUsageError, RecipientOutcome, RetryPolicy, ServerError
+from linq_async import (
+    LinqSession,
+    LinqUsageError,
+    RecipientOutcome,
+    ResponseValidationError,
+    RetryPolicy,
+    ServerError,
+)
 from linq_async._sending import broadcast_key
 from linq_async.testing import FakeLinqServer
 
@@ -125,3 +132,16 @@ async def test_broadcast_needs_a_file_or_a_text(linq: LinqSession, fake: FakeLin
     with pytest.raises(LinqUsageError, match="file, a text or both"):
         await linq.broadcast(from_=SENDER, recipients=RECIPIENTS[:3])
     assert fake.requests == []
+
+
+async def test_a_malformed_answer_is_that_recipients_error(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A 2xx without chat.id/message.id becomes ResponseValidationError for that recipient."""
+    fake.fail_next(
+        200, body='{"chat": {"id": 7}}', content_type="application/json", method="POST",
+        path="/v3/chats",
+    )  # fmt: skip
+    report = await linq.broadcast(from_=SENDER, recipients=RECIPIENTS[:2], text="hi", concurrency=1)
+    assert isinstance(report.outcomes[0].error, ResponseValidationError)
+    assert report.outcomes[1].ok
