@@ -61,10 +61,12 @@ class LinqSession:
         timeout: timeouts for API calls and uploads.
         retry: which failures are retried and how long to wait.
         session: an aiohttp ``ClientSession`` of yours to send through. It is used as given
-            and never closed by this object.
+            and never closed by this object. It must not carry a default ``Authorization``
+            header or ``auth=``, which aiohttp would also send to upload URLs.
 
     Raises:
-        LinqUsageError: the API key is missing or empty, or ``base_url`` is not an http(s) URL.
+        LinqUsageError: the API key is missing or empty, ``base_url`` is not an http(s) URL,
+            or ``session`` carries credentials of its own.
     """
 
     def __init__(
@@ -81,6 +83,14 @@ class LinqSession:
                 "an API key is required: pass LinqSession(api_key) or use "
                 "LinqSession.from_env(), which reads LINQ_API_KEY "
                 "(the key must be a non-empty string without surrounding whitespace)"
+            )
+        if session is not None and ("Authorization" in session.headers or session.auth):
+            # aiohttp adds a session's default headers and auth to every request, so they
+            # would also reach the presigned upload URLs, which must never carry credentials.
+            raise LinqUsageError(
+                "the ClientSession passed as session= sends credentials on every request "
+                "(a default Authorization header or auth=); pass one without them: "
+                "LinqSession adds the API key to API requests itself"
             )
         self._transport = Transport(
             api_key=api_key,

@@ -198,3 +198,10 @@ def test_retry_policy_rejects_nonsense() -> None:
         RetryPolicy(attempts=0)
     with pytest.raises(LinqUsageError, match="wait_max"):
         RetryPolicy(wait_max=-1)
+
+
+async def test_a_callers_session_with_credentials_is_refused() -> None:
+    """A ClientSession with a default Authorization header would leak it to uploads."""
+    async with aiohttp.ClientSession(headers={"authorization": "Bearer other"}) as client:
+        with pytest.raises(LinqUsageError, match="credentials"):
+            LinqSession("key", session=client)
