@@ -33,6 +33,8 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+import attrs
+
 from ._errors import APIStatusError, LinqError, LinqUsageError, UploadError
 from ._sending import MAX_CONCURRENCY
 from ._session import _KEY_VARS, DEFAULT_BASE_URL, LinqSession
@@ -157,16 +159,6 @@ def _size(count: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _upload_data(upload: Upload) -> dict[str, Any]:
-    return {
-        "attachment_id": upload.attachment_id,
-        "filename": upload.filename,
-        "content_type": upload.content_type,
-        "size_bytes": upload.size_bytes,
-        "download_url": upload.download_url,
-    }
 
 
 def _upload_line(upload: Upload) -> str:
@@ -318,7 +310,7 @@ async def _send(args: argparse.Namespace, console: _Console) -> int:
             "chat_id": chat.id,
             "delivery_status": message.delivery_status,
             "to": list(args.to),
-            "attachment": None if upload is None else _upload_data(upload),
+            "attachment": None if upload is None else attrs.asdict(upload),
         }
     )
     console.lines(
@@ -340,7 +332,7 @@ async def _upload(args: argparse.Namespace, console: _Console) -> int:
                 filename=args.filename,
                 on_progress=on_progress,
             )
-    console.json({"ok": True, **_upload_data(upload)})
+    console.json({"ok": True, **attrs.asdict(upload)})
     console.lines(
         f"attachment_id  {upload.attachment_id}",
         f"download_url   {upload.download_url}",
@@ -423,7 +415,7 @@ async def _broadcast(args: argparse.Namespace, console: _Console) -> int:
         {
             "ok": not failures,
             "broadcast_id": broadcast_id,
-            "attachment": None if upload is None else _upload_data(upload),
+            "attachment": None if upload is None else attrs.asdict(upload),
             "total": len(outcomes),
             "sent": sent,
             "failed": len(failures),

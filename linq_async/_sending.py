@@ -9,7 +9,7 @@ from typing import Any
 
 from ._errors import LinqError, LinqUsageError, UploadExpiredError
 from ._upload import FileInput, FileSource, ProgressCallback, open_source, put_file
-from ._validation import check_handle, check_phone, check_recipients
+from ._validation import check_handle, check_phone, check_recipients, check_text
 from .models import (
     BroadcastReport,
     Effect,
@@ -78,9 +78,8 @@ async def ensure_upload(
 def media_parts(text: str | None, attachment_id: str | None) -> list[Part]:
     """The parts of a file message: an optional text, then the media (if any)."""
     parts: list[Part] = []
+    text = check_text(text)
     if text is not None:
-        if not isinstance(text, str) or not text:
-            raise LinqUsageError(f"text must be a non-empty string, got {text!r}")
         parts.append(TextPart(value=text))
     if attachment_id is not None:
         parts.append(MediaPart(attachment_id=attachment_id))
@@ -105,7 +104,7 @@ async def upload_and_send(
     """Validate everything locally, upload, then create the chat message."""
     check_phone(from_, what="from_")
     recipients = check_recipients(to)
-    media_parts(text, None)  # validates text before any I/O
+    check_text(text)
     done = await ensure_upload(
         attachments, file, content_type=content_type, filename=filename, on_progress=on_progress
     )
@@ -156,7 +155,7 @@ async def broadcast(
     handles = _unique(recipients)
     if file is None and text is None:
         raise LinqUsageError("a broadcast needs a file, a text or both")
-    media_parts(text, None)
+    check_text(text)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int):
         raise LinqUsageError(f"concurrency must be an int, got {concurrency!r}")
     if not 1 <= concurrency <= MAX_CONCURRENCY:

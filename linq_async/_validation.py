@@ -50,6 +50,13 @@ def check_recipients(to: str | Iterable[str]) -> tuple[str, ...]:
     return handles
 
 
+def check_text(text: object) -> str | None:
+    """Return ``text`` if it is ``None`` or a non-empty string."""
+    if text is not None and not (isinstance(text, str) and text):
+        raise LinqUsageError(f"text must be a non-empty string, got {text!r}")
+    return text
+
+
 def check_filename(filename: object) -> str:
     """Return ``filename`` if it is 1 to 255 characters long."""
     if not isinstance(filename, str) or not 1 <= len(filename) <= MAX_FILENAME_CHARS:

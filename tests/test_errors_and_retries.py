@@ -6,6 +6,7 @@ import asyncio
 import email.utils
 import logging
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from _support import RECIPIENT, SENDER, SleepRecorder
@@ -32,7 +33,7 @@ from linq_async.testing import FakeLinqServer
 
 
 @pytest.fixture
-async def once(fake: FakeLinqServer):  # type: ignore[no-untyped-def]
+async def once(fake: FakeLinqServer) -> AsyncIterator[LinqSession]:
     """A session that never retries, to see each error as the server sent it."""
     async with LinqSession(fake.api_key, base_url=fake.base_url, retry=RetryPolicy.never()) as s:
         yield s

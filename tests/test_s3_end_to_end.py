@@ -20,7 +20,7 @@ import pytest
 import yarl
 from _support import RECIPIENT, SENDER, SleepRecorder
 
-from linq_async import LinqSession, RetryPolicy, UploadError
+from linq_async import LinqSession, UploadError
 from linq_async._upload import CHUNK_SIZE
 from linq_async.testing import FakeLinqServer, S3Storage, S3Target
 
@@ -32,14 +32,6 @@ async def fake(s3_target: S3Target) -> AsyncIterator[FakeLinqServer]:
     """A FakeLinqServer whose upload URLs are presigned PUTs to SeaweedFS."""
     async with FakeLinqServer(storage=S3Storage(s3_target)) as server:
         yield server
-
-
-@pytest.fixture
-async def linq(fake: FakeLinqServer, sleeps: SleepRecorder) -> AsyncIterator[LinqSession]:
-    """An SDK session on the S3-backed fake, retrying without real sleeps."""
-    retry = RetryPolicy(attempts=4, sleep=sleeps)
-    async with LinqSession(fake.api_key, base_url=fake.base_url, retry=retry) as session:
-        yield session
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from linq_async import (
     LinqSession,
     LinqUsageError,
     MediaPart,
+    RetryPolicy,
     TextPart,
     Upload,
     UploadError,
@@ -35,6 +36,14 @@ S3_ERROR = (
 def make_file(tmp_path: Path, name: str = "photo.png", size: int = 3 * CHUNK_SIZE + 123) -> Path:
     path = tmp_path / name
     path.write_bytes(os.urandom(size))
+    return path
+
+
+def sparse_file(tmp_path: Path, name: str, size: int) -> Path:
+    """A file of `size` zero bytes that takes no disk space."""
+    path = tmp_path / name
+    with path.open("wb") as handle:
+        handle.truncate(size)
     return path
 
 
@@ -159,9 +168,7 @@ async def test_a_file_over_100_mib_is_refused_locally(
     linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
 ) -> None:
     """A sparse 100 MiB + 1 byte file is refused before any request."""
-    path = tmp_path / "big.mp4"
-    with path.open("wb") as handle:
-        handle.truncate(104_857_601)
+    path = sparse_file(tmp_path, "big.mp4", 104_857_601)
     with pytest.raises(LinqUsageError, match="104,857,601"):
         await linq.upload(path)
     assert fake.requests == []
@@ -171,9 +178,7 @@ async def test_100_mib_streams_with_small_memory(
     linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
 ) -> None:
     """A 100 MiB sparse file uploads intact while Python allocations stay a few chunks."""
-    path = tmp_path / "video.mp4"
-    with path.open("wb") as handle:
-        handle.truncate(104_857_600)
+    path = sparse_file(tmp_path, "video.mp4", 104_857_600)
     tracemalloc.start()
     try:
         upload = await linq.upload(path)
@@ -363,8 +368,8 @@ async def test_connection_failures_never_show_the_signature(
     """Dropped uploads, retried and then given up, leak no signature into logs or errors."""
     caplog.set_level(logging.DEBUG)
     fake.drop_upload(after_bytes=10, times=5)
-    async with LinqSession(fake.api_key, base_url=fake.base_url) as linq:
-        linq._transport.retry = attrs.evolve(linq._transport.retry, sleep=sleeps)
+    retry = RetryPolicy(sleep=sleeps)
+    async with LinqSession(fake.api_key, base_url=fake.base_url, retry=retry) as linq:
         with pytest.raises(UploadError) as info:
             await linq.upload(make_file(tmp_path))
     (attachment,) = fake.attachments.values()
@@ -380,7 +385,6 @@ async def test_cancel_mid_upload_closes_everything_and_sends_nothing(
     """Cancelling during the PUT closes the file and sends no message."""
     path = make_file(tmp_path, size=8 * CHUNK_SIZE)
     started = asyncio.Event()
-    release = asyncio.Event()
 
     def progress(sent: int, total: int) -> None:
         started.set()
@@ -392,7 +396,6 @@ async def test_cancel_mid_upload_closes_everything_and_sends_nothing(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    release.set()
     await asyncio.sleep(0)
     assert open_fds_for(path) == 0
     assert fake.messages == {}
