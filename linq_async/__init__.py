@@ -3,6 +3,7 @@
 Start with `LinqSession`. Test your code against `linq_async.testing.FakeLinqServer`.
 """
 
+from ._compose import MessageOptions, SendOptions
 from ._content_types import (
     DELIVERED_AS,
     REJECTED_CONTENT_TYPES,
@@ -29,6 +30,7 @@ from ._errors import (
     UploadError,
     UploadExpiredError,
 )
+from ._pager import AsyncPager, Page
 from ._retry import RetryPolicy
 from ._session import DEFAULT_BASE_URL, LinqSession
 from ._transport import Timeouts
@@ -62,6 +64,7 @@ __all__ = [
     "REJECTED_CONTENT_TYPES",
     "SUPPORTED_CONTENT_TYPES",
     "APIStatusError",
+    "AsyncPager",
     "Attachment",
     "AuthenticationError",
     "BadRequestError",
@@ -83,8 +86,10 @@ __all__ = [
     "MediaPart",
     "Message",
     "MessageContent",
+    "MessageOptions",
     "NotFoundError",
     "OptedOutError",
+    "Page",
     "Part",
     "PermissionDeniedError",
     "RateLimitError",
@@ -92,6 +97,7 @@ __all__ = [
     "ReplyTo",
     "ResponseValidationError",
     "RetryPolicy",
+    "SendOptions",
     "SendResult",
     "ServerError",
     "TextDecoration",

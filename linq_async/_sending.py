@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from ._compose import compose
 from ._errors import LinqError, LinqUsageError, UploadExpiredError
+from ._transport import Transport
 from ._upload import FileInput, FileSource, ProgressCallback, open_source, put_file
 from ._validation import check_handle, check_phone, check_recipients, check_text
 from .models import (
     BroadcastReport,
-    Effect,
     MediaPart,
     Part,
     RecipientOutcome,
@@ -22,13 +23,13 @@ from .models import (
     UploadSlot,
 )
 from .resources import Attachments, Chats
-from .resources._base import send_body
 
 _BROADCAST_NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
 MAX_CONCURRENCY = 256
 
 
 async def upload(
+    transport: Transport,
     attachments: Attachments,
     source: FileSource,
     *,
@@ -43,12 +44,12 @@ async def upload(
 
     slot = await new_slot()
     try:
-        await put_file(attachments._transport, slot, source, on_progress=on_progress)
+        await put_file(transport, slot, source, on_progress=on_progress)
     except UploadExpiredError:
         # A slot lives 15 minutes; a slow start or a long retry can outlive it. One fresh
         # slot, once: a second expiry means something else is wrong (a skewed clock).
         slot = await new_slot()
-        await put_file(attachments._transport, slot, source, on_progress=on_progress)
+        await put_file(transport, slot, source, on_progress=on_progress)
     return Upload(
         attachment_id=slot.attachment_id,
         filename=source.filename,
@@ -58,63 +59,42 @@ async def upload(
     )
 
 
-async def ensure_upload(
-    attachments: Attachments,
-    file: FileInput | Upload,
-    *,
-    content_type: str | None,
-    filename: str | None,
-    on_progress: ProgressCallback | None,
-) -> Upload:
-    """Return ``file`` if it is already an Upload, else check and upload it."""
-    if isinstance(file, Upload):
-        if content_type is not None or filename is not None:
-            raise LinqUsageError("content_type and filename cannot change an existing Upload")
-        return file
-    source = open_source(file, filename=filename, content_type=content_type)
-    return await upload(attachments, source, on_progress=on_progress)
-
-
-def media_parts(text: str | None, attachment_id: str | None) -> list[Part]:
-    """The parts of a file message: an optional text, then the media (if any)."""
-    parts: list[Part] = []
-    text = check_text(text)
-    if text is not None:
-        parts.append(TextPart(value=text))
-    if attachment_id is not None:
-        parts.append(MediaPart(attachment_id=attachment_id))
-    return parts
+def with_media(options: Mapping[str, Any], attachment_id: str) -> dict[str, Any]:
+    """The message options with a media part for ``attachment_id`` after the other parts."""
+    parts = options.get("parts")
+    extra: list[Part] = list(parts) if isinstance(parts, (list, tuple)) else []
+    if parts is not None and not isinstance(parts, (list, tuple)):
+        compose(options)  # raises the usage error for the malformed parts
+    return {**options, "parts": [*extra, MediaPart(attachment_id=attachment_id)]}
 
 
 async def upload_and_send(
+    transport: Transport,
     attachments: Attachments,
     chats: Chats,
     file: FileInput | Upload,
     *,
     from_: str,
     to: str | Iterable[str],
-    text: str | None,
     content_type: str | None,
     filename: str | None,
-    effect: Effect | None,
-    preferred_service: str | None,
-    idempotency_key: str | None,
     on_progress: ProgressCallback | None,
+    options: Mapping[str, Any],
 ) -> SendResult:
-    """Validate everything locally, upload, then create the chat message."""
+    """Check everything locally, upload (unless given an Upload), then create the chat message."""
     check_phone(from_, what="from_")
     recipients = check_recipients(to)
-    check_text(text)
-    done = await ensure_upload(
-        attachments, file, content_type=content_type, filename=filename, on_progress=on_progress
-    )
+    if isinstance(file, Upload):
+        if content_type is not None or filename is not None:
+            raise LinqUsageError("content_type and filename cannot change an existing Upload")
+        done = file
+    else:
+        source = open_source(file, filename=filename, content_type=content_type)
+        # Every option is checked before the upload: a bad one must not cost a 100 MB PUT.
+        compose(with_media(options, "pending-upload"))
+        done = await upload(transport, attachments, source, on_progress=on_progress)
     created = await chats.create(
-        from_=from_,
-        to=recipients,
-        parts=media_parts(text, done.attachment_id),
-        effect=effect,
-        preferred_service=preferred_service,
-        idempotency_key=idempotency_key,
+        from_=from_, to=recipients, **with_media(options, done.attachment_id)
     )
     return SendResult(upload=done, chat=created.chat, message=created.message)
 
@@ -136,6 +116,7 @@ def _unique(recipients: Iterable[str]) -> list[str]:
 
 
 async def broadcast(
+    transport: Transport,
     attachments: Attachments,
     chats: Chats,
     file: FileInput | Upload | None,
@@ -165,42 +146,35 @@ async def broadcast(
     run_id = broadcast_id or str(uuid.uuid4())
 
     done = None
-    if file is not None:
-        done = await ensure_upload(
-            attachments,
-            file,
-            content_type=content_type,
-            filename=filename,
-            on_progress=on_upload_progress,
-        )
-    # The message is checked and serialised once; each recipient only changes `to` and the key.
-    message = send_body(
-        parts=media_parts(text, None if done is None else done.attachment_id),
-        text=None,
-        effect=None,
-        reply_to=None,
-        preferred_service=None,
-        idempotency_key=run_id,
-        override_optout=None,
-    )["message"]
+    source = None
+    if isinstance(file, Upload):
+        if content_type is not None or filename is not None:
+            raise LinqUsageError("content_type and filename cannot change an existing Upload")
+        done = file
+    elif file is not None:
+        source = open_source(file, filename=filename, content_type=content_type)
+    if source is not None:
+        done = await upload(transport, attachments, source, on_progress=on_upload_progress)
+    parts: list[Part] = [] if text is None else [TextPart(value=text)]
+    if done is not None:
+        parts.append(MediaPart(attachment_id=done.attachment_id))
     outcomes: dict[str, RecipientOutcome] = {}
     queue: Iterator[str] = iter(handles)
 
     async def worker() -> None:
         for recipient in queue:
-            body = {
-                "from": from_,
-                "to": [recipient],
-                "message": {**message, "idempotency_key": broadcast_key(run_id, recipient)},
-            }
             try:
-                chat_id, message_id = await chats._send_prepared(body)
+                created = await chats.create(
+                    from_=from_,
+                    to=recipient,
+                    parts=parts,
+                    idempotency_key=broadcast_key(run_id, recipient),
+                )
+                outcome = RecipientOutcome(
+                    recipient=recipient, chat_id=created.chat.id, message_id=created.message.id
+                )
             except LinqError as exc:  # one recipient's failure never stops the others
                 outcome = RecipientOutcome(recipient=recipient, error=exc)
-            else:
-                outcome = RecipientOutcome(
-                    recipient=recipient, chat_id=chat_id, message_id=message_id
-                )
             outcomes[recipient] = outcome
             if on_recipient is not None:
                 on_recipient(outcome)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from yarl import URL
@@ -13,10 +14,15 @@ from yarl import URL
 from . import _sending
 from ._errors import LinqUsageError
 from ._retry import RetryPolicy
-from ._transport import Timeouts, Transport
+from ._transport import Pool, Timeouts, Transport
 from ._upload import FileInput, ProgressCallback, open_source
-from .models import BroadcastReport, Effect, RecipientOutcome, SendResult, Upload
+from .models import BroadcastReport, RecipientOutcome, SendResult, Upload
 from .resources import Attachments, Chats, Messages
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._compose import MessageOptions
 
 __all__ = ["DEFAULT_BASE_URL", "LinqSession"]
 
@@ -35,6 +41,12 @@ def _check_base_url(base_url: str) -> str:
             f"got {base_url!r}"
         )
     return base_url.rstrip("/")
+
+
+def _check_option(value: Any, cls: type[Any], name: str) -> Any:
+    if value is not None and not isinstance(value, cls):
+        raise LinqUsageError(f"{name} must be a {cls.__name__} or None, got {value!r}")
+    return value
 
 
 class LinqSession:
@@ -93,18 +105,55 @@ class LinqSession:
                 "LinqSession adds the API key to API requests itself"
             )
         self._transport = Transport(
-            api_key=api_key,
-            base_url=_check_base_url(base_url or DEFAULT_BASE_URL),
-            timeouts=timeout or Timeouts(),
-            retry=retry or RetryPolicy(),
-            session=session,
+            Pool(
+                api_key=api_key,
+                base_url=_check_base_url(base_url or DEFAULT_BASE_URL),
+                session=session,
+            ),
+            timeouts=_check_option(timeout, Timeouts, "timeout") or Timeouts(),
+            retry=_check_option(retry, RetryPolicy, "retry") or RetryPolicy(),
         )
-        self.attachments = Attachments(self._transport)
+        self._owns_pool = True
+
+    def with_options(
+        self, *, timeout: Timeouts | None = None, retry: RetryPolicy | None = None
+    ) -> LinqSession:
+        """A copy of this session with other timeouts or retries, sharing its connections.
+
+        For one slow call or one batch that must not retry:
+        ``await linq.with_options(retry=RetryPolicy.never()).chats.get(chat_id)``.
+        Copies are cheap. Closing a copy does nothing; closing the original closes the
+        connection pool of every copy.
+
+        Args:
+            timeout: the copy's timeouts (this session's when omitted).
+            retry: the copy's retry policy (this session's when omitted).
+
+        Raises:
+            LinqUsageError: ``timeout`` or ``retry`` is not a `Timeouts` or `RetryPolicy`.
+        """
+        copy = object.__new__(LinqSession)
+        copy._transport = self._transport.with_options(
+            timeouts=_check_option(timeout, Timeouts, "timeout"),
+            retry=_check_option(retry, RetryPolicy, "retry"),
+        )
+        copy._owns_pool = False
+        return copy
+
+    @cached_property
+    def attachments(self) -> Attachments:
         """Presigned upload slots and attachment metadata."""
-        self.chats = Chats(self._transport)
+        return Attachments(self._transport)
+
+    @cached_property
+    def chats(self) -> Chats:
         """Chats, and ``chats.messages`` for messages inside one chat."""
-        self.messages = Messages(self._transport)
+        return Chats(self._transport)
+
+    @cached_property
+    def messages(self) -> Messages:
         """Messages by id."""
+        return Messages(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> LinqSession:
@@ -136,7 +185,7 @@ class LinqSession:
     @property
     def closed(self) -> bool:
         """Whether `close` was called. A closed session cannot be reopened."""
-        return self._transport.state == "closed"
+        return self._transport.pool.state == "closed"
 
     async def open(self) -> None:
         """Create the connection pool now rather than on first use.
@@ -144,11 +193,15 @@ class LinqSession:
         Raises:
             LinqClosedError: the session was closed.
         """
-        await self._transport.open()
+        await self._transport.pool.open()
 
     async def close(self) -> None:
-        """Close the connection pool (unless it is the caller's). Safe to call twice."""
-        await self._transport.close()
+        """Close the connection pool (unless it is the caller's). Safe to call twice.
+
+        On a copy made by `with_options` this does nothing: the original owns the pool.
+        """
+        if self._owns_pool:
+            await self._transport.pool.close()
 
     async def __aenter__(self) -> LinqSession:
         await self.open()
@@ -163,7 +216,7 @@ class LinqSession:
         await self.close()
 
     def __repr__(self) -> str:
-        return f"<LinqSession {self.base_url} {self._transport.state}>"
+        return f"<LinqSession {self.base_url} {self._transport.pool.state}>"
 
     async def upload(
         self,
@@ -196,7 +249,9 @@ class LinqSession:
             APIStatusError: the API refused the slot request.
         """
         source = open_source(file, filename=filename, content_type=content_type)
-        return await _sending.upload(self.attachments, source, on_progress=on_progress)
+        return await _sending.upload(
+            self._transport, self.attachments, source, on_progress=on_progress
+        )
 
     async def upload_and_send(
         self,
@@ -204,33 +259,28 @@ class LinqSession:
         *,
         from_: str,
         to: str | Iterable[str],
-        text: str | None = None,
         content_type: str | None = None,
         filename: str | None = None,
-        effect: Effect | None = None,
-        preferred_service: str | None = None,
-        idempotency_key: str | None = None,
         on_progress: ProgressCallback | None = None,
+        **options: Unpack[MessageOptions],
     ) -> SendResult:
         """Send a file (and optional text) in one call: check, upload, then send.
 
         Every argument is checked before any request. The file is uploaded as by
         `upload` (pass an `Upload` to reuse one), then ``POST /v3/chats``
-        sends a message whose parts are the text (if any) and the media. If the upload
-        fails, no message is sent. The send carries an idempotency key (generated when not
-        given), so its retries can never send twice.
+        sends a message whose parts are the text (if any), the other ``parts`` (if any) and
+        the media. If the upload fails, no message is sent. The send carries an idempotency
+        key (generated when not given), so its retries can never send twice.
 
         Args:
             file: a path, bytes-like data, or an `Upload` from `upload`.
             from_: your sending line, E.164.
             to: one handle (a direct chat) or several (a group chat); E.164 or email.
-            text: a text part sent before the file.
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
-            effect: a message effect (not allowed as a new chat's first message).
-            preferred_service: ``iMessage``, ``SMS`` or ``RCS``.
-            idempotency_key: reuse it to make a re-run of this call send nothing new.
             on_progress: called as ``on_progress(sent_bytes, total_bytes)`` during upload.
+            **options: the message options of `MessageOptions` (``text``, ``effect``,
+                ``preferred_service``, ``idempotency_key`` ...).
 
         Returns:
             The upload, the chat (new or reused) and the message sent.
@@ -241,18 +291,16 @@ class LinqSession:
             APIStatusError: the API refused the slot or the message.
         """
         return await _sending.upload_and_send(
+            self._transport,
             self.attachments,
             self.chats,
             file,
             from_=from_,
             to=to,
-            text=text,
             content_type=content_type,
             filename=filename,
-            effect=effect,
-            preferred_service=preferred_service,
-            idempotency_key=idempotency_key,
             on_progress=on_progress,
+            options=options,
         )
 
     async def broadcast(
@@ -297,6 +345,7 @@ class LinqSession:
             UploadError: the upload failed (nothing sent).
         """
         return await _sending.broadcast(
+            self._transport,
             self.attachments,
             self.chats,
             file,

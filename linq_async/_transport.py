@@ -1,7 +1,11 @@
-"""The one place that talks HTTP to the Linq API: auth, timeouts, retries, error mapping.
+"""The one place that talks HTTP: auth, timeouts, retries, error mapping, and the upload PUT.
 
-Everything aiohttp-specific stays in this module and in ``_upload.py``; no aiohttp exception
-leaves either of them unwrapped.
+No other module imports aiohttp (but the optional ``session=`` type in ``_session.py``), and
+no aiohttp exception leaves this module unwrapped.
+
+Retry safety is decided here, once, by `retry_safe`: GET, PUT and DELETE may be repeated; a
+POST or PATCH only when it carries an idempotency key (minted by the caller once per logical
+call, reused by every attempt) or when its endpoint states why repeating it is harmless.
 """
 
 from __future__ import annotations
@@ -9,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, TypeVar
-from urllib.parse import quote
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from typing import Any, Literal, Protocol, TypeVar
 
 import aiohttp
 import attrs
@@ -28,18 +32,19 @@ from ._errors import (
     LinqConnectionError,
     LinqError,
     LinqTimeoutError,
-    LinqUsageError,
     NotFoundError,
     OptedOutError,
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
     ServerError,
+    UploadError,
+    UploadExpiredError,
 )
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 from ._version import __version__
 
-__all__ = ["Timeouts"]
+__all__ = ["Pool", "Retry", "Timeouts", "Transport", "retry_safe", "status_error"]
 
 logger = logging.getLogger("linq_async")
 
@@ -47,6 +52,8 @@ T = TypeVar("T")
 
 USER_AGENT = f"linq-async/{__version__}"
 _BODY_TEXT_LIMIT = 2000
+_SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+_UPLOAD_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -61,6 +68,16 @@ _CODE_CLASSES: dict[int, type[APIStatusError]] = {
     2024: OptedOutError,
     2027: LineIneligibleError,
 }
+
+
+def retry_safe(method: str, idempotency_key: str | None, reason: str | None = None) -> bool:
+    """Whether a request may be sent again after it may have reached the server.
+
+    GET, PUT and DELETE may; a POST or PATCH only with an idempotency key, or with a stated
+    ``reason`` why repeating it is harmless. Refused connections and 429 answers are retried
+    whatever this says: those requests were never processed.
+    """
+    return method in _SAFE_METHODS or idempotency_key is not None or reason is not None
 
 
 @attrs.frozen(kw_only=True)
@@ -81,9 +98,11 @@ class Timeouts:
     upload_read: float = 60.0
 
     def api(self) -> aiohttp.ClientTimeout:
+        """The aiohttp timeout of one API call attempt."""
         return aiohttp.ClientTimeout(total=self.total, connect=self.connect)
 
     def upload(self) -> aiohttp.ClientTimeout:
+        """The aiohttp timeout of one upload attempt."""
         return aiohttp.ClientTimeout(
             total=None, sock_connect=self.connect, sock_read=self.upload_read
         )
@@ -114,14 +133,6 @@ class _Headers(dict[str, str]):
     def __repr__(self) -> str:
         shown = {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in self.items()}
         return repr(shown)
-
-
-def path(template: str, *ids: str) -> str:
-    """Fill ``{}`` slots in an API path with ids, each quoted as one path segment."""
-    for value in ids:
-        if not isinstance(value, str) or not value:
-            raise LinqUsageError(f"an id must be a non-empty string, got {value!r}")
-    return template.format(*(quote(value, safe="") for value in ids))
 
 
 def status_error(
@@ -182,47 +193,61 @@ def status_error(
     )
 
 
+_S3_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
+_S3_MESSAGE = re.compile(rb"<Message>([^<]{1,500})</Message>")
+
+
+def storage_error(status: int, reason: str | None, raw: bytes, attachment_id: str) -> UploadError:
+    """Turn a storage error response (S3-style XML, or anything else) into an UploadError."""
+    code_match = _S3_CODE.search(raw)
+    message_match = _S3_MESSAGE.search(raw)
+    code = code_match.group(1).decode("utf-8", "replace") if code_match else None
+    message = message_match.group(1).decode("utf-8", "replace") if message_match else reason
+    expired = code in ("ExpiredToken", "RequestExpired") or (
+        status == 403 and "expired" in (message or "").lower()
+    )
+    cls = UploadExpiredError if expired else UploadError
+    return cls(
+        f"the upload was refused: {message or 'no reason given'}",
+        attachment_id=attachment_id,
+        status=status,
+        s3_code=code,
+    )
+
+
+def _redact(text: str, url: str) -> str:
+    query = url.partition("?")[2]
+    return text.replace(query, "<redacted>") if query else text
+
+
 State = Literal["unopened", "open", "closed"]
 
 
-class Transport:
-    """Sends API requests over one aiohttp ClientSession, with auth, retries and error mapping.
+class Pool:
+    """The connection pool and the API credentials, shared by a session and its copies.
 
     Args:
         api_key: the bearer token, sent to ``base_url`` only.
         base_url: the API root; ``/v3/...`` paths are appended to it, keeping its own path.
-        timeouts: per-attempt timeouts.
-        retry: the retry policy.
         session: a caller-owned ClientSession to use (never closed here), or ``None``.
     """
 
     def __init__(
-        self,
-        *,
-        api_key: str,
-        base_url: str,
-        timeouts: Timeouts,
-        retry: RetryPolicy,
-        session: aiohttp.ClientSession | None,
+        self, *, api_key: str, base_url: str, session: aiohttp.ClientSession | None
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeouts = timeouts
-        self.retry = retry
+        self.base_url = str(URL(base_url.rstrip("/")))
         self._key = _Secret(api_key)
         self._session = session
         self._owns_session = session is None
         self.state: State = "unopened"
-        self._headers = _Headers(
-            {
-                "Authorization": f"Bearer {api_key}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            }
+        auth = f"Bearer {api_key}"
+        self.headers = _Headers(
+            {"Authorization": auth, "Accept": "application/json", "User-Agent": USER_AGENT}
         )
-        self._api_timeout = timeouts.api()
+        self.json_headers = _Headers(self.headers, **{"Content-Type": "application/json"})
 
     def __repr__(self) -> str:
-        return f"<Transport {self.base_url} {self.state}>"
+        return f"<Pool {self.base_url} {self.state}>"
 
     async def open(self) -> None:
         """Create the ClientSession (inside the running loop) unless the caller gave one."""
@@ -250,47 +275,109 @@ class Transport:
         """The open ClientSession, opening it on first use."""
         if self.state != "open":
             await self.open()
-        assert self._session is not None
-        if self._session.closed:
+        session = self._session
+        assert session is not None
+        if session.closed:
             raise LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
-        return self._session
+        return session
+
+
+class UploadBody(Protocol):
+    """What `Transport.upload` streams: chunks, with a count and a local failure, if any."""
+
+    sent: int
+    failure: UploadError | None
+
+    def __aiter__(self) -> AsyncIterable[bytes]: ...
+
+
+class Transport:
+    """Sends API requests and uploads through a `Pool`, with per-copy timeouts and retries.
+
+    Args:
+        pool: the connection pool and credentials.
+        timeouts: per-attempt timeouts.
+        retry: the retry policy.
+    """
+
+    def __init__(self, pool: Pool, *, timeouts: Timeouts, retry: RetryPolicy) -> None:
+        self.pool = pool
+        self.timeouts = timeouts
+        self.retry = retry
+        self._api_timeout = timeouts.api()
+        self._upload_timeout = timeouts.upload()
+        self._accept_any = _Headers(pool.headers, Accept="*/*")
+        self._json_accept_any = _Headers(pool.json_headers, Accept="*/*")
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.pool.base_url} {self.pool.state}>"
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self.pool.base_url
+
+    def with_options(
+        self, *, timeouts: Timeouts | None = None, retry: RetryPolicy | None = None
+    ) -> Transport:
+        """A transport over the same pool with other timeouts or retries."""
+        return Transport(self.pool, timeouts=timeouts or self.timeouts, retry=retry or self.retry)
 
     async def request(
         self,
         method: str,
-        api_path: str,
+        path: str,
         *,
-        json_body: Any = None,
-        params: Mapping[str, str] | None = None,
-        idempotent: bool,
+        body: Any = None,
+        query: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        key_header: bool = False,
+        safe_reason: str | None = None,
+        accept: str | None = None,
     ) -> Any:
         """Send one API request with retries and return the decoded JSON body (or ``None``).
 
         Args:
             method: the HTTP method.
-            api_path: a path starting with ``/v3/`` (ids already quoted).
-            json_body: the JSON-ready body, or ``None`` for none.
-            params: query parameters; ``+`` is sent as ``%2B``.
-            idempotent: whether repeating the request can do no harm. Only then are errors
-                after the request may have reached the server (5xx, dropped responses,
-                read timeouts) retried; refused connections and 429 always are.
+            path: a path starting with ``/v3/``, ids already quoted.
+            body: the JSON-ready body, or ``None`` for none.
+            query: query parameters; ``+`` is sent as ``%2B``.
+            idempotency_key: the key this request carries (in its body, and in the
+                ``Idempotency-Key`` header when ``key_header``). With a key, every failure
+                is retried; without one, a POST is retried only when nothing was sent.
+            key_header: also send the key as the ``Idempotency-Key`` header.
+            safe_reason: why this POST or PATCH is harmless to repeat, if it is.
+            accept: the ``Accept`` header when not ``application/json`` (``*/*`` for
+                endpoints that answer with an empty body).
 
         Raises:
             APIStatusError: (a subclass of) for an error status, after retries.
             LinqConnectionError: no response, after retries.
             ResponseValidationError: a 2xx body that is not JSON.
         """
-        session = await self.client()
-        url = URL(self.base_url + api_path)
-        if params:
-            url = url.with_query(params)
+        pool = self.pool
+        session = pool._session if pool.state == "open" else await pool.client()
+        assert session is not None
+        url = URL(pool.base_url + path, encoded=True)
+        if query:
+            url = url.with_query(query)
         data: bytes | None = None
-        headers = self._headers
-        if json_body is not None:
-            data = json.dumps(json_body, separators=(",", ":")).encode()
-            headers = _Headers(headers, **{"Content-Type": "application/json"})
-
-        async def attempt() -> Any:
+        if body is None:
+            headers = self._accept_any if accept == "*/*" else pool.headers
+        else:
+            data = json.dumps(body, separators=(",", ":")).encode()
+            headers = self._json_accept_any if accept == "*/*" else pool.json_headers
+        if (accept is not None and accept != "*/*") or (key_header and idempotency_key):
+            headers = _Headers(headers)
+            if accept is not None:
+                headers["Accept"] = accept
+            if key_header and idempotency_key:
+                headers["Idempotency-Key"] = idempotency_key
+        safe = method in _SAFE_METHODS or idempotency_key is not None or safe_reason is not None
+        retry_number = 0
+        started = time.monotonic()
+        while True:
+            retry_after: float | None = None
             try:
                 async with session.request(
                     method,
@@ -301,31 +388,67 @@ class Transport:
                     allow_redirects=False,
                 ) as resp:
                     raw = await resp.read()
-                    if resp.status < 300:
-                        return _decode(raw, method, api_path)
-                    error = status_error(
-                        resp.status, resp.reason, resp.headers, raw, method=method, path=api_path
+                    status = resp.status
+                    if status < 300:
+                        if not raw:
+                            return None
+                        try:
+                            return json.loads(raw)
+                        except ValueError as exc:
+                            raise ResponseValidationError(
+                                f"the response to {method} {path} is not JSON: {raw[:200]!r}"
+                            ) from exc
+                    error: LinqError = status_error(
+                        status, resp.reason, resp.headers, raw, method=method, path=path
                     )
+                # 429 means the request was refused unprocessed, so it is safe to repeat.
+                if status != 429 and not (safe and status in RETRY_STATUSES):
+                    raise error
+                retry_after = error.retry_after  # type: ignore[attr-defined]
             except aiohttp.ClientConnectorError as exc:
                 # Nothing reached the server: always safe to try again.
-                raise Retry(_connection_error(exc, method, api_path)) from exc
+                error = _connection_error(exc, method, path)
             except asyncio.TimeoutError as exc:
-                timeout_error = LinqTimeoutError(f"{method} {api_path} timed out")
-                timeout_error.__cause__ = exc
-                if idempotent or isinstance(exc, aiohttp.ConnectionTimeoutError):
-                    raise Retry(timeout_error) from exc
-                raise timeout_error from exc
+                error = LinqTimeoutError(f"{method} {path} timed out")
+                error.__cause__ = exc
+                if not (safe or isinstance(exc, aiohttp.ConnectionTimeoutError)):
+                    raise error from exc
             except aiohttp.ClientError as exc:
-                connection_error = _connection_error(exc, method, api_path)
-                if idempotent:
-                    raise Retry(connection_error) from exc
-                raise connection_error from exc
-            # 429 means the request was refused unprocessed, so it is safe to repeat.
-            if resp.status == 429 or (idempotent and resp.status in RETRY_STATUSES):
-                raise Retry(error, retry_after=error.retry_after)
-            raise error
+                error = _connection_error(exc, method, path)
+                if not safe:
+                    raise error from exc
+            delay = self._next_delay(retry_number, started, retry_after)
+            if delay is None:
+                raise error from error.__cause__
+            retry_number += 1
+            self._log_retry(method, path, retry_number, delay, error)
+            await self.retry.sleep(delay)
 
-        return await self.retrying(method, api_path, attempt)
+    def _next_delay(
+        self, retry_number: int, started: float, retry_after: float | None
+    ) -> float | None:
+        """The wait before the next attempt, or ``None`` when the policy gives up."""
+        policy = self.retry
+        if retry_number + 1 >= policy.attempts:
+            return None
+        delay = policy.backoff(retry_number, retry_after)
+        if time.monotonic() - started + delay > policy.deadline:
+            return None
+        return delay
+
+    def _log_retry(
+        self, method: str, label: str, retry_number: int, delay: float, error: LinqError
+    ) -> None:
+        status = getattr(error, "status", None)
+        logger.info(
+            "retrying %s %s (attempt %d of %d) in %.2fs after %s",
+            method,
+            label,
+            retry_number + 1,
+            self.retry.attempts,
+            delay,
+            f"HTTP {status}" if status is not None else type(error).__name__,
+        )
 
     async def retrying(self, method: str, label: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it returns, raises a final error, or the policy gives up.
@@ -334,7 +457,6 @@ class Transport:
         exception is final. When the policy gives up, the last error is raised.
         ``label`` names the operation in log records (a path; never a URL with a query).
         """
-        policy = self.retry
         started = time.monotonic()
         retry_number = 0
         while True:
@@ -342,25 +464,59 @@ class Transport:
                 return await attempt()
             except Retry as signal:
                 error = signal.error
-                delay = None
-                if retry_number + 1 < policy.attempts:
-                    delay = policy.backoff(retry_number, signal.retry_after)
-                    if time.monotonic() - started + delay > policy.deadline:
-                        delay = None
+                delay = self._next_delay(retry_number, started, signal.retry_after)
                 if delay is None:
                     raise error from error.__cause__
             retry_number += 1
-            status = getattr(error, "status", None)
-            logger.info(
-                "retrying %s %s (attempt %d of %d) in %.2fs after %s",
+            self._log_retry(method, label, retry_number, delay, error)
+            await self.retry.sleep(delay)
+
+    async def upload(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: UploadBody,
+        attachment_id: str,
+    ) -> None:
+        """One attempt of a presigned upload: no API key, upload timeouts, no redirects.
+
+        The URL is sent byte for byte (re-quoting its query would break the signature) and
+        never appears in an error text.
+
+        Raises:
+            Retry: a dropped connection or a 5xx (wrapping the `UploadError`).
+            UploadError: storage refused the upload (`UploadExpiredError` for an expired
+                URL), or ``body.failure`` (the file changed while it was read).
+        """
+        session = await self.pool.client()
+        try:
+            async with session.request(
                 method,
-                label,
-                retry_number + 1,
-                policy.attempts,
-                delay,
-                f"HTTP {status}" if status is not None else type(error).__name__,
+                URL(url, encoded=True),
+                data=body,
+                headers=headers,
+                timeout=self._upload_timeout,
+                allow_redirects=False,
+            ) as resp:
+                raw = await resp.read()
+                status, reason = resp.status, resp.reason
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            if body.failure is not None:
+                raise body.failure from None
+            failure = UploadError(
+                f"the upload connection failed after {body.sent:,} bytes: "
+                f"{type(exc).__name__}: {_redact(str(exc), url)}",
+                attachment_id=attachment_id,
             )
-            await policy.sleep(delay)
+            raise Retry(failure) from None
+        if status < 300:
+            return
+        error = storage_error(status, reason, raw, attachment_id)
+        if status in _UPLOAD_RETRY_STATUSES:
+            raise Retry(error)
+        raise error
 
 
 class Retry(Exception):
@@ -372,18 +528,7 @@ class Retry(Exception):
         self.retry_after = retry_after
 
 
-def _connection_error(exc: aiohttp.ClientError, method: str, api_path: str) -> LinqConnectionError:
-    error = LinqConnectionError(f"{method} {api_path} failed: {type(exc).__name__}: {exc}")
+def _connection_error(exc: aiohttp.ClientError, method: str, path: str) -> LinqConnectionError:
+    error = LinqConnectionError(f"{method} {path} failed: {type(exc).__name__}: {exc}")
     error.__cause__ = exc
     return error
-
-
-def _decode(raw: bytes, method: str, api_path: str) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise ResponseValidationError(
-            f"the response to {method} {api_path} is not JSON: {raw[:200]!r}"
-        ) from exc

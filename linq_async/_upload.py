@@ -8,30 +8,24 @@ fails the upload rather than storing something other than what was declared.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import re
 import stat
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Union
 
 import aiofiles
-import aiohttp
 import attrs
 from aiofiles.threadpool.binary import AsyncBufferedReader
-from yarl import URL
 
 from ._content_types import resolve_content_type
 from ._errors import LinqUsageError, UploadError, UploadExpiredError
-from ._transport import Retry, Transport
+from ._transport import Transport
 from ._validation import check_filename, check_size
 from .models import UploadSlot
 
 CHUNK_SIZE = 512 * 1024
 """Bytes read from disk and handed to the socket at a time."""
-
-_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 ProgressCallback = Callable[[int, int], Any]
 """Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs."""
@@ -146,33 +140,6 @@ class _Body:
         raise self.failure
 
 
-_S3_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
-_S3_MESSAGE = re.compile(rb"<Message>([^<]{1,500})</Message>")
-
-
-def _s3_error(status: int, reason: str | None, raw: bytes, attachment_id: str) -> UploadError:
-    """Turn a storage error response (S3-style XML, or anything else) into an UploadError."""
-    code_match = _S3_CODE.search(raw)
-    message_match = _S3_MESSAGE.search(raw)
-    code = code_match.group(1).decode("utf-8", "replace") if code_match else None
-    message = message_match.group(1).decode("utf-8", "replace") if message_match else reason
-    expired = code in ("ExpiredToken", "RequestExpired") or (
-        status == 403 and "expired" in (message or "").lower()
-    )
-    cls = UploadExpiredError if expired else UploadError
-    return cls(
-        f"the upload was refused: {message or 'no reason given'}",
-        attachment_id=attachment_id,
-        status=status,
-        s3_code=code,
-    )
-
-
-def _redact(text: str, url: str) -> str:
-    query = url.partition("?")[2]
-    return text.replace(query, "<redacted>") if query else text
-
-
 async def put_file(
     transport: Transport,
     slot: UploadSlot,
@@ -200,9 +167,6 @@ async def put_file(
             f"but the file has {source.size:,}"
         )
     headers["Content-Length"] = str(source.size)
-    url = URL(slot.upload_url, encoded=True)
-    timeout = transport.timeouts.upload()
-    session = await transport.client()
     attachment_id = slot.attachment_id
 
     async def attempt() -> None:
@@ -215,35 +179,16 @@ async def put_file(
             if source.path is not None:
                 handle = await _reopen(source, attachment_id)
             body = _Body(source, handle, on_progress, attachment_id)
-            try:
-                async with session.request(
-                    slot.http_method,
-                    url,
-                    data=body,
-                    headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                ) as resp:
-                    raw = await resp.read()
-                    status, reason = resp.status, resp.reason
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                if body.failure is not None:
-                    raise body.failure from None
-                failure = UploadError(
-                    f"the upload connection failed after {body.sent:,} of {source.size:,} "
-                    f"bytes: {type(exc).__name__}: {_redact(str(exc), slot.upload_url)}",
-                    attachment_id=attachment_id,
-                )
-                raise Retry(failure) from None
+            await transport.upload(
+                slot.http_method,
+                slot.upload_url,
+                headers=headers,
+                body=body,
+                attachment_id=attachment_id,
+            )
         finally:
             if handle is not None:
                 await handle.close()
-        if status < 300:
-            return
-        error = _s3_error(status, reason, raw, attachment_id)
-        if status in _RETRY_STATUSES:
-            raise Retry(error)
-        raise error
 
     await transport.retrying(slot.http_method, f"upload of attachment {attachment_id}", attempt)
 

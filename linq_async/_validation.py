@@ -1,31 +1,69 @@
-"""Local checks of arguments, run before any I/O so a bad call never half-sends."""
+"""Local checks of arguments, run before any I/O so a bad call never half-sends.
+
+Each check returns the value it accepted (so calls read ``body = check_x(value)``) or raises
+`LinqUsageError` naming the argument. Closed sets (effects, services ...) are the API's
+documented values; the server stays the judge of everything this module cannot know.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from ._errors import LinqUsageError
-from .models import LinkPart, MediaPart, Part, TextPart, UnknownPart
 
 MAX_ATTACHMENT_BYTES = 104_857_600
 """The largest pre-uploaded attachment, 100 MiB."""
 MAX_FILENAME_CHARS = 255
-MAX_PARTS = 100
-MAX_URL_MEDIA_PARTS = 40
+MAX_IDEMPOTENCY_KEY_CHARS = 255
+MAX_PAGE_LIMIT = 100
 
-_E164 = re.compile(r"\+[1-9]\d{7,14}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_EXCLUSIVE_PARTS = frozenset({"link", "app_clip", "imessage_app"})
+# E.164: "+", a non-zero digit, then 7 to 14 more. [0-9], not \d: \d also matches Arabic-Indic
+# and full-width digits, which are not E.164.
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+# Apple IDs: as strict as the API (and the fake) are.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+SCREEN_EFFECTS = frozenset(
+    {
+        "confetti",
+        "fireworks",
+        "lasers",
+        "sparkles",
+        "celebration",
+        "hearts",
+        "love",
+        "balloons",
+        "happy_birthday",
+        "echo",
+        "spotlight",
+    }
+)
+"""Names of ``screen`` effects."""
+BUBBLE_EFFECTS = frozenset({"slam", "loud", "gentle", "invisible"})
+"""Names of ``bubble`` effects."""
+SERVICES = frozenset({"iMessage", "SMS", "RCS"})
+"""Values of ``preferred_service``."""
+
+
+def _one_of(value: object, allowed: frozenset[str], what: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise LinqUsageError(f"{what} must be one of {', '.join(sorted(allowed))}; got {value!r}")
+    return value
 
 
 def check_phone(handle: object, *, what: str) -> str:
-    """Return ``handle`` if it is an E.164 phone number (``+`` and 8-15 digits)."""
+    """Return ``handle`` if it is an E.164 phone number (``+`` and 8-15 ASCII digits)."""
     if not isinstance(handle, str) or not _E164.fullmatch(handle):
         raise LinqUsageError(
             f"{what} must be an E.164 phone number such as '+12223334444', got {handle!r}"
         )
     return handle
+
+
+def is_email(handle: str) -> bool:
+    """Whether ``handle`` is an email address (an Apple ID) the API takes as a handle."""
+    return _EMAIL.fullmatch(handle) is not None
 
 
 def check_handle(handle: object, *, what: str) -> str:
@@ -38,23 +76,53 @@ def check_handle(handle: object, *, what: str) -> str:
     )
 
 
-def check_recipients(to: str | Iterable[str]) -> tuple[str, ...]:
+def check_recipients(to: object) -> tuple[str, ...]:
     """Normalise ``to`` (one handle or several) to a non-empty tuple of valid handles."""
-    handles = (to,) if isinstance(to, str) else tuple(to)
+    if isinstance(to, str):
+        handles: tuple[object, ...] = (to,)
+    elif isinstance(to, Iterable) and not isinstance(to, (bytes, bytearray)):
+        handles = tuple(to)
+    else:
+        raise LinqUsageError(f"to must be a handle or a list of handles, got {to!r}")
     if not handles:
         raise LinqUsageError("to must name at least one recipient")
     for handle in handles:
         check_handle(handle, what="each recipient in to")
     if len(set(handles)) != len(handles):
         raise LinqUsageError(f"to lists a recipient more than once: {list(handles)!r}")
-    return handles
+    return handles  # type: ignore[return-value]  # every item was checked to be a str
+
+
+def check_string(value: object, *, what: str) -> str:
+    """Return ``value`` if it is a non-empty string without lone surrogates."""
+    if not isinstance(value, str) or not value:
+        raise LinqUsageError(f"{what} must be a non-empty string, got {value!r}")
+    check_no_lone_surrogates(value, what=what)
+    return value
+
+
+def check_no_lone_surrogates(value: str, *, what: str) -> str:
+    """Refuse text that cannot be encoded as UTF-8 (a lone surrogate from bad decoding)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LinqUsageError(
+            f"{what} holds a lone surrogate ({value[exc.start : exc.end]!r} at index "
+            f"{exc.start}), which cannot be sent as UTF-8"
+        ) from None
+    return value
 
 
 def check_text(text: object) -> str | None:
-    """Return ``text`` if it is ``None`` or a non-empty string."""
-    if text is not None and not (isinstance(text, str) and text):
-        raise LinqUsageError(f"text must be a non-empty string, got {text!r}")
-    return text
+    """Return ``text`` if it is ``None`` or a non-empty string without lone surrogates."""
+    if text is None:
+        return None
+    return check_string(text, what="text")
+
+
+def check_part_text(value: object) -> str:
+    """The ``value`` of a text part: a non-empty string without lone surrogates."""
+    return check_string(value, what="a text part's value")
 
 
 def check_filename(filename: object) -> str:
@@ -76,36 +144,70 @@ def check_size(size: int) -> int:
     return size
 
 
-def _part_type(part: Part) -> str:
-    if isinstance(part, UnknownPart):
-        return part.type
-    return {TextPart: "text", MediaPart: "media", LinkPart: "link"}[type(part)]
+def check_int(value: object, *, what: str, low: int, high: int | None = None) -> int:
+    """Return ``value`` if it is an int (not a bool) from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LinqUsageError(f"{what} must be an int, got {value!r}")
+    if value < low or (high is not None and value > high):
+        upper = "" if high is None else f" to {high}"
+        raise LinqUsageError(f"{what} must be {low}{upper}, got {value}")
+    return value
 
 
-def check_parts(parts: Sequence[Part]) -> tuple[Part, ...]:
-    """Enforce the API's part rules locally, so a malformed message fails before sending."""
-    parts = tuple(parts)
-    if not parts:
-        raise LinqUsageError("a message needs at least one part")
-    if len(parts) > MAX_PARTS:
-        raise LinqUsageError(f"a message has at most {MAX_PARTS} parts, got {len(parts)}")
-    for index, part in enumerate(parts):
-        if not isinstance(part, (TextPart, MediaPart, LinkPart, UnknownPart)):
-            raise LinqUsageError(f"parts[{index}] is not a message part: {part!r}")
-    kinds = [_part_type(part) for part in parts]
-    for index, part in enumerate(parts):
-        where = f"parts[{index}]"
-        if kinds[index] in _EXCLUSIVE_PARTS and len(parts) > 1:
-            raise LinqUsageError(f"{where}: a {kinds[index]} part must be the only part")
-        if kinds[index] == "text" and index and kinds[index - 1] == "text":
-            raise LinqUsageError(f"{where}: two text parts may not follow each other")
-        if isinstance(part, MediaPart) and (part.url is None) == (part.attachment_id is None):
-            raise LinqUsageError(f"{where}: a media part needs url or attachment_id, not both")
-        if isinstance(part, TextPart) and not part.value:
-            raise LinqUsageError(f"{where}: a text part needs a non-empty value")
-    url_media = sum(1 for part in parts if isinstance(part, MediaPart) and part.url is not None)
-    if url_media > MAX_URL_MEDIA_PARTS:
+def check_limit(limit: object) -> int | None:
+    """A page size: ``None`` (the API's default) or 1 to 100."""
+    if limit is None:
+        return None
+    return check_int(limit, what="limit", low=1, high=MAX_PAGE_LIMIT)
+
+
+def check_bool(value: object, *, what: str) -> bool | None:
+    """Return ``value`` if it is ``None`` or a bool."""
+    if value is not None and not isinstance(value, bool):
+        raise LinqUsageError(f"{what} must be True, False or None, got {value!r}")
+    return value
+
+
+def check_idempotency_key(key: object) -> str | None:
+    """An idempotency key: ``None`` (one is minted) or 1 to 255 characters."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
         raise LinqUsageError(
-            f"a message has at most {MAX_URL_MEDIA_PARTS} media parts by url, got {url_media}"
+            f"idempotency_key must be a string of 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, "
+            f"got {key!r}"
         )
-    return parts
+    return check_no_lone_surrogates(key, what="idempotency_key")
+
+
+def check_service(service: object) -> str | None:
+    """``preferred_service``: ``None`` or one of ``iMessage``, ``SMS``, ``RCS``."""
+    if service is None:
+        return None
+    return _one_of(service, SERVICES, "preferred_service")
+
+
+def check_effect(kind: object, name: object) -> None:
+    """An effect: ``screen`` or ``bubble`` and a name of that kind."""
+    _one_of(kind, frozenset({"screen", "bubble"}), "Effect.type")
+    _one_of(name, SCREEN_EFFECTS if kind == "screen" else BUBBLE_EFFECTS, f"a {kind} effect's name")
+
+
+def check_reply_index(index: object) -> None:
+    """``ReplyTo.part_index``: ``None`` or an int >= 0."""
+    if index is not None:
+        check_int(index, what="ReplyTo.part_index", low=0)
+
+
+def check_range(value: object) -> tuple[int, int]:
+    """A ``[start, end)`` range: two ints with 0 <= start < end (UTF-16 code units)."""
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 2
+        or any(isinstance(item, bool) or not isinstance(item, int) for item in value)
+    ):
+        raise LinqUsageError(f"a range must be a (start, end) tuple of two ints, got {value!r}")
+    start, end = value
+    if not 0 <= start < end:
+        raise LinqUsageError(f"a range [start, end) needs 0 <= start < end, got {value!r}")
+    return value

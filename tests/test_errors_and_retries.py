@@ -211,7 +211,7 @@ async def test_non_idempotent_request_is_not_retried_after_5xx(
     """A request marked not idempotent is sent once on 5xx: it may have been processed."""
     fake.fail_next(503, times=5)
     with pytest.raises(ServerError):
-        await linq._transport.request("POST", "/v3/chats", json_body={}, idempotent=False)
+        await linq._transport.request("POST", "/v3/chats", body={})
     assert len(fake.requests) == 1
 
 

@@ -28,6 +28,7 @@ EXPECTED_ALL = {
     "RateLimitError", "RecipientOutcome", "ReplyTo", "ResponseValidationError", "RetryPolicy",
     "SendResult", "ServerError", "TextDecoration", "TextPart", "Timeouts", "UnknownPart",
     "Upload", "UploadError", "UploadExpiredError", "UploadSlot", "__version__",
+    "AsyncPager", "Page", "MessageOptions", "SendOptions",
     "guess_content_type",
 }  # fmt: skip
 
@@ -68,9 +69,9 @@ def test_from_env_reads_new_then_official_names() -> None:
     }
     session = LinqSession.from_env(env)
     assert session.base_url == "http://127.0.0.1:1/old"
-    assert session._transport._key.reveal() == "new-key"
+    assert session._transport.pool._key.reveal() == "new-key"
     fallback = LinqSession.from_env({"LINQ_API_V3_API_KEY": "old-key"})
-    assert fallback._transport._key.reveal() == "old-key"
+    assert fallback._transport.pool._key.reveal() == "old-key"
     assert fallback.base_url == DEFAULT_BASE_URL
     with pytest.raises(LinqUsageError, match="LINQ_API_KEY"):
         LinqSession.from_env({})
@@ -149,14 +150,14 @@ async def test_lists_iterate_across_pages(linq: LinqSession, fake: FakeLinqServe
     for recipient in recipients:
         await linq.chats.create(from_=SENDER, to=recipient, text="hi")
     before = len(fake.requests)
-    chats = [chat async for chat in linq.chats.list(from_=SENDER, page_size=10)]
+    chats = [chat async for chat in linq.chats.list(from_=SENDER, limit=10)]
     assert len(chats) == 23
     assert len({chat.id for chat in chats}) == 23
     assert len(fake.requests) - before == 3
     chat_id = chats[0].id
     for n in range(4):
         await linq.chats.messages.send(chat_id, text=f"m{n}")
-    messages = [m async for m in linq.chats.messages.list(chat_id, page_size=2)]
+    messages = [m async for m in linq.chats.messages.list(chat_id, limit=2)]
     assert len(messages) == 5
 
 
@@ -178,18 +179,31 @@ async def test_bad_arguments_fail_before_any_request(
         await linq.chats.create(from_=SENDER, to=["+1"], text="x")
     with pytest.raises(LinqUsageError, match="url or attachment_id"):
         await linq.chats.create(from_=SENDER, to=RECIPIENT, parts=[MediaPart()])
-    with pytest.raises(LinqUsageError, match="page_size"):
-        [c async for c in linq.chats.list(page_size=101)]
+    with pytest.raises(LinqUsageError, match="limit"):
+        linq.chats.list(limit=101)
     with pytest.raises(LinqUsageError, match="id"):
         await linq.chats.get("")
     assert fake.requests == []
 
 
 async def test_ids_are_quoted_as_one_path_segment(linq: LinqSession, fake: FakeLinqServer) -> None:
-    """An id with / or ? cannot reach another endpoint."""
+    """An id with ? or # cannot reach another endpoint: it is one quoted segment."""
     with pytest.raises(linq_async.NotFoundError):
-        await linq.chats.get("../attachments/x?y")
-    assert fake.requests[-1].path.endswith("/v3/chats/..%2Fattachments%2Fx%3Fy")
+        await linq.chats.get("x?y#z w")
+    assert fake.requests[-1].path.endswith("/v3/chats/x%3Fy%23z%20w")
+
+
+@pytest.mark.parametrize("bad_id", [".", "..", "../attachments/x", "a/b", "", " "])
+async def test_ids_that_would_change_the_path_are_refused_locally(
+    linq: LinqSession, fake: FakeLinqServer, bad_id: str
+) -> None:
+    """'.', '..' and ids with '/' never reach the wire (chats.messages.send('..') used to
+    post to /v3/messages)."""
+    with pytest.raises(LinqUsageError, match="chat_id"):
+        await linq.chats.messages.send(bad_id, text="hi")
+    with pytest.raises(LinqUsageError, match="chat_id"):
+        linq.chats.messages.list(bad_id)
+    assert fake.requests == []
 
 
 def test_retry_policy_rejects_nonsense() -> None:

@@ -18,11 +18,11 @@ from linq_async._content_types import resolve_content_type
 from linq_async._validation import (
     check_filename,
     check_handle,
-    check_parts,
     check_phone,
     check_recipients,
     check_size,
 )
+from linq_async.models._parts import check_parts
 
 
 @pytest.mark.parametrize(
@@ -149,14 +149,21 @@ def test_size_and_filename_bounds() -> None:
         ([MediaPart(url="https://x.example/a.png", attachment_id="a")], "url or attachment_id"),
         ([MediaPart(url="https://x.example/a.png")] * 41, "at most 40"),
         ([TextPart(value="a"), MediaPart(attachment_id="a")] * 51, "at most 100"),
-        ([TextPart(value="")], "non-empty"),
         (["just a string"], "not a message part"),
+        ("hello", "list of message parts"),
     ],
 )
 def test_part_rules(parts: list[object], match: str) -> None:
     """Each of the API's part rules is enforced before sending."""
     with pytest.raises(LinqUsageError, match=match):
         check_parts(parts)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["", "half a pair \ud83d", 5, None])
+def test_text_parts_refuse_empty_non_string_and_lone_surrogate_values(value: object) -> None:
+    """A text part's value is checked when the part is built."""
+    with pytest.raises(LinqUsageError, match="text part"):
+        TextPart(value=value)  # type: ignore[arg-type]
 
 
 def test_usage_errors_are_value_errors() -> None:

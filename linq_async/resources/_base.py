@@ -1,24 +1,99 @@
-"""What the resource namespaces share: the transport, message building, pagination."""
+"""What every namespace is built on: one helper that does an endpoint's whole round trip.
+
+An endpoint is a signature, a docstring and one call::
+
+    async def get(self, chat_id: str) -> Chat:
+        \"\"\"...\"\"\"
+        return await self._request("GET", "/v3/chats/{chatId}", chat_id, cast_to=Chat)
+
+The helper fills the path (each id quoted as one segment; ``.``, ``..``, ``/`` and empty ids
+refused), unstructures the request model, mints the idempotency key where the model says
+one goes (once per call: every retry reuses it), sends through the transport (which alone
+decides what is safe to retry) and loads the answer into the response model.
+"""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, TypeVar
+import os
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from urllib.parse import quote
 
-from .._converter import structure, unstructure
 from .._errors import LinqUsageError, ResponseValidationError
-from .._transport import Transport
-from .._validation import check_parts
-from ..models import Effect, MessageContent, Part, ReplyTo, TextPart
+from .._model import WireModel, load, load_list, unstructure
+from .._pager import AsyncPager, Page
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from .._transport import Transport
 
-MAX_PAGE_SIZE = 100
+__all__ = ["RequestBody", "Resource", "build_path", "mint_idempotency_key"]
+
+M = TypeVar("M", bound=WireModel)
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+_ROUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+class RequestBody(WireModel):
+    """Base of request body models: where the body carries its idempotency key, if anywhere.
+
+    Attributes:
+        idempotency_key_at: the key's path in the JSON body, e.g. ``("message",
+            "idempotency_key")``, or ``None``.
+        idempotency_header: whether the key also goes in the ``Idempotency-Key`` header.
+    """
+
+    __slots__ = ()
+    idempotency_key_at: ClassVar[tuple[str, ...] | None] = None
+    idempotency_header: ClassVar[bool] = False
+
+
+def mint_idempotency_key() -> str:
+    """A fresh random idempotency key (32 hex digits)."""
+    return os.urandom(16).hex()
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def build_path(route: str, ids: tuple[Any, ...]) -> str:
+    """Fill a route's ``{placeholders}`` with ``ids`` in order, each as one path segment.
+
+    Raises:
+        LinqUsageError: an id is not a non-empty string, or is ``.``, ``..`` or holds ``/``
+            (which would address another route).
+    """
+    parsed = _ROUTES.get(route)
+    if parsed is None:
+        pieces = _PLACEHOLDER.split(route)
+        parsed = _ROUTES[route] = (tuple(pieces[0::2]), tuple(map(_snake, pieces[1::2])))
+    literals, names = parsed
+    if len(ids) != len(names):
+        raise TypeError(f"{route} takes {len(names)} ids, got {len(ids)}")
+    if not ids:
+        return route
+    out = [literals[0]]
+    for index, value in enumerate(ids):
+        if type(value) is not str or _PLAIN_SEGMENT.fullmatch(value) is None:
+            value = _segment(value, names[index])
+        out.append(value)
+        out.append(literals[index + 1])
+    return "".join(out)
+
+
+def _segment(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise LinqUsageError(f"{name} must be a non-empty string, got {value!r}")
+    if value in (".", "..") or "/" in value:
+        raise LinqUsageError(f"{name} {value!r} is not a valid id: it would change the API path")
+    return quote(value, safe="+@")
 
 
 class Resource:
-    """Base of the namespaces: holds the session's transport."""
+    """Base of the API namespaces (``linq.chats``, ``linq.messages`` ...)."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
@@ -26,66 +101,153 @@ class Resource:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._transport.base_url}>"
 
+    @overload
+    async def _request(
+        self,
+        method: str,
+        route: str,
+        *ids: str,
+        cast_to: type[M],
+        body: RequestBody | None = ...,
+        query: Mapping[str, str] | None = ...,
+        idempotency_key: str | None = ...,
+        safe_reason: str | None = ...,
+        envelope: str | None = ...,
+        carry: tuple[str, ...] = ...,
+        accept: str | None = ...,
+    ) -> M: ...
 
-def send_body(
-    *,
-    parts: Sequence[Part] | None,
-    text: str | None,
-    effect: Effect | None,
-    reply_to: ReplyTo | None,
-    preferred_service: str | None,
-    idempotency_key: str | None,
-    override_optout: bool | None,
-) -> dict[str, Any]:
-    """Validate a message and return the JSON body that sends it.
+    @overload
+    async def _request(
+        self,
+        method: str,
+        route: str,
+        *ids: str,
+        cast_to: None,
+        body: RequestBody | None = ...,
+        query: Mapping[str, str] | None = ...,
+        idempotency_key: str | None = ...,
+        safe_reason: str | None = ...,
+        envelope: str | None = ...,
+        carry: tuple[str, ...] = ...,
+        accept: str | None = ...,
+    ) -> None: ...
 
-    The message gets an idempotency key (minted if absent). The key is what makes a retried
-    send safe: the API answers a repeated key with the first result instead of sending again.
-    """
-    all_parts = ([TextPart(value=text)] if text is not None else []) + list(parts or ())
-    if idempotency_key is not None and (
-        not isinstance(idempotency_key, str) or not idempotency_key
-    ):
-        raise LinqUsageError(f"idempotency_key must be a non-empty string, got {idempotency_key!r}")
-    content = MessageContent(
-        parts=check_parts(all_parts),
-        effect=effect,
-        reply_to=reply_to,
-        preferred_service=preferred_service,
-        idempotency_key=idempotency_key or str(uuid.uuid4()),
-    )
-    body: dict[str, Any] = {"message": unstructure(content)}
-    if override_optout is not None:
-        body["override_optout"] = override_optout
-    return body
+    async def _request(
+        self,
+        method: str,
+        route: str,
+        *ids: str,
+        cast_to: type[M] | None,
+        body: RequestBody | None = None,
+        query: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        safe_reason: str | None = None,
+        envelope: str | None = None,
+        carry: tuple[str, ...] = (),
+        accept: str | None = None,
+    ) -> M | None:
+        """Do one endpoint's round trip.
 
+        Args:
+            method: the HTTP method.
+            route: the path template, e.g. ``"/v3/chats/{chatId}/messages"``.
+            *ids: the values of the template's placeholders, in order.
+            cast_to: the response model, or ``None`` for an endpoint whose answer is
+                ignored (sent with ``Accept: */*``).
+            body: the request model, or ``None``.
+            query: query parameters (already checked strings).
+            idempotency_key: the caller's key for a body that carries it only in the header.
+            safe_reason: why repeating this POST/PATCH is harmless, when it is (and it has
+                no idempotency key).
+            envelope: the key of the response object to load, when it wraps the model.
+            carry: keys of the wrapping object copied into the loaded one when it lacks them.
+            accept: the ``Accept`` header, when neither JSON nor an empty answer.
 
-def page_params(value: int | None) -> dict[str, str]:
-    """Query parameters for a page size, checked against the API's maximum of 100."""
-    if value is None:
-        return {}
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        raise LinqUsageError(f"page_size must be 1 to {MAX_PAGE_SIZE}, got {value!r}")
-    return {"limit": str(value)}
+        Raises:
+            LinqUsageError: an id is not a valid path segment.
+            APIStatusError, LinqConnectionError, ResponseValidationError: from the call.
+        """
+        path = build_path(route, ids)
+        payload: Any = None
+        key_header = False
+        if body is not None:
+            payload = unstructure(body)
+            key_at = body.idempotency_key_at
+            key_header = body.idempotency_header
+            if key_at is not None:
+                holder = payload
+                for step in key_at[:-1]:
+                    holder = holder[step]
+                idempotency_key = holder.get(key_at[-1]) or idempotency_key
+                if idempotency_key is None:
+                    idempotency_key = mint_idempotency_key()
+                holder[key_at[-1]] = idempotency_key
+            elif key_header and idempotency_key is None:
+                idempotency_key = mint_idempotency_key()
+        data = await self._transport.request(
+            method,
+            path,
+            body=payload,
+            query=query,
+            idempotency_key=idempotency_key,
+            key_header=key_header,
+            safe_reason=safe_reason,
+            accept="*/*" if cast_to is None else accept,
+        )
+        if cast_to is None:
+            return None
+        label = f"{method} {route}"
+        if envelope is not None:
+            outer = data
+            data = outer.get(envelope) if type(outer) is dict else None
+            if carry and type(data) is dict:
+                for key in carry:
+                    if key not in data and key in outer:
+                        data[key] = outer[key]
+        return load(data, cast_to, label)
 
+    async def _request_list(
+        self,
+        method: str,
+        route: str,
+        *ids: str,
+        item: type[M],
+        envelope: str,
+        query: Mapping[str, str] | None = None,
+    ) -> list[M]:
+        """Like `_request`, for an endpoint that answers ``{envelope: [items]}`` (no pages)."""
+        data = await self._transport.request(method, build_path(route, ids), query=query)
+        label = f"{method} {route}"
+        return load_list(data.get(envelope) if type(data) is dict else None, item, label)
 
-async def paginate(
-    transport: Transport, api_path: str, params: Mapping[str, str], key: str, cls: type[T]
-) -> AsyncIterator[T]:
-    """Yield every item of a cursor-paginated list, fetching pages as the caller iterates."""
-    query = dict(params)
-    seen: set[str] = set()
-    what = f"GET {api_path}"
-    while True:
-        page = await transport.request("GET", api_path, params=query, idempotent=True)
-        if not isinstance(page, Mapping) or not isinstance(page.get(key), list):
-            raise ResponseValidationError(f"the response to {what} has no {key!r} list")
-        for item in page[key]:
-            yield structure(item, cls, what=what)
-        cursor = page.get("next_cursor")
-        if not cursor:  # null or "" both end the list
-            return
-        if not isinstance(cursor, str) or cursor in seen:
-            raise ResponseValidationError(f"the response to {what} repeated cursor {cursor!r}")
-        seen.add(cursor)
-        query["cursor"] = cursor
+    def _pager(
+        self,
+        route: str,
+        *ids: str,
+        item: type[M],
+        envelope: str,
+        query: Mapping[str, str] | None = None,
+    ) -> AsyncPager[M]:
+        """A pager over a ``GET`` answered by ``{envelope: [items], next_cursor}``.
+
+        The path is built (and its ids checked) now, so a bad id fails at the call, not at
+        the first iteration.
+        """
+        path = build_path(route, ids)
+        base_query = dict(query or {})
+        label = f"GET {route}"
+        transport = self._transport
+
+        async def fetch(cursor: str | None) -> Page[M]:
+            params = base_query if cursor is None else {**base_query, "cursor": cursor}
+            data = await transport.request("GET", path, query=params)
+            items = data.get(envelope) if type(data) is dict else None
+            next_cursor = data.get("next_cursor") if type(data) is dict else None
+            if next_cursor is not None and type(next_cursor) is not str:
+                raise ResponseValidationError(
+                    f"the response to {label} has a non-string cursor {next_cursor!r}"
+                )
+            return Page(load_list(items, item, label), next_cursor, fetch)
+
+        return AsyncPager(fetch, label)

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import os
 
+import attrs
+
 from .._content_types import resolve_content_type
-from .._converter import structure
-from .._errors import LinqUsageError
-from .._transport import path
 from .._upload import FileInput, ProgressCallback, open_source, put_file
-from .._validation import check_filename, check_size
+from .._validation import check_filename, check_int, check_size
 from ..models import Attachment, UploadSlot
-from ._base import Resource
+from ._base import RequestBody, Resource
+
+__all__ = ["Attachments"]
+
+
+@attrs.frozen(kw_only=True)
+class _CreateAttachment(RequestBody):
+    filename: str
+    content_type: str
+    size_bytes: int
 
 
 class Attachments(Resource):
-    """Pre-uploaded files (up to 100 MiB) that media parts reference by ``attachment_id``."""
+    """Pre-uploaded files (up to 100 MiB) that media parts reference: ``linq.attachments``."""
 
     async def create(self, *, filename: str, content_type: str, size_bytes: int) -> UploadSlot:
         """Ask for a presigned upload URL (``POST /v3/attachments``).
@@ -31,18 +39,18 @@ class Attachments(Resource):
         Raises:
             LinqUsageError: an argument is invalid (before anything is sent).
         """
-        if isinstance(size_bytes, bool) or not isinstance(size_bytes, int):
-            raise LinqUsageError(f"size_bytes must be an int, got {size_bytes!r}")
-        body = {
-            "filename": check_filename(filename),
-            "content_type": resolve_content_type(content_type, filename),
-            "size_bytes": check_size(size_bytes),
-        }
-        # Repeating this request can at worst leave an unused slot behind, so it is retried.
-        data = await self._transport.request(
-            "POST", "/v3/attachments", json_body=body, idempotent=True
+        body = _CreateAttachment(
+            filename=check_filename(filename),
+            content_type=resolve_content_type(content_type, filename),
+            size_bytes=check_size(check_int(size_bytes, what="size_bytes", low=1)),
         )
-        return structure(data, UploadSlot, what="POST /v3/attachments")
+        return await self._request(
+            "POST",
+            "/v3/attachments",
+            body=body,
+            cast_to=UploadSlot,
+            safe_reason="a repeat at worst leaves an unused upload slot behind",
+        )
 
     async def get(self, attachment_id: str) -> Attachment:
         """Fetch an attachment's metadata (``GET /v3/attachments/{attachmentId}``).
@@ -50,17 +58,19 @@ class Attachments(Resource):
         Raises:
             NotFoundError: no such attachment, or another partner's (the API hides which).
         """
-        api_path = path("/v3/attachments/{}", attachment_id)
-        data = await self._transport.request("GET", api_path, idempotent=True)
-        return structure(data, Attachment, what=f"GET {api_path}")
+        return await self._request(
+            "GET", "/v3/attachments/{attachmentId}", attachment_id, cast_to=Attachment
+        )
 
     async def delete(self, attachment_id: str) -> None:
         """Delete an attachment for good (``DELETE /v3/attachments/{attachmentId}``).
 
         Messages that used it stay but lose the file; its URLs start answering 404.
+
+        Raises:
+            NotFoundError: no such attachment, or another partner's.
         """
-        api_path = path("/v3/attachments/{}", attachment_id)
-        await self._transport.request("DELETE", api_path, idempotent=True)
+        await self._request("DELETE", "/v3/attachments/{attachmentId}", attachment_id, cast_to=None)
 
     async def upload(
         self,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .._converter import structure
-from .._transport import path
 from ..models import Message
 from ._base import Resource
 
+__all__ = ["Messages"]
+
 
 class Messages(Resource):
-    """Messages by id, whatever chat they are in."""
+    """Messages by id, whatever chat they are in: ``linq.messages``."""
 
     async def get(self, message_id: str) -> Message:
         """Fetch one message (``GET /v3/messages/{messageId}``).
@@ -17,6 +17,4 @@ class Messages(Resource):
         Raises:
             NotFoundError: no such message, or it left the API after its retention window.
         """
-        api_path = path("/v3/messages/{}", message_id)
-        data = await self._transport.request("GET", api_path, idempotent=True)
-        return structure(data, Message, what=f"GET {api_path}")
+        return await self._request("GET", "/v3/messages/{messageId}", message_id, cast_to=Message)

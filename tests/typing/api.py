@@ -15,6 +15,7 @@ from linq_async import (
     LinqSession,
     MediaPart,
     Message,
+    Page,
     RecipientOutcome,
     RetryPolicy,
     SendResult,
@@ -59,8 +60,16 @@ async def parts_and_pages() -> None:
             to=["+15556667777", "friend@example.com"],
             parts=[TextPart(value="look"), MediaPart(url="https://example.com/a.png")],
         )
-        async for message in linq.chats.messages.list(created.chat.id, page_size=50):
+        async for message in linq.chats.messages.list(created.chat.id, limit=50):
             print(message.id)
+        page: Page[Chat] = await linq.chats.list(limit=10)
+        if page.next_cursor is not None:
+            later: Page[Chat] = await linq.chats.list(limit=10).page(page.next_cursor)
+            print(len(later.items))
+        async for each_page in linq.chats.list().pages():
+            print(each_page.has_next)
+        patient = linq.with_options(retry=RetryPolicy(attempts=5), timeout=Timeouts(total=5))
+        await patient.chats.messages.send(created.chat.id, text="hi", idempotency_key="k")
         try:
             await linq.chats.get("missing")
         except APIStatusError as exc:

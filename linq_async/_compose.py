@@ -1,0 +1,107 @@
+"""The message options, declared once, and the checks that turn them into `MessageContent`.
+
+Every call that sends a message (``chats.create``, ``chats.messages.send``,
+``messages.send``, ``upload_and_send``) takes the same keyword options, typed by
+`MessageOptions`, and builds its ``message`` object with `compose`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+from ._errors import LinqUsageError
+from ._validation import check_bool, check_idempotency_key, check_text
+from .models import Effect, MediaPart, MessageContent, Part, ReplyTo, TextPart
+
+__all__ = ["MESSAGE_OPTIONS", "MessageOptions", "SendOptions", "compose"]
+
+
+class SendOptions(TypedDict, total=False):
+    """The options of every call that sends a message, as keyword arguments.
+
+    Attributes:
+        parts: the message parts (`TextPart`, `MediaPart`, `LinkPart` ...). At most 100,
+            at most 40 media parts by ``url``, no two text parts in a row, and a link must
+            be the only part.
+        text: a convenience: a text part sent before ``parts``.
+        effect: a screen or bubble `Effect` (not in a new chat's first message).
+        preferred_service: ``"iMessage"``, ``"SMS"`` or ``"RCS"``.
+        idempotency_key: up to 255 characters. One is generated when omitted; retries of the
+            call reuse it, so a retried send never sends twice. Pass your own to make a
+            re-run of the same logical send (after a crash) send nothing new.
+        override_optout: send despite the recipient's opt-out (code 2024), this request only.
+    """
+
+    parts: Sequence[Part] | None
+    text: str | None
+    effect: Effect | None
+    preferred_service: str | None
+    idempotency_key: str | None
+    override_optout: bool | None
+
+
+class MessageOptions(SendOptions, total=False):
+    """`SendOptions` plus ``reply_to``, for sends into a known chat.
+
+    Attributes:
+        reply_to: make the message a threaded reply (`ReplyTo`); not in a new chat's first
+            message.
+    """
+
+    reply_to: ReplyTo | None
+
+
+MESSAGE_OPTIONS = frozenset(MessageOptions.__annotations__) | frozenset(SendOptions.__annotations__)
+"""The names `compose` accepts."""
+
+
+def compose(
+    options: Mapping[str, Any],
+    *,
+    allowed: frozenset[str] = MESSAGE_OPTIONS,
+    media: MediaPart | None = None,
+) -> tuple[MessageContent, bool | None]:
+    """Check message options and build the ``message`` object and ``override_optout``.
+
+    Args:
+        options: the keyword options of the call (see `MessageOptions`).
+        allowed: the option names this call takes.
+        media: a media part appended after the other parts (``upload_and_send``).
+
+    Raises:
+        LinqUsageError: an unknown option, or a value that breaks the API's rules.
+    """
+    unknown = options.keys() - allowed
+    if unknown:
+        raise LinqUsageError(
+            f"unexpected option {sorted(unknown)[0]!r}; the options are "
+            f"{', '.join(sorted(allowed))}"
+        )
+    text = check_text(options.get("text"))
+    given = options.get("parts")
+    if given is None:
+        parts: list[Part] = []
+    elif isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Sequence):
+        raise LinqUsageError(f"parts must be a list of message parts, got {given!r}")
+    else:
+        parts = list(given)
+    if text is not None:
+        parts.insert(0, TextPart(value=text))
+    if media is not None:
+        parts.append(media)
+    effect = options.get("effect")
+    if effect is not None and not isinstance(effect, Effect):
+        raise LinqUsageError(f"effect must be an Effect, got {effect!r}")
+    reply_to = options.get("reply_to")
+    if reply_to is not None and not isinstance(reply_to, ReplyTo):
+        raise LinqUsageError(f"reply_to must be a ReplyTo, got {reply_to!r}")
+    content = MessageContent(
+        parts=parts,
+        effect=effect,
+        reply_to=reply_to,
+        preferred_service=options.get("preferred_service"),
+        idempotency_key=check_idempotency_key(options.get("idempotency_key")),
+    )
+    override = check_bool(options.get("override_optout"), what="override_optout")
+    return content, override

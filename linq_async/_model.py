@@ -1,0 +1,557 @@
+"""Wire models: how every model turns into JSON and back, decided once for all of them.
+
+Every model in `linq_async.models` (and every private request body) subclasses `WireModel`
+and is a frozen, keyword-only attrs class whose field names are the wire's names. The rules:
+
+* **Wire names.** A field's wire name is its own name with one trailing underscore removed
+  (``from_`` is ``from``), unless its metadata says otherwise (``wire_name(...)``).
+* **Requests.** A model is unstructured by a cattrs hook generated once per class from a
+  factory registered for all of them: fields equal to their default stay off the wire, so
+  optional ``None`` fields are omitted and a field whose default is `UNSET` sends an explicit
+  ``None`` as JSON ``null``.
+* **Responses are lazy.** `load` wraps the decoded JSON object without converting it: it
+  checks only that it is an object holding the required keys. Each field is converted the
+  first time it is read and then kept, so a call whose caller reads two ids never pays for
+  the datetimes, nested handles and parts it does not read. A field that does not fit its
+  type raises `ResponseValidationError` when read, naming the route and the field. Results
+  stay typed and complete: every field is there when asked for, and ``repr``, ``==``,
+  `attrs.asdict` and pickling read them all.
+* **Open unions.** A union tagged by a key (message parts on ``type``, webhook events on
+  ``event_type``) maps each known tag to its class and any other tag to a fallback class that
+  keeps the payload (`register_open_union`), so an addition by Linq never fails parsing.
+
+Why not cattrs' structuring: it builds every nested object eagerly, and that was most of a
+send's client CPU (see ``docs/performance.md``). cattrs still does every unstructuring, and
+structures any field type the loaders below do not know.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
+from cattrs.preconf.json import make_converter
+
+from ._errors import ResponseValidationError
+
+__all__ = [
+    "UNSET",
+    "OpenUnion",
+    "WireModel",
+    "converter",
+    "load",
+    "load_list",
+    "parse_datetime",
+    "register_open_union",
+    "unknown_keys",
+    "unstructure",
+    "whole_object",
+    "wire_name",
+    "wire_path",
+]
+
+M = TypeVar("M", bound="WireModel")
+
+_WIRE = "linq_wire"
+_WHOLE = "<whole object>"
+_MISSING = object()
+
+
+class _Unset:
+    """The default of a request field whose absence and ``None`` mean different things."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Marks an update field that was not given: it stays off the wire, while ``None`` is sent."""
+
+
+def wire_name(name: str) -> dict[str, Any]:
+    """Field metadata that sends a field under another wire name.
+
+    ``attrs.field(metadata=wire_name("type"))``.
+    """
+    return {_WIRE: name}
+
+
+def wire_path(*keys: str) -> dict[str, Any]:
+    """Field metadata for a field nested in the wire object: ``wire_path("chat", "message")``."""
+    return {_WIRE: tuple(keys)}
+
+
+def whole_object() -> dict[str, Any]:
+    """Field metadata for a field that holds the whole wire object (fallback union members)."""
+    return {_WIRE: _WHOLE}
+
+
+class WireModel:
+    """Base of every model: the lazy loading described in the module docstring.
+
+    Subclasses are ``@attrs.frozen(kw_only=True)`` classes. Building one with keywords
+    (``TextPart(value="hi")``) sets every field at once, as with any attrs class.
+    """
+
+    __slots__ = ("_route", "_wire")
+
+    if not TYPE_CHECKING:  # mypy would otherwise accept any attribute name on every model
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for a slot that was never set: a field of a lazily loaded model.
+            loader = _spec(type(self)).loaders.get(name)
+            if loader is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            try:
+                wire = object.__getattribute__(self, "_wire")
+            except AttributeError:
+                raise AttributeError(name) from None
+            value = loader(wire, object.__getattribute__(self, "_route"))
+            object.__setattr__(self, name, value)
+            return value
+
+
+Loader = Callable[[Any, str], Any]
+"""Converts one decoded JSON value; the second argument names the route for errors."""
+
+
+@attrs.frozen
+class _Spec:
+    required: tuple[str, ...]
+    loaders: dict[str, Loader]
+
+
+_SPECS: dict[type[Any], _Spec] = {}
+
+
+def _wire_of(field: attrs.Attribute[Any]) -> str | tuple[str, ...]:
+    name: str | tuple[str, ...] | None = field.metadata.get(_WIRE)
+    if name is not None:
+        return name
+    if field.name.endswith("_") and not field.name.endswith("__"):
+        return field.name[:-1]
+    return field.name
+
+
+def _spec(cls: type[Any]) -> _Spec:
+    spec = _SPECS.get(cls)
+    if spec is None:
+        spec = _SPECS[cls] = _build_spec(cls)
+    return spec
+
+
+def _build_spec(cls: type[Any]) -> _Spec:
+    hints = typing.get_type_hints(cls)
+    required: list[str] = []
+    loaders: dict[str, Loader] = {}
+    for field in attrs.fields(cls):
+        wire = _wire_of(field)
+        convert = _loader_for(hints[field.name])
+        default = _MISSING if field.default is attrs.NOTHING else field.default
+        if default is _MISSING and wire != _WHOLE:
+            required.append(wire if isinstance(wire, str) else wire[0])
+        loaders[field.name] = _field_loader(cls, field.name, wire, convert, default)
+    return _Spec(required=tuple(required), loaders=loaders)
+
+
+def _field_loader(
+    cls: type[Any], name: str, wire: str | tuple[str, ...], convert: Loader, default: Any
+) -> Loader:
+    where = f"{cls.__name__}.{name}"
+    make_default: Callable[[], Any] | None
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        make_default = default.factory
+    elif default is _MISSING:
+        make_default = None
+    else:
+
+        def make_default() -> Any:
+            return default
+
+    def load_field(data: Any, route: str) -> Any:
+        if wire == _WHOLE:
+            value = data
+        elif isinstance(wire, str):
+            value = data.get(wire, _MISSING)
+        else:
+            value = data
+            for key in wire:
+                value = value.get(key, _MISSING) if type(value) is dict else _MISSING
+        if value is _MISSING or (value is None and make_default is not None):
+            if make_default is None:
+                _fail(route, f"{where}: the key {wire!r} is missing")
+            return make_default()
+        try:
+            return convert(value, route)
+        except ResponseValidationError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, cattrs.BaseValidationError) as e:
+            _fail(route, f"{where}: {e}", e)
+
+    return load_field
+
+
+def _fail(route: str, detail: str, cause: BaseException | None = None) -> typing.NoReturn:
+    raise ResponseValidationError(f"the response to {route} did not fit: {detail}") from cause
+
+
+def load(data: Any, cls: type[M], route: str) -> M:
+    """Wrap a decoded JSON object as a lazily loaded ``cls``.
+
+    Args:
+        data: the decoded JSON value.
+        cls: the model to load.
+        route: names the request in errors, e.g. ``"GET /v3/chats/{chatId}"``.
+
+    Raises:
+        ResponseValidationError: ``data`` is not an object or lacks a required key.
+    """
+    if type(data) is not dict:
+        _fail(route, f"expected a {cls.__name__} object, got {type(data).__name__}")
+    spec = _SPECS.get(cls) or _spec(cls)
+    for key in spec.required:
+        if key not in data:
+            _fail(route, f"{cls.__name__}: the key {key!r} is missing")
+    model = object.__new__(cls)
+    object.__setattr__(model, "_wire", data)
+    object.__setattr__(model, "_route", route)
+    return model
+
+
+def load_list(data: Any, cls: type[M], route: str) -> list[M]:
+    """`load` each object of a decoded JSON array."""
+    if type(data) is not list:
+        _fail(route, f"expected an array of {cls.__name__}, got {type(data).__name__}")
+    return [load(item, cls, route) for item in data]
+
+
+# Field loaders, chosen once per field from its annotation.
+
+
+def _is_str(value: Any, route: str) -> str:
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _is_int(value: Any, route: str) -> int:
+    if type(value) is not int:
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _is_float(value: Any, route: str) -> float:
+    if type(value) is not float and type(value) is not int:
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _is_bool(value: Any, route: str) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _as_is(value: Any, route: str) -> Any:
+    return value
+
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse an ISO-8601 timestamp into an aware datetime (UTC when no offset is given).
+
+    Accepts a trailing ``Z`` and any number of fractional digits, which
+    `datetime.fromisoformat` does not on Python 3.10.
+    """
+    try:
+        parsed = datetime.fromisoformat(value)  # fast path: Python 3.11+ takes the wire format
+    except ValueError:
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
+        parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _is_datetime(value: Any, route: str) -> datetime:
+    if type(value) is not str:
+        raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
+    return parse_datetime(value)
+
+
+_SIMPLE: dict[Any, Loader] = {
+    str: _is_str,
+    int: _is_int,
+    float: _is_float,
+    bool: _is_bool,
+    datetime: _is_datetime,
+    Any: _as_is,
+    object: _as_is,
+}
+
+
+def _loader_for(tp: Any) -> Loader:
+    simple = _SIMPLE.get(tp)
+    if simple is not None:
+        return simple
+    if isinstance(tp, type) and issubclass(tp, WireModel):
+        return functools.partial(_load_nested, tp)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Union or origin is types.UnionType:
+        members = [arg for arg in args if arg is not type(None)]
+        union = functools.reduce(operator.or_, members)
+        inner: Loader
+        if union in _OPEN_UNIONS:
+            inner = _OPEN_UNIONS[union].load
+        elif len(members) == 1:
+            inner = _loader_for(members[0])
+        else:
+            return _cattrs_loader(tp)
+        if len(members) == len(args):
+            return inner
+        return functools.partial(_optional, inner)
+    if tp in _OPEN_UNIONS:
+        return _OPEN_UNIONS[tp].load
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return functools.partial(_homogeneous, _loader_for(args[0]))
+        return functools.partial(_fixed, tuple(_loader_for(arg) for arg in args))
+    if origin in (dict, Mapping, typing.Mapping):
+        value_loader = _loader_for(args[1]) if len(args) == 2 else _as_is
+        return functools.partial(_mapping, value_loader)
+    if origin is typing.Literal:
+        return _as_is
+    return _cattrs_loader(tp)
+
+
+def _load_nested(cls: type[M], value: Any, route: str) -> M:
+    return load(value, cls, route)
+
+
+def _optional(inner: Loader, value: Any, route: str) -> Any:
+    return None if value is None else inner(value, route)
+
+
+def _homogeneous(inner: Loader, value: Any, route: str) -> tuple[Any, ...]:
+    if type(value) is not list:
+        raise TypeError(f"expected an array, got {type(value).__name__}")
+    return tuple([inner(item, route) for item in value])
+
+
+def _fixed(inners: tuple[Loader, ...], value: Any, route: str) -> tuple[Any, ...]:
+    if type(value) is not list or len(value) != len(inners):
+        raise TypeError(f"expected an array of {len(inners)} items, got {value!r}")
+    return tuple([inner(item, route) for inner, item in zip(inners, value, strict=True)])
+
+
+def _mapping(inner: Loader, value: Any, route: str) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    if inner is _as_is:
+        return value
+    return {key: inner(item, route) for key, item in value.items()}
+
+
+def _cattrs_loader(tp: Any) -> Loader:
+    def load_with_cattrs(value: Any, route: str) -> Any:
+        return converter.structure(value, tp)
+
+    return load_with_cattrs
+
+
+# Open unions.
+
+
+@attrs.frozen
+class OpenUnion:
+    """A union tagged by ``tag``: known tags load their class, others load ``fallback``.
+
+    The fallback class keeps what it does not model (for example a field holding the whole
+    object), so nothing the API sends is lost.
+    """
+
+    tag: str
+    members: Mapping[str, type[WireModel]]
+    fallback: type[WireModel]
+
+    def load(self, value: Any, route: str) -> Any:
+        """Load one tagged object as its member class (or the fallback)."""
+        if type(value) is not dict or type(value.get(self.tag)) is not str:
+            raise TypeError(f"expected an object with a string {self.tag!r}")
+        return load(value, self.members.get(value[self.tag], self.fallback), route)
+
+
+_OPEN_UNIONS: dict[Any, OpenUnion] = {}
+
+
+def register_open_union(
+    union: Any,
+    *,
+    tag: str,
+    members: Mapping[str, type[WireModel]],
+    fallback: type[WireModel],
+) -> OpenUnion:
+    """Declare ``union`` (``A | B | Fallback``) as tagged on the key ``tag``.
+
+    Fields annotated with ``union`` (alone, optional, or in a tuple) load through it, and each
+    member unstructures with its tag added. The fallback unstructures as its own fields.
+    """
+    open_union = OpenUnion(tag=tag, members=dict(members), fallback=fallback)
+    _OPEN_UNIONS[union] = open_union
+    for tag_value, cls in members.items():
+        _TAGS[cls] = (tag, tag_value)
+    return open_union
+
+
+_TAGS: dict[type[Any], tuple[str, str]] = {}
+
+
+# The converter: unstructuring for every model, from one factory.
+
+
+def _is_model(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, WireModel) and attrs.has(cls)
+
+
+def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
+    fields = attrs.fields(cls)
+    wires = {field.name: _wire_of(field) for field in fields}
+    whole = [name for name, wire in wires.items() if wire == _WHOLE]
+    if whole:
+        # A fallback union member: its payload goes out as it came, with its tag fields.
+        payload_name = whole[0]
+        others = [(name, wire) for name, wire in wires.items() if name != payload_name]
+
+        def unstructure_fallback(model: Any) -> dict[str, Any]:
+            data = dict(getattr(model, payload_name))
+            for name, wire in others:
+                data[wire] = converter.unstructure(getattr(model, name))
+            return data
+
+        return unstructure_fallback
+    nested = {name: wire for name, wire in wires.items() if isinstance(wire, tuple)}
+    overrides: dict[str, Any] = {
+        name: override(omit=True) if isinstance(wire, tuple) else override(rename=wire)
+        for name, wire in wires.items()
+        if wire != name
+    }
+    base = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
+    tagged = _TAGS.get(cls)
+    if tagged is None and not nested:
+        return base
+
+    def unstructure_extra(model: Any) -> dict[str, Any]:
+        data: dict[str, Any] = base(model)
+        for name, path in nested.items():
+            target = data
+            for key in path[:-1]:
+                target = target.setdefault(key, {})
+            target[path[-1]] = converter.unstructure(getattr(model, name))
+        if tagged is not None:
+            data[tagged[0]] = tagged[1]
+        return data
+
+    return unstructure_extra
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+converter = make_converter()
+"""The package's one cattrs converter (JSON preconfiguration)."""
+converter.register_unstructure_hook(datetime, _unstructure_datetime)
+converter.register_unstructure_hook_factory(_is_model, _make_unstructure)
+converter.register_structure_hook(datetime, lambda value, _: _is_datetime(value, ""))
+
+
+def unstructure(value: Any) -> Any:
+    """Turn a model (or a list of them) into JSON-ready data, leaving unset options out."""
+    return converter.unstructure(value)
+
+
+def unknown_keys(data: Any, cls: type[Any], *, where: str = "") -> list[str]:
+    """List the keys of ``data`` (recursively) that ``cls`` does not model: drift detection.
+
+    Loading tolerates unknown keys, as it must; tests call this on the fake's answers so a
+    field the models miss shows up.
+    """
+    if type(data) is not dict or not _is_model(cls):
+        return []
+    hints = typing.get_type_hints(cls)
+    plain: dict[str, Any] = {}
+    nested: dict[tuple[str, ...], Any] = {}
+    for field in attrs.fields(cls):
+        wire = _wire_of(field)
+        if wire == _WHOLE:
+            return []
+        if isinstance(wire, tuple):
+            nested[wire] = hints[field.name]
+        else:
+            plain[wire] = hints[field.name]
+    found: list[str] = []
+    tagged = _TAGS.get(cls)
+    for key, value in data.items():
+        if key not in plain:
+            if tagged is None or key != tagged[0]:
+                found.append(f"{where}{key}")
+            continue
+        inner = [path[1] for path in nested if path[0] == key and len(path) == 2]
+        if inner and type(value) is dict:
+            value = {k: v for k, v in value.items() if k not in inner}
+        found += _unknown_in(value, plain[key], f"{where}{key}.")
+    for path, tp in nested.items():
+        value = data
+        for key in path:
+            value = value.get(key) if type(value) is dict else None
+        found += _unknown_in(value, tp, f"{where}{'.'.join(path)}.")
+    return found
+
+
+def _unknown_in(value: Any, tp: Any, where: str) -> list[str]:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Union or origin is types.UnionType:
+        members = [arg for arg in args if arg is not type(None)]
+        union = functools.reduce(operator.or_, members)
+        if union in _OPEN_UNIONS and type(value) is dict:
+            open_union = _OPEN_UNIONS[union]
+            member = open_union.members.get(str(value.get(open_union.tag)), open_union.fallback)
+            return unknown_keys(value, member, where=where)
+        if len(members) == 1:
+            return _unknown_in(value, members[0], where)
+        return []
+    if tp in _OPEN_UNIONS:
+        return _unknown_in(value, tp | None, where)
+    if origin is tuple and type(value) is list:
+        inner = args[0] if len(args) == 2 and args[1] is Ellipsis else None
+        if inner is None:
+            return []
+        found: list[str] = []
+        for index, item in enumerate(value):
+            found += _unknown_in(item, inner, f"{where}{index}.")
+        return found
+    if _is_model(tp):
+        return unknown_keys(value, tp, where=where)
+    return []

@@ -1,0 +1,79 @@
+"""Results of the SDK's own workflows (upload, upload_and_send, broadcast)."""
+
+from __future__ import annotations
+
+import attrs
+
+from .._model import WireModel
+from ._chats import Chat
+from ._messages import Message
+
+__all__ = ["BroadcastReport", "RecipientOutcome", "SendResult", "Upload"]
+
+
+@attrs.frozen(kw_only=True)
+class Upload(WireModel):
+    """A file uploaded with `LinqSession.upload`, ready to send any number of times.
+
+    Pass it to `LinqSession.upload_and_send` or `LinqSession.broadcast` in place
+    of a file to send the same attachment again without uploading it again.
+    """
+
+    attachment_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    download_url: str
+
+
+@attrs.frozen(kw_only=True)
+class SendResult:
+    """The result of `LinqSession.upload_and_send`."""
+
+    upload: Upload
+    chat: Chat
+    message: Message
+
+
+@attrs.frozen(kw_only=True)
+class RecipientOutcome:
+    """What happened to one recipient of a broadcast: a chat and message, or an error."""
+
+    recipient: str
+    chat_id: str | None = None
+    message_id: str | None = None
+    error: Exception | None = attrs.field(default=None, eq=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the message was sent (or had been sent by an earlier run)."""
+        return self.error is None
+
+
+@attrs.frozen(kw_only=True)
+class BroadcastReport:
+    """The result of `LinqSession.broadcast`: one outcome per recipient, in order.
+
+    ``broadcast_id`` identifies the run: passing it again re-runs the broadcast safely, as
+    every recipient who already got the message is answered from the first send.
+    """
+
+    broadcast_id: str
+    upload: Upload | None
+    """The file sent, or ``None`` for a text-only broadcast."""
+    outcomes: tuple[RecipientOutcome, ...]
+
+    @property
+    def sent(self) -> int:
+        """How many recipients got the message."""
+        return sum(1 for outcome in self.outcomes if outcome.ok)
+
+    @property
+    def failed(self) -> int:
+        """How many recipients did not."""
+        return len(self.outcomes) - self.sent
+
+    @property
+    def failures(self) -> tuple[RecipientOutcome, ...]:
+        """The outcomes that carry an error."""
+        return tuple(outcome for outcome in self.outcomes if not outcome.ok)
