@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from linq_async.testing import FakeLinqServer, RecordedRequest
+
 SENDER = "+12223334444"
 RECIPIENT = "+15556667777"
 
@@ -14,3 +16,8 @@ class SleepRecorder:
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
+
+
+def api_requests(fake: FakeLinqServer) -> list[RecordedRequest]:
+    """The requests the fake's API site received (not the storage site's uploads)."""
+    return [request for request in fake.requests if request.site == "api"]

@@ -205,14 +205,29 @@ async def test_same_idempotency_key_sends_once(linq: LinqSession, fake: FakeLinq
     assert len(fake.messages) == 1
 
 
-async def test_non_idempotent_request_is_not_retried_after_5xx(
-    linq: LinqSession, fake: FakeLinqServer
+async def test_a_post_without_a_key_is_never_retried_once_it_may_have_arrived(
+    linq: LinqSession, fake: FakeLinqServer, sleeps: SleepRecorder
 ) -> None:
-    """A request marked not idempotent is sent once on 5xx: it may have been processed."""
-    fake.fail_next(503, times=5)
+    """participants.add carries no idempotency key: a 503 or a lost answer is final, and only a
+    refused connection or a 429 (never processed) would be retried."""
+    created = await linq.chats.create(from_=SENDER, to=[RECIPIENT, "+15550001111"], text="hi")
+    chat_id = created.chat.id
+    path = f"/v3/chats/{chat_id}/participants"
+    fake.requests.clear()
+    fake.fail_next(503, times=5, path=path)
     with pytest.raises(ServerError):
-        await linq._transport.request("POST", "/v3/chats", body={})
+        await linq.chats.participants.add(chat_id, "+15550002222")
     assert len(fake.requests) == 1
+    fake.reset_faults()
+    fake.drop_next_response(path=path)
+    with pytest.raises(LinqConnectionError):
+        await linq.chats.participants.add(chat_id, "+15550002222")
+    assert len(fake.requests) == 2
+    assert "+15550002222" in fake.chats[chat_id].handles  # it did arrive: a retry would fail
+    fake.rate_limit(path=path, retry_after=0)
+    await linq.chats.participants.add(chat_id, "+15550003333")
+    assert len(fake.requests) == 4
+    assert sleeps.delays == [0.0]
 
 
 async def test_refused_connection_is_retried_then_raised(sleeps: SleepRecorder) -> None:

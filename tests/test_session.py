@@ -28,7 +28,7 @@ EXPECTED_ALL = {
     "RateLimitError", "RecipientOutcome", "ReplyTo", "ResponseValidationError", "RetryPolicy",
     "SendResult", "ServerError", "TextDecoration", "TextPart", "Timeouts", "UnknownPart",
     "Upload", "UploadError", "UploadExpiredError", "UploadSlot", "__version__",
-    "AsyncPager", "Page", "MessageOptions", "SendOptions",
+    "AsyncPager", "Page", "MessageOptions", "SendOptions", "OperationResult",
     "guess_content_type",
 }  # fmt: skip
 

@@ -10,6 +10,7 @@ build to send (effects, parts, ranges) are checked when you build them.
 
 from ._attachments import Attachment, UploadSlot
 from ._chats import Chat, ChatHandle, HealthStatus
+from ._common import OperationResult
 from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
 from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
@@ -26,6 +27,7 @@ __all__ = [
     "MediaPart",
     "Message",
     "MessageContent",
+    "OperationResult",
     "Part",
     "RecipientOutcome",
     "ReplyTo",

@@ -11,7 +11,7 @@ import attrs
 from .._compose import compose
 from .._pager import AsyncPager
 from .._validation import check_handle, check_limit, check_phone, check_recipients
-from ..models import Chat, CreatedChat, Message, MessageContent
+from ..models import Chat, CreatedChat, Message, MessageContent, OperationResult
 from ._base import RequestBody, Resource
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .._compose import MessageOptions
 
-__all__ = ["ChatMessages", "Chats"]
+__all__ = ["ChatMessages", "ChatParticipants", "Chats"]
 
 
 @attrs.frozen(kw_only=True)
@@ -29,6 +29,11 @@ class _CreateChat(RequestBody):
     to: tuple[str, ...]
     message: MessageContent
     override_optout: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _Handle(RequestBody):
+    handle: str
 
 
 @attrs.frozen(kw_only=True)
@@ -85,13 +90,86 @@ class ChatMessages(Resource):
         )
 
 
+class ChatParticipants(Resource):
+    """The members of a group chat: ``linq.chats.participants``."""
+
+    async def add(self, chat_id: str, handle: str) -> OperationResult:
+        """Add a member to a group chat (``POST /v3/chats/{chatId}/participants``).
+
+        The change is queued (``status="accepted"``); ``participant.added`` follows as a
+        webhook. The new member must use the group's service (no RCS member in an iMessage
+        group: create a new chat instead).
+
+        Args:
+            chat_id: a group chat.
+            handle: the member to add, E.164 or email.
+
+        Raises:
+            LinqUsageError: ``handle`` is not E.164 or an email (nothing is sent).
+            ConflictError: the chat is a direct chat (code 1006).
+            NotFoundError: no such chat.
+        """
+        body = _Handle(handle=check_handle(handle, what="handle"))
+        return await self._request(
+            "POST",
+            "/v3/chats/{chatId}/participants",
+            chat_id,
+            body=body,
+            cast_to=OperationResult,
+        )
+
+    async def remove(self, chat_id: str, handle: str) -> OperationResult:
+        """Remove a member from a group chat (``DELETE /v3/chats/{chatId}/participants``).
+
+        The handle goes in a JSON body. At least 3 participants (your line included) must
+        remain. The change is queued; ``participant.removed`` follows as a webhook.
+
+        Args:
+            chat_id: a group chat.
+            handle: the member to remove, E.164 or email.
+
+        Raises:
+            LinqUsageError: ``handle`` is not E.164 or an email (nothing is sent).
+            BadRequestError: fewer than 3 participants would remain.
+            ConflictError: the chat is a direct chat (code 1006).
+            NotFoundError: no such chat.
+        """
+        body = _Handle(handle=check_handle(handle, what="handle"))
+        return await self._request(
+            "DELETE",
+            "/v3/chats/{chatId}/participants",
+            chat_id,
+            body=body,
+            cast_to=OperationResult,
+        )
+
+
 class Chats(Resource):
-    """Chats: ``linq.chats``. Sub-namespaces: ``messages``."""
+    """Chats: ``linq.chats``. Sub-namespaces: ``messages``, ``participants``."""
 
     @cached_property
     def messages(self) -> ChatMessages:
         """Messages inside one chat."""
         return ChatMessages(self._transport)
+
+    @cached_property
+    def participants(self) -> ChatParticipants:
+        """The members of a group chat."""
+        return ChatParticipants(self._transport)
+
+    async def mark_read(self, chat_id: str) -> None:
+        """Mark every message of a chat as read (``POST /v3/chats/{chatId}/read``).
+
+        Raises:
+            NotFoundError: no such chat.
+        """
+        await self._request(
+            "POST",
+            "/v3/chats/{chatId}/read",
+            chat_id,
+            cast_to=None,
+            safe_reason="marking a chat read twice leaves it read",
+        )
 
     async def create(
         self, *, from_: str, to: str | Iterable[str], **options: Unpack[MessageOptions]

@@ -13,7 +13,9 @@ from aiohttp.typedefs import Handler, Middleware
 
 from . import _render as render
 from . import _rules as rules
+from ._declare import Call, Endpoint, run_handler
 from ._envelope import ApiError, api_error_response, default_api_code
+from ._routes import ENDPOINTS
 from ._state import FakeAttachment, FakeChat, FakeMessage, Replay, Store, utcnow
 from ._storage import UploadStorage
 
@@ -80,6 +82,51 @@ class ApiRoutes:
         router.add_post(f"{_V3}/chats/{{chat_id}}/messages", self.send_message)
         router.add_get(f"{_V3}/chats/{{chat_id}}/messages", self.list_messages)
         router.add_get(f"{_V3}/messages/{{message_id}}", self.get_message)
+        for endpoint in ENDPOINTS:
+            route = f"{API_PREFIX}{endpoint.route}"
+            router.add_route(endpoint.method, route, self._declared(endpoint))
+
+    def _declared(self, endpoint: Endpoint) -> Handler:
+        """The aiohttp handler of a declared endpoint: checks, replay, behaviour, answer."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            raw = await request.read()
+            body: dict[str, Any] = {}
+            if endpoint.body is not None:
+                body = endpoint.body(await _read_json(request), "")
+            elif raw:
+                raise ApiError(400, 1005, f"{endpoint.method} {endpoint.route} takes no body")
+            query = _check_query(request, endpoint)
+            key = None
+            if endpoint.idempotency_header:
+                key = request.headers.get("Idempotency-Key") or None
+                replay = self._store.replays.get((self._api_key, key)) if key else None
+                if replay is not None:
+                    return web.Response(
+                        status=replay.status, body=replay.body, content_type="application/json"
+                    )
+            call = Call(
+                request=request,
+                params=dict(request.match_info),
+                body=body,
+                query=query,
+                store=self._store,
+                idempotency_key=key,
+            )
+            async with self._store.write_lock:
+                result = await run_handler(endpoint, call)
+            if result is None:
+                return web.Response(status=endpoint.empty_status)
+            data = json.dumps(result).encode()
+            if key is not None:
+                self._store.replays[(self._api_key, key)] = Replay(
+                    status=endpoint.status, body=data
+                )
+            return web.Response(
+                status=endpoint.status, body=data, content_type=endpoint.content_type
+            )
+
+        return handle
 
     def _middleware(self) -> Middleware:
         @web.middleware
@@ -327,6 +374,25 @@ class ApiRoutes:
         chat.message_ids.append(message.id)
         chat.updated_at = now
         return message
+
+
+def _check_query(request: web.Request, endpoint: Endpoint) -> dict[str, Any]:
+    schema = endpoint.query or {}
+    query = request.query
+    unknown = sorted(set(query) - set(schema))
+    if unknown:
+        raise ApiError(400, 1005, f"unknown query parameter {unknown[0]!r}")
+    checked: dict[str, Any] = {}
+    for name, field in schema.items():
+        values = query.getall(name, [])
+        if len(values) > 1:
+            raise ApiError(400, 1005, f"{name} given more than once")
+        if not values:
+            if field.required:
+                raise ApiError(400, 1001, f"query parameter {name} is required")
+            continue
+        checked[name] = field.check(values[0], name)
+    return checked
 
 
 def _check_first_message(message: rules.MessageRequest) -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeVar
 
 import attrs
 from multidict import CIMultiDictProxy
+
+T = TypeVar("T")
 
 Site = Literal["api", "storage"]
 """Which of the fake's two sites a request reached."""
@@ -71,6 +74,7 @@ class FakeChat:
         message_ids: Ids of the messages sent into the chat, oldest first.
         handle_ids: The id of each participant's ``ChatHandle`` object, keyed by handle
             (the sender's own line included).
+        read_at: When the chat was last marked read, or ``None``.
     """
 
     id: str
@@ -81,6 +85,7 @@ class FakeChat:
     updated_at: dt.datetime
     message_ids: list[str] = attrs.field(factory=list)
     handle_ids: dict[str, str] = attrs.field(factory=dict)
+    read_at: dt.datetime | None = None
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -183,3 +188,19 @@ class Store:
     chat_keys: dict[tuple[str, frozenset[str]], str] = attrs.field(factory=dict)
     # Serialises the mutating routes, which await storage checks mid-way.
     write_lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
+    # Per-area state of the declared endpoints, one instance per class.
+    areas: dict[type[Any], Any] = attrs.field(factory=dict)
+    # Called with (event_type, data) on every state change a webhook would report.
+    listeners: list[Callable[[str, Mapping[str, Any]], None]] = attrs.field(factory=list)
+
+    def area(self, cls: type[T]) -> T:
+        """The one instance of ``cls`` this store keeps (created on first use)."""
+        state = self.areas.get(cls)
+        if state is None:
+            state = self.areas[cls] = cls()
+        return state
+
+    def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
+        """Tell every listener about a state change."""
+        for listener in list(self.listeners):
+            listener(event_type, data)
