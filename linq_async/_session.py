@@ -17,7 +17,19 @@ from ._retry import RetryPolicy
 from ._transport import Pool, Timeouts, Transport
 from ._upload import FileInput, ProgressCallback, open_source
 from .models import BroadcastReport, RecipientOutcome, SendResult, Upload
-from .resources import Attachments, Chats, Messages
+from .resources import (
+    Attachments,
+    BlockedHandles,
+    Capability,
+    Chats,
+    ContactCard,
+    Experiences,
+    Messages,
+    PaymentRequests,
+    Payments,
+    PhoneNumbers,
+    WebhookSubscriptions,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -152,8 +164,48 @@ class LinqSession:
 
     @cached_property
     def messages(self) -> Messages:
-        """Messages by id."""
+        """Messages by id, and sends on a line the API picks."""
         return Messages(self._transport)
+
+    @cached_property
+    def phone_numbers(self) -> PhoneNumbers:
+        """Your lines, their forwarding and reputation audits."""
+        return PhoneNumbers(self._transport)
+
+    @cached_property
+    def contact_card(self) -> ContactCard:
+        """The contact card (Name and Photo) your lines share."""
+        return ContactCard(self._transport)
+
+    @cached_property
+    def blocked_handles(self) -> BlockedHandles:
+        """Handles your lines never message."""
+        return BlockedHandles(self._transport)
+
+    @cached_property
+    def capability(self) -> Capability:
+        """iMessage and RCS capability checks."""
+        return Capability(self._transport)
+
+    @cached_property
+    def payment_requests(self) -> PaymentRequests:
+        """Stripe checkout requests."""
+        return PaymentRequests(self._transport)
+
+    @cached_property
+    def payments(self) -> Payments:
+        """Agent virtual-card payments, payment providers and payer handles."""
+        return Payments(self._transport)
+
+    @cached_property
+    def experiences(self) -> Experiences:
+        """Linq app-card experiences."""
+        return Experiences(self._transport)
+
+    @cached_property
+    def webhook_subscriptions(self) -> WebhookSubscriptions:
+        """Where and what Linq delivers as webhooks."""
+        return WebhookSubscriptions(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> LinqSession:

@@ -1,7 +1,29 @@
 """The API namespaces a ``LinqSession`` exposes (``linq.chats``, ``linq.attachments`` ...)."""
 
 from .attachments import Attachments
-from .chats import ChatMessages, Chats
+from .blocked_handles import BlockedHandles
+from .capability import Capability
+from .chats import ChatMessages, ChatParticipants, Chats
+from .contact_card import ContactCard
+from .experiences import Experiences
 from .messages import Messages
+from .payment_requests import PaymentRequests
+from .payments import Payments
+from .phone_numbers import PhoneNumbers
+from .webhook_subscriptions import WebhookSubscriptions
 
-__all__ = ["Attachments", "ChatMessages", "Chats", "Messages"]
+__all__ = [
+    "Attachments",
+    "BlockedHandles",
+    "Capability",
+    "ChatMessages",
+    "ChatParticipants",
+    "Chats",
+    "ContactCard",
+    "Experiences",
+    "Messages",
+    "PaymentRequests",
+    "Payments",
+    "PhoneNumbers",
+    "WebhookSubscriptions",
+]

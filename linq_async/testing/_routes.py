@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from ._declare import Endpoint
+from ._routes_account import ENDPOINTS as ACCOUNT
 from ._routes_chats import ENDPOINTS as CHATS
+from ._routes_messages import ENDPOINTS as MESSAGES
+from ._routes_payments import ENDPOINTS as PAYMENTS
+from ._routes_webhooks import ENDPOINTS as WEBHOOKS
 
 __all__ = ["ENDPOINTS"]
 
-ENDPOINTS: list[Endpoint] = [*CHATS]
+ENDPOINTS: list[Endpoint] = [*CHATS, *MESSAGES, *ACCOUNT, *PAYMENTS, *WEBHOOKS]

@@ -1,0 +1,9 @@
+"""Declared endpoints of the webhooks area."""
+
+from __future__ import annotations
+
+from ._declare import Endpoint
+
+__all__ = ["ENDPOINTS"]
+
+ENDPOINTS: list[Endpoint] = []
