@@ -17,10 +17,14 @@ MAX_ATTACHMENT_BYTES = 104_857_600
 MAX_FILENAME_CHARS = 255
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 MAX_PAGE_LIMIT = 100
+MAX_URL_CHARS = 2048
+"""The longest URL the API takes (links, media and icon URLs)."""
 
 # E.164: "+", a non-zero digit, then 7 to 14 more. [0-9], not \d: \d also matches Arabic-Indic
 # and full-width digits, which are not E.164.
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+# The host right after "https://": something other than a path, query, fragment or userinfo.
+_URL_HOST = re.compile(r"[^/?#@\s]")
 # Apple IDs: as strict as the API (and the fake) are.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
@@ -111,6 +115,25 @@ def check_no_lone_surrogates(value: str, *, what: str) -> str:
             f"{exc.start}), which cannot be sent as UTF-8"
         ) from None
     return value
+
+
+def check_https_url(value: object, *, what: str, max_len: int = MAX_URL_CHARS) -> str:
+    """Return ``value`` if it is an ``https://`` URL with a host, up to ``max_len`` characters.
+
+    Whitespace and control characters are refused: the API fetches the URL as given.
+    """
+    if (
+        not isinstance(value, str)
+        or not value.startswith("https://")
+        or len(value) > max_len
+        or _URL_HOST.match(value, len("https://")) is None
+        or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
+    ):
+        shown = value if not isinstance(value, str) or len(value) <= 80 else value[:80] + "..."
+        raise LinqUsageError(
+            f"{what} must be an https:// URL of at most {max_len} characters, got {shown!r}"
+        )
+    return check_no_lone_surrogates(value, what=what)
 
 
 def check_text(text: object) -> str | None:

@@ -9,7 +9,18 @@ build to send (effects, parts, ranges) are checked when you build them.
 """
 
 from ._attachments import Attachment, UploadSlot
-from ._chats import Chat, ChatHandle, HealthStatus
+from ._chats import (
+    Chat,
+    ChatHandle,
+    ChatUpdate,
+    HealthStatus,
+    LocationCollection,
+    LocationFeature,
+    LocationPoint,
+    LocationProperties,
+    VoiceMemo,
+    VoiceMemoFile,
+)
 from ._common import OperationResult
 from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
 from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
@@ -20,10 +31,15 @@ __all__ = [
     "BroadcastReport",
     "Chat",
     "ChatHandle",
+    "ChatUpdate",
     "CreatedChat",
     "Effect",
     "HealthStatus",
     "LinkPart",
+    "LocationCollection",
+    "LocationFeature",
+    "LocationPoint",
+    "LocationProperties",
     "MediaPart",
     "Message",
     "MessageContent",
@@ -37,4 +53,6 @@ __all__ = [
     "UnknownPart",
     "Upload",
     "UploadSlot",
+    "VoiceMemo",
+    "VoiceMemoFile",
 ]

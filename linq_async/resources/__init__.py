@@ -3,7 +3,14 @@
 from .attachments import Attachments
 from .blocked_handles import BlockedHandles
 from .capability import Capability
-from .chats import ChatMessages, ChatParticipants, Chats
+from .chats import (
+    ChatBackground,
+    ChatLocation,
+    ChatMessages,
+    ChatParticipants,
+    Chats,
+    ChatTyping,
+)
 from .contact_card import ContactCard
 from .experiences import Experiences
 from .messages import Messages
@@ -16,8 +23,11 @@ __all__ = [
     "Attachments",
     "BlockedHandles",
     "Capability",
+    "ChatBackground",
+    "ChatLocation",
     "ChatMessages",
     "ChatParticipants",
+    "ChatTyping",
     "Chats",
     "ContactCard",
     "Experiences",
