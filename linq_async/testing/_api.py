@@ -218,7 +218,8 @@ class ApiRoutes:
             await self._check_attachments(spec.message)
             chat_key = (spec.from_handle, frozenset(spec.to))
             chat_id = self._store.chat_keys.get(chat_key)
-            if chat_id is None:
+            # A chat your line left is not reused: the same people get a new chat.
+            if chat_id is None or self._store.chats[chat_id].left_at is not None:
                 _check_first_message(spec.message)
                 chat = self._new_chat(spec.from_handle, spec.to)
                 self._store.chat_keys[chat_key] = chat.id
@@ -231,6 +232,8 @@ class ApiRoutes:
     async def send_message(self, request: web.Request) -> web.Response:
         """``POST /v3/chats/{id}/messages``."""
         chat = self._chat(request.match_info["chat_id"])
+        if chat.left_at is not None:
+            raise ApiError(409, 2013, f"Chat {chat.id} is unavailable: your line left it")
         body = await _read_json(request)
         async with self._store.write_lock:
             replay = self._replay(body)

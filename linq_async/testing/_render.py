@@ -14,7 +14,6 @@ from typing import Any
 
 from ._state import FakeAttachment, FakeChat, FakeMessage
 
-SERVICE = "iMessage"
 CDN_ORIGIN = "https://cdn.fake-linq.invalid"
 _HEALTH_DOC_URL = "https://docs.linqapp.com/"
 
@@ -97,14 +96,18 @@ def health_status(chat: FakeChat) -> dict[str, Any]:
 
 
 def chat_handle(chat: FakeChat, handle: str) -> dict[str, Any]:
-    """A ``ChatHandle`` object."""
-    return {
+    """A ``ChatHandle`` object (your own line shows ``status: left`` once it left)."""
+    rendered: dict[str, Any] = {
         "id": chat.handle_ids[handle],
         "handle": handle,
         "joined_at": iso(chat.created_at),
-        "service": SERVICE,
+        "service": chat.service,
         "is_me": handle == chat.from_handle,
     }
+    if handle == chat.from_handle and chat.left_at is not None:
+        rendered["status"] = "left"
+        rendered["left_at"] = iso(chat.left_at)
+    return rendered
 
 
 def _handles(chat: FakeChat) -> list[dict[str, Any]]:
@@ -131,7 +134,7 @@ def sent_message(record: FakeMessage, chat: FakeChat) -> dict[str, Any]:
         "sent_at": None,
         "delivered_at": None,
         "from_handle": chat_handle(chat, chat.from_handle),
-        "service": SERVICE,
+        "service": chat.service,
         **_optional(record),
     }
 
@@ -149,24 +152,27 @@ def message(record: FakeMessage, chat: FakeChat) -> dict[str, Any]:
         "is_read": False,
         "parts": record.response_parts,
         "from_handle": chat_handle(chat, chat.from_handle),
-        "service": SERVICE,
+        "service": chat.service,
         **_optional(record),
     }
 
 
 def chat(record: FakeChat) -> dict[str, Any]:
     """A ``Chat`` object (``GET /v3/chats/{id}`` and chat lists)."""
-    return {
+    rendered = {
         "id": record.id,
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
-        "display_name": None,
+        "display_name": record.display_name,
         "handles": _handles(record),
         "health_status": health_status(record),
         "is_group": record.is_group,
         "is_archived": False,
-        "service": SERVICE,
+        "service": record.service,
     }
+    if record.group_chat_icon is not None:
+        rendered["group_chat_icon"] = record.group_chat_icon
+    return rendered
 
 
 def created_chat(record: FakeChat, sent: FakeMessage) -> dict[str, Any]:
@@ -174,10 +180,10 @@ def created_chat(record: FakeChat, sent: FakeMessage) -> dict[str, Any]:
     return {
         "chat": {
             "id": record.id,
-            "display_name": None,
+            "display_name": record.display_name,
             "handles": _handles(record),
             "is_group": record.is_group,
-            "service": SERVICE,
+            "service": record.service,
             "health_status": health_status(record),
             "message": sent_message(sent, record),
         }

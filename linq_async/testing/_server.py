@@ -16,9 +16,18 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._api import API_PREFIX, ApiRoutes
 from ._envelope import ApiError, api_error_response, default_api_code
 from ._faults import FaultPlan
+from ._routes_chats import ChatsArea, FakeChatActivity, FakeLocationShare
 from ._s3 import S3Storage
 from ._sigv4 import S3Target
-from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest, Site, Store
+from ._state import (
+    FakeAttachment,
+    FakeChat,
+    FakeMessage,
+    RecordedRequest,
+    Site,
+    Store,
+    utcnow,
+)
 from ._storage import BuiltinStorage, UploadStorage
 
 _HOST = "127.0.0.1"
@@ -218,6 +227,115 @@ class FakeLinqServer:
         Requests that aiohttp refuses before routing (malformed HTTP) are not recorded.
         """
         return self._store.requests
+
+    def chat_activity(self, chat_id: str) -> FakeChatActivity:
+        """What the chat-level endpoints did in a chat: typing, location, background ...
+
+        Live: it changes as requests arrive (do not mutate it).
+
+        Raises:
+            KeyError: The fake has no such chat.
+        """
+        chat = self._store.chats[chat_id]
+        return self._store.area(ChatsArea).of(chat.id)
+
+    # Scenarios of the chats area
+
+    def share_location(
+        self,
+        chat_id: str,
+        handle: str,
+        *,
+        longitude: float,
+        latitude: float,
+        altitude: float | None = None,
+        address: str | None = None,
+        locality: str | None = None,
+    ) -> FakeLocationShare:
+        """Make a participant share (or move) their location in a chat.
+
+        ``GET /v3/chats/{id}/location`` then lists it, until a ``DELETE`` of the location
+        ends it. A new share announces ``location.sharing.started``.
+
+        Args:
+            chat_id: The chat.
+            handle: A participant of the chat (not your own line).
+            longitude: Degrees east, -180 to 180.
+            latitude: Degrees north, -90 to 90.
+            altitude: Metres, or ``None``.
+            address: The street address to report, or ``None``.
+            locality: The city to report, or ``None``.
+
+        Returns:
+            The share record (live).
+
+        Raises:
+            KeyError: The fake has no such chat.
+            ValueError: ``handle`` is not a participant, or a coordinate is out of range.
+        """
+        chat = self._store.chats[chat_id]
+        if handle not in chat.handles:
+            raise ValueError(f"{handle!r} is not a participant of chat {chat_id}")
+        if not -180 <= longitude <= 180 or not -90 <= latitude <= 90:
+            raise ValueError(f"no such place: longitude {longitude}, latitude {latitude}")
+        shares = self._store.area(ChatsArea).of(chat.id).location_shares
+        new = handle not in shares
+        share = shares[handle] = FakeLocationShare(
+            handle=handle,
+            longitude=float(longitude),
+            latitude=float(latitude),
+            altitude=None if altitude is None else float(altitude),
+            address=address,
+            locality=locality,
+            updated_at=utcnow(),
+        )
+        if new:
+            self._store.emit("location.sharing.started", {"chat_id": chat.id, "handle": handle})
+        return share
+
+    def set_chat_service(self, chat_id: str, service: str) -> None:
+        """Make a chat an ``SMS`` or ``RCS`` chat (the fake makes ``iMessage`` chats).
+
+        Endpoints the API limits to iMessage then answer 409 (code 2017).
+
+        Raises:
+            KeyError: The fake has no such chat.
+            ValueError: ``service`` is not ``iMessage``, ``SMS`` or ``RCS``.
+        """
+        if service not in ("iMessage", "SMS", "RCS"):
+            raise ValueError(f"service must be iMessage, SMS or RCS, got {service!r}")
+        self._store.chats[chat_id].service = service
+
+    def set_cooldowns(
+        self,
+        *,
+        share_contact_card: dt.timedelta | None = None,
+        location_request: dt.timedelta | None = None,
+    ) -> None:
+        """Change how long the per-chat rate limits of the chats area last.
+
+        A second request in the same chat within the window answers 429 (code 1007) with
+        ``Retry-After``. Defaults: 5 minutes between contact-card shares (the API's rule),
+        60 seconds between location requests (the fake's choice). A zero window turns a
+        limit off. Windows run on the monotonic clock from the latest accepted request.
+
+        Args:
+            share_contact_card: The window of ``POST /v3/chats/{id}/share_contact_card``.
+            location_request: The window of ``POST /v3/chats/{id}/location/request``.
+
+        Raises:
+            ValueError: A window is negative.
+        """
+        windows = self._store.area(ChatsArea).windows
+        for name, window in (
+            ("share_contact_card", share_contact_card),
+            ("location_request", location_request),
+        ):
+            if window is None:
+                continue
+            if window < dt.timedelta(0):
+                raise ValueError(f"{name} must not be negative, got {window}")
+            windows[name] = window.total_seconds()
 
     async def wait_idle(self) -> None:
         """Wait until no request is being handled.

@@ -75,6 +75,12 @@ class FakeChat:
         handle_ids: The id of each participant's ``ChatHandle`` object, keyed by handle
             (the sender's own line included).
         read_at: When the chat was last marked read, or ``None``.
+        service: ``"iMessage"`` (every chat the fake makes) unless a test changed it with
+            `FakeLinqServer.set_chat_service`.
+        display_name: The group's name set by ``PUT /v3/chats/{id}``, or ``None``.
+        group_chat_icon: The group's icon URL set by ``PUT /v3/chats/{id}``, or ``None``.
+        left_at: When your line left the group (``POST /v3/chats/{id}/leave``), or ``None``.
+            A left chat refuses further actions with 409.
     """
 
     id: str
@@ -86,6 +92,10 @@ class FakeChat:
     message_ids: list[str] = attrs.field(factory=list)
     handle_ids: dict[str, str] = attrs.field(factory=dict)
     read_at: dt.datetime | None = None
+    service: str = "iMessage"
+    display_name: str | None = None
+    group_chat_icon: str | None = None
+    left_at: dt.datetime | None = None
 
 
 @attrs.define(kw_only=True, eq=False)

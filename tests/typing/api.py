@@ -11,10 +11,13 @@ from linq_async import (
     APIStatusError,
     BroadcastReport,
     Chat,
+    ChatUpdate,
     CreatedChat,
     LinqSession,
+    LocationCollection,
     MediaPart,
     Message,
+    OperationResult,
     Page,
     RecipientOutcome,
     RetryPolicy,
@@ -23,6 +26,7 @@ from linq_async import (
     Timeouts,
     Upload,
     UploadError,
+    VoiceMemo,
 )
 from linq_async.progress import upload_bar
 from linq_async.testing import FakeLinqServer
@@ -76,3 +80,20 @@ async def parts_and_pages() -> None:
             print(exc.status, exc.code, exc.trace_id)
         except UploadError as exc:
             print(exc.s3_code)
+
+
+async def chat_extras(chat_id: str) -> None:
+    async with LinqSession("key") as linq:
+        update: ChatUpdate = await linq.chats.update(chat_id, display_name="Team")
+        print(update.chat_id or update.id)
+        memo: VoiceMemo = await linq.chats.send_voice_memo(chat_id, url="https://e.com/a.m4a")
+        print(memo.voice_memo.duration_ms if memo.voice_memo else None)
+        async with linq.chats.typing.keep(chat_id, interval=30):
+            await linq.chats.share_contact_card(chat_id)
+        shared: LocationCollection = await linq.chats.location.get(chat_id)
+        for feature in shared.features:
+            lon: float = feature.geometry.longitude
+            print(lon, feature.geometry.latitude, feature.properties.handle)
+        asked: OperationResult = await linq.chats.location.request(chat_id)
+        print(asked.success)
+        await linq.chats.background.set(chat_id, type="color", shades=("#ffffff",))
