@@ -324,6 +324,14 @@ async def test_voice_memo_is_not_repeated_after_a_lost_answer(
     assert len(fake.chat_activity(chat_id).voice_memos) == 1
 
 
+async def test_voice_memo_of_an_unknown_attachment_is_404(linq: LinqSession) -> None:
+    """An attachment id the API does not know answers 404, code 2003."""
+    chat_id = await make_direct(linq)
+    with pytest.raises(NotFoundError) as info:
+        await linq.chats.send_voice_memo(chat_id, attachment_id="0000-missing")
+    assert info.value.code == 2003
+
+
 @pytest.mark.parametrize(
     ("fields", "match"),
     [
@@ -610,6 +618,22 @@ async def test_location_stop_ends_a_share(linq: LinqSession, fake: FakeLinqServe
     assert sent.json() == {"handle": RECIPIENT}
     assert fake.chat_activity(chat_id).location_shares == {}
     assert (await linq.chats.location.stop(chat_id, RECIPIENT)).success is True
+
+
+async def test_fake_location_scenarios_refuse_impossible_shares(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """share_location needs a participant and a real place; unknown chats are a KeyError."""
+    chat_id = await make_direct(linq)
+    with pytest.raises(ValueError, match="participant"):
+        fake.share_location(chat_id, SENDER, longitude=0, latitude=0)
+    with pytest.raises(ValueError, match="no such place"):
+        fake.share_location(chat_id, RECIPIENT, longitude=0, latitude=91)
+    with pytest.raises(KeyError):
+        fake.chat_activity("no-such-chat")
+    with pytest.raises(ValueError, match="negative"):
+        fake.set_cooldowns(location_request=dt.timedelta(seconds=-1))
+    assert fake.chat_activity(chat_id).location_shares == {}
 
 
 @pytest.mark.parametrize("handle", ["5550001111", "no-at-sign", "", None])

@@ -601,7 +601,8 @@ class Chats(Resource):
         Raises:
             ConflictError: a direct chat (code 1006), a non-iMessage group, or a chat you
                 already left.
-            BadRequestError: fewer than 4 active members.
+            APIStatusError: fewer than 4 active members (the API does not document the
+                status; the fake answers 400, code 1005).
             NotFoundError: no such chat.
         """
         return await self._request(
