@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from ._errors import LinqUsageError
 
@@ -211,3 +212,43 @@ def check_range(value: object) -> tuple[int, int]:
     if not 0 <= start < end:
         raise LinqUsageError(f"a range [start, end) needs 0 <= start < end, got {value!r}")
     return value
+
+
+def _has_host(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # a malformed IPv6 literal or port
+        return False
+
+
+def check_https_url(url: object, *, what: str, max_chars: int = 2048) -> str:
+    """Return ``url`` if it is an ``https://`` URL with a host, at most ``max_chars`` long."""
+    if (
+        not isinstance(url, str)
+        or not url.startswith("https://")
+        or len(url) > max_chars
+        or not _has_host(url)
+        or any(char.isspace() for char in url)
+    ):
+        shown = url if not isinstance(url, str) or len(url) <= 80 else f"{url[:77]}..."
+        raise LinqUsageError(
+            f"{what} must be an https:// URL of at most {max_chars} characters, got {shown!r}"
+        )
+    return check_no_lone_surrogates(url, what=what)
+
+
+def check_phones(value: object, *, what: str) -> tuple[str, ...]:
+    """Normalise one E.164 number or several to a non-empty tuple without repeats."""
+    if isinstance(value, str):
+        items: tuple[object, ...] = (value,)
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray)):
+        items = tuple(value)
+    else:
+        raise LinqUsageError(f"{what} must be a phone number or a list of them, got {value!r}")
+    if not items:
+        raise LinqUsageError(f"{what} must name at least one phone number")
+    for item in items:
+        check_phone(item, what=f"each number in {what}")
+    if len(set(items)) != len(items):
+        raise LinqUsageError(f"{what} lists a number more than once: {list(items)!r}")
+    return items  # type: ignore[return-value]  # every item was checked to be a str

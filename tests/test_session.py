@@ -30,6 +30,10 @@ EXPECTED_ALL = {
     "Upload", "UploadError", "UploadExpiredError", "UploadSlot", "__version__",
     "AsyncPager", "Page", "MessageOptions", "SendOptions", "OperationResult",
     "guess_content_type",
+    "AvailableNumber", "BlockedHandle", "CapabilityCheck", "ContactCardInfo", "Experience",
+    "ExperienceAction", "ExperienceField", "LineReputation", "PhoneNumber",
+    "ReputationActionItem", "ReputationAudit", "ReputationChat", "ReputationDriver",
+    "ReputationEvidence", "ReputationReport",
 }  # fmt: skip
 
 

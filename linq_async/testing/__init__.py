@@ -21,6 +21,13 @@ To have a real S3 endpoint grade the uploads instead of the fake's own storage h
 
 from __future__ import annotations
 
+from ._routes_account import (
+    FakeAccount,
+    FakeBlockedHandle,
+    FakeContactCard,
+    FakeLine,
+    FakeReputationAudit,
+)
 from ._s3 import S3Storage
 from ._server import FakeLinqServer
 from ._sigv4 import S3Target
@@ -28,10 +35,15 @@ from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest
 from ._storage import PresignedUpload, UploadStorage
 
 __all__ = [
+    "FakeAccount",
     "FakeAttachment",
+    "FakeBlockedHandle",
     "FakeChat",
+    "FakeContactCard",
+    "FakeLine",
     "FakeLinqServer",
     "FakeMessage",
+    "FakeReputationAudit",
     "PresignedUpload",
     "RecordedRequest",
     "S3Storage",

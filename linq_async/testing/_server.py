@@ -16,6 +16,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._api import API_PREFIX, ApiRoutes
 from ._envelope import ApiError, api_error_response, default_api_code
 from ._faults import FaultPlan
+from ._routes_account import FakeAccount
 from ._s3 import S3Storage
 from ._sigv4 import S3Target
 from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest, Site, Store
@@ -210,6 +211,12 @@ class FakeLinqServer:
     def messages(self) -> dict[str, FakeMessage]:
         """Messages by id, oldest first. Live: do not mutate."""
         return self._store.messages
+
+    @property
+    def account(self) -> FakeAccount:
+        """The account area: lines, contact cards, blocked handles, reputation audits,
+        capability answers and experiences, with the methods that configure them."""
+        return self._store.area(FakeAccount)
 
     @property
     def requests(self) -> list[RecordedRequest]:
