@@ -10,13 +10,17 @@ from pathlib import Path
 from linq_async import (
     APIStatusError,
     BroadcastReport,
+    CapabilityCheck,
     Chat,
+    ContactCardInfo,
     CreatedChat,
     LinqSession,
     MediaPart,
     Message,
     Page,
+    PhoneNumber,
     RecipientOutcome,
+    ReputationAudit,
     RetryPolicy,
     SendResult,
     TextPart,
@@ -76,3 +80,21 @@ async def parts_and_pages() -> None:
             print(exc.status, exc.code, exc.trace_id)
         except UploadError as exc:
             print(exc.s3_code)
+
+
+async def account() -> None:
+    async with FakeLinqServer() as fake, LinqSession(fake.api_key, base_url=fake.base_url) as linq:
+        fake.account.add_line("+12223334444")
+        lines: list[PhoneNumber] = await linq.phone_numbers.list()
+        await linq.phone_numbers.update(lines[0].id, forwarding_number=None)
+        audit: ReputationAudit = await linq.phone_numbers.start_reputation_audit("+12223334444")
+        if audit.report is not None:
+            print(audit.report.severity, [driver.key for driver in audit.report.drivers])
+        line = await linq.phone_numbers.available(to=["+15556667777"], exclude_from="+12223335555")
+        cards: list[ContactCardInfo] = await linq.contact_card.get(phone_number=line.phone_number)
+        check: CapabilityCheck = await linq.capability.check_rcs("+15556667777")
+        known: bool | None = check.available
+        await linq.blocked_handles.block("pal@example.com", reason="spam")
+        for experience in await linq.experiences.list():
+            print(experience.experience, [action.fields for action in experience.actions])
+        del cards, known
