@@ -326,8 +326,11 @@ class FakeAccount:
         return audit
 
     def advance_clock(self, seconds: float) -> None:
-        """Move the account's clock forward: contact-card calls older than 10 minutes stop
-        counting against the rate limit, without a real wait."""
+        """Move the account's clock forward by ``seconds``, without a real wait.
+
+        Contact-card calls that are then older than 10 minutes stop counting against the
+        rate limit.
+        """
         if seconds < 0:
             raise ValueError(f"seconds must be >= 0, got {seconds!r}")
         self._clock_offset += seconds

@@ -214,8 +214,10 @@ class FakeLinqServer:
 
     @property
     def account(self) -> FakeAccount:
-        """The account area: lines, contact cards, blocked handles, reputation audits,
-        capability answers and experiences, with the methods that configure them."""
+        """The account area (lines, cards, blocks, audits, capabilities, experiences).
+
+        Its records are live; configure it through its methods (`FakeAccount.add_line` ...).
+        """
         return self._store.area(FakeAccount)
 
     @property
