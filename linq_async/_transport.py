@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, Protocol, TypeVar
 
 import aiohttp
@@ -329,11 +329,12 @@ class Transport:
         path: str,
         *,
         body: Any = None,
-        query: Mapping[str, str] | None = None,
+        query: Mapping[str, str | Sequence[str]] | None = None,
         idempotency_key: str | None = None,
         key_header: bool = False,
         safe_reason: str | None = None,
         accept: str | None = None,
+        final_codes: Collection[int] = (),
     ) -> Any:
         """Send one API request with retries and return the decoded JSON body (or ``None``).
 
@@ -341,7 +342,8 @@ class Transport:
             method: the HTTP method.
             path: a path starting with ``/v3/``, ids already quoted.
             body: the JSON-ready body, or ``None`` for none.
-            query: query parameters; ``+`` is sent as ``%2B``.
+            query: query parameters; ``+`` is sent as ``%2B``; a sequence value repeats the
+                key (``to=a&to=b``).
             idempotency_key: the key this request carries (in its body, and in the
                 ``Idempotency-Key`` header when ``key_header``). With a key, every failure
                 is retried; without one, a POST is retried only when nothing was sent.
@@ -349,6 +351,8 @@ class Transport:
             safe_reason: why this POST or PATCH is harmless to repeat, if it is.
             accept: the ``Accept`` header when not ``application/json`` (``*/*`` for
                 endpoints that answer with an empty body).
+            final_codes: Linq error codes that end the call at once, whatever the status:
+                the endpoint knows that asking again cannot change the answer.
 
         Raises:
             APIStatusError: (a subclass of) for an error status, after retries.
@@ -403,6 +407,8 @@ class Transport:
                     )
                 # 429 means the request was refused unprocessed, so it is safe to repeat.
                 if status != 429 and not (safe and status in RETRY_STATUSES):
+                    raise error
+                if final_codes and getattr(error, "code", None) in final_codes:
                     raise error
                 retry_after = error.retry_after  # type: ignore[attr-defined]
             except aiohttp.ClientConnectorError as exc:

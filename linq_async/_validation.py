@@ -234,3 +234,20 @@ def check_range(value: object) -> tuple[int, int]:
     if not 0 <= start < end:
         raise LinqUsageError(f"a range [start, end) needs 0 <= start < end, got {value!r}")
     return value
+
+
+def check_phones(value: object, *, what: str) -> tuple[str, ...]:
+    """Normalise one E.164 number or several to a non-empty tuple without repeats."""
+    if isinstance(value, str):
+        items: tuple[object, ...] = (value,)
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray)):
+        items = tuple(value)
+    else:
+        raise LinqUsageError(f"{what} must be a phone number or a list of them, got {value!r}")
+    if not items:
+        raise LinqUsageError(f"{what} must name at least one phone number")
+    for item in items:
+        check_phone(item, what=f"each number in {what}")
+    if len(set(items)) != len(items):
+        raise LinqUsageError(f"{what} lists a number more than once: {list(items)!r}")
+    return items  # type: ignore[return-value]  # every item was checked to be a str

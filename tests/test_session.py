@@ -31,6 +31,10 @@ EXPECTED_ALL = {
     "AsyncPager", "Page", "MessageOptions", "SendOptions", "OperationResult",
     "guess_content_type", "ChatUpdate", "LocationCollection", "LocationFeature", "LocationPoint",
     "LocationProperties", "VoiceMemo", "VoiceMemoFile",
+    "AvailableNumber", "BlockedHandle", "CapabilityCheck", "ContactCardInfo", "Experience",
+    "ExperienceAction", "ExperienceField", "LineReputation", "PhoneNumber",
+    "ReputationActionItem", "ReputationAudit", "ReputationChat", "ReputationDriver",
+    "ReputationEvidence", "ReputationReport",
 }  # fmt: skip
 
 

@@ -8,6 +8,23 @@ as enums as plain strings, so a value added by Linq later never breaks parsing. 
 build to send (effects, parts, ranges) are checked when you build them.
 """
 
+from ._account import (
+    AvailableNumber,
+    BlockedHandle,
+    CapabilityCheck,
+    ContactCardInfo,
+    Experience,
+    ExperienceAction,
+    ExperienceField,
+    LineReputation,
+    PhoneNumber,
+    ReputationActionItem,
+    ReputationAudit,
+    ReputationChat,
+    ReputationDriver,
+    ReputationEvidence,
+    ReputationReport,
+)
 from ._attachments import Attachment, UploadSlot
 from ._chats import (
     Chat,
@@ -28,13 +45,21 @@ from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
 
 __all__ = [
     "Attachment",
+    "AvailableNumber",
+    "BlockedHandle",
     "BroadcastReport",
+    "CapabilityCheck",
     "Chat",
     "ChatHandle",
     "ChatUpdate",
+    "ContactCardInfo",
     "CreatedChat",
     "Effect",
+    "Experience",
+    "ExperienceAction",
+    "ExperienceField",
     "HealthStatus",
+    "LineReputation",
     "LinkPart",
     "LocationCollection",
     "LocationFeature",
@@ -45,8 +70,15 @@ __all__ = [
     "MessageContent",
     "OperationResult",
     "Part",
+    "PhoneNumber",
     "RecipientOutcome",
     "ReplyTo",
+    "ReputationActionItem",
+    "ReputationAudit",
+    "ReputationChat",
+    "ReputationDriver",
+    "ReputationEvidence",
+    "ReputationReport",
     "SendResult",
     "TextDecoration",
     "TextPart",

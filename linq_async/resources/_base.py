@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import quote
 
@@ -109,12 +109,13 @@ class Resource:
         *ids: str,
         cast_to: type[M],
         body: RequestBody | None = ...,
-        query: Mapping[str, str] | None = ...,
+        query: Mapping[str, str | Sequence[str]] | None = ...,
         idempotency_key: str | None = ...,
         safe_reason: str | None = ...,
         envelope: str | None = ...,
         carry: tuple[str, ...] = ...,
         accept: str | None = ...,
+        final_codes: Collection[int] = ...,
     ) -> M: ...
 
     @overload
@@ -125,12 +126,13 @@ class Resource:
         *ids: str,
         cast_to: None,
         body: RequestBody | None = ...,
-        query: Mapping[str, str] | None = ...,
+        query: Mapping[str, str | Sequence[str]] | None = ...,
         idempotency_key: str | None = ...,
         safe_reason: str | None = ...,
         envelope: str | None = ...,
         carry: tuple[str, ...] = ...,
         accept: str | None = ...,
+        final_codes: Collection[int] = ...,
     ) -> None: ...
 
     async def _request(
@@ -140,12 +142,13 @@ class Resource:
         *ids: str,
         cast_to: type[M] | None,
         body: RequestBody | None = None,
-        query: Mapping[str, str] | None = None,
+        query: Mapping[str, str | Sequence[str]] | None = None,
         idempotency_key: str | None = None,
         safe_reason: str | None = None,
         envelope: str | None = None,
         carry: tuple[str, ...] = (),
         accept: str | None = None,
+        final_codes: Collection[int] = (),
     ) -> M | None:
         """Do one endpoint's round trip.
 
@@ -163,6 +166,8 @@ class Resource:
             envelope: the key of the response object to load, when it wraps the model.
             carry: keys of the wrapping object copied into the loaded one when it lacks them.
             accept: the ``Accept`` header, when neither JSON nor an empty answer.
+            final_codes: Linq error codes not worth a retry on this endpoint (the transport
+                retries other 5xx answers of a retry-safe request).
 
         Raises:
             LinqUsageError: an id is not a valid path segment.
@@ -194,6 +199,7 @@ class Resource:
             key_header=key_header,
             safe_reason=safe_reason,
             accept="*/*" if cast_to is None else accept,
+            final_codes=final_codes,
         )
         if cast_to is None:
             return None
@@ -214,7 +220,7 @@ class Resource:
         *ids: str,
         item: type[M],
         envelope: str,
-        query: Mapping[str, str] | None = None,
+        query: Mapping[str, str | Sequence[str]] | None = None,
     ) -> list[M]:
         """Like `_request`, for an endpoint that answers ``{envelope: [items]}`` (no pages)."""
         data = await self._transport.request(method, build_path(route, ids), query=query)

@@ -21,6 +21,13 @@ To have a real S3 endpoint grade the uploads instead of the fake's own storage h
 
 from __future__ import annotations
 
+from ._routes_account import (
+    FakeAccount,
+    FakeBlockedHandle,
+    FakeContactCard,
+    FakeLine,
+    FakeReputationAudit,
+)
 from ._routes_chats import FakeChatActivity, FakeLocationShare
 from ._s3 import S3Storage
 from ._server import FakeLinqServer
@@ -29,12 +36,17 @@ from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest
 from ._storage import PresignedUpload, UploadStorage
 
 __all__ = [
+    "FakeAccount",
     "FakeAttachment",
+    "FakeBlockedHandle",
     "FakeChat",
     "FakeChatActivity",
+    "FakeContactCard",
+    "FakeLine",
     "FakeLinqServer",
     "FakeLocationShare",
     "FakeMessage",
+    "FakeReputationAudit",
     "PresignedUpload",
     "RecordedRequest",
     "S3Storage",

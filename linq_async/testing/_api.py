@@ -16,6 +16,7 @@ from . import _rules as rules
 from ._declare import Call, Endpoint, run_handler
 from ._envelope import ApiError, api_error_response, default_api_code
 from ._routes import ENDPOINTS
+from ._routes_account import refuse_blocked_direct_send
 from ._state import FakeAttachment, FakeChat, FakeMessage, Replay, Store, utcnow
 from ._storage import UploadStorage
 
@@ -215,6 +216,7 @@ class ApiRoutes:
             if replay is not None:
                 return replay
             spec = rules.chat_request(body)
+            refuse_blocked_direct_send(self._store, spec.to)
             await self._check_attachments(spec.message)
             chat_key = (spec.from_handle, frozenset(spec.to))
             chat_id = self._store.chat_keys.get(chat_key)
@@ -240,6 +242,7 @@ class ApiRoutes:
             if replay is not None:
                 return replay
             spec = rules.send_request(body)
+            refuse_blocked_direct_send(self._store, chat.handles)
             await self._check_attachments(spec.message)
             self._check_reply_to(spec.message, chat)
             message = self._add_message(chat, spec.message, spec.override_optout)
@@ -388,13 +391,13 @@ def _check_query(request: web.Request, endpoint: Endpoint) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for name, field in schema.items():
         values = query.getall(name, [])
-        if len(values) > 1:
+        if len(values) > 1 and not field.repeated:
             raise ApiError(400, 1005, f"{name} given more than once")
         if not values:
             if field.required:
                 raise ApiError(400, 1001, f"query parameter {name} is required")
             continue
-        checked[name] = field.check(values[0], name)
+        checked[name] = field.check(values if field.repeated else values[0], name)
     return checked
 
 

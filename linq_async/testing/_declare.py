@@ -44,6 +44,7 @@ __all__ = [
     "opt",
     "phone",
     "query_int",
+    "repeated",
     "req",
     "string",
 ]
@@ -169,6 +170,7 @@ class Field:
     check: Check
     required: bool
     nullable: bool = False
+    repeated: bool = False
 
 
 def req(check: Check) -> Field:
@@ -179,6 +181,20 @@ def req(check: Check) -> Field:
 def opt(check: Check, *, nullable: bool = False) -> Field:
     """An optional field; ``null`` counts as absent unless ``nullable`` (then it is kept)."""
     return Field(check, required=False, nullable=nullable)
+
+
+def repeated(item: Check) -> Field:
+    """An optional query parameter that may be given several times (``to=a&to=b``).
+
+    A value may also hold several items joined by commas (``to=a,b``), as the official SDK
+    sends arrays. The handler gets the list of checked items.
+    """
+
+    def check(values: Any, where: str) -> list[Any]:
+        items = [piece for value in values for piece in value.split(",")]
+        return [item(piece, f"{where}[{index}]") for index, piece in enumerate(items)]
+
+    return Field(check, required=False, repeated=True)
 
 
 def obj(fields: Mapping[str, Field], *, unknown_code: int = 1005) -> Check:

@@ -16,6 +16,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._api import API_PREFIX, ApiRoutes
 from ._envelope import ApiError, api_error_response, default_api_code
 from ._faults import FaultPlan
+from ._routes_account import FakeAccount
 from ._routes_chats import ChatsArea, FakeChatActivity, FakeLocationShare
 from ._s3 import S3Storage
 from ._sigv4 import S3Target
@@ -219,6 +220,14 @@ class FakeLinqServer:
     def messages(self) -> dict[str, FakeMessage]:
         """Messages by id, oldest first. Live: do not mutate."""
         return self._store.messages
+
+    @property
+    def account(self) -> FakeAccount:
+        """The account area (lines, cards, blocks, audits, capabilities, experiences).
+
+        Its records are live; configure it through its methods (`FakeAccount.add_line` ...).
+        """
+        return self._store.area(FakeAccount)
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -10,8 +10,10 @@ from pathlib import Path
 from linq_async import (
     APIStatusError,
     BroadcastReport,
+    CapabilityCheck,
     Chat,
     ChatUpdate,
+    ContactCardInfo,
     CreatedChat,
     LinqSession,
     LocationCollection,
@@ -19,7 +21,9 @@ from linq_async import (
     Message,
     OperationResult,
     Page,
+    PhoneNumber,
     RecipientOutcome,
+    ReputationAudit,
     RetryPolicy,
     SendResult,
     TextPart,
@@ -97,3 +101,21 @@ async def chat_extras(chat_id: str) -> None:
         asked: OperationResult = await linq.chats.location.request(chat_id)
         print(asked.success)
         await linq.chats.background.set(chat_id, type="color", shades=("#ffffff",))
+
+
+async def account() -> None:
+    async with FakeLinqServer() as fake, LinqSession(fake.api_key, base_url=fake.base_url) as linq:
+        fake.account.add_line("+12223334444")
+        lines: list[PhoneNumber] = await linq.phone_numbers.list()
+        await linq.phone_numbers.update(lines[0].id, forwarding_number=None)
+        audit: ReputationAudit = await linq.phone_numbers.start_reputation_audit("+12223334444")
+        if audit.report is not None:
+            print(audit.report.severity, [driver.key for driver in audit.report.drivers])
+        line = await linq.phone_numbers.available(to=["+15556667777"], exclude_from="+12223335555")
+        cards: list[ContactCardInfo] = await linq.contact_card.get(phone_number=line.phone_number)
+        check: CapabilityCheck = await linq.capability.check_rcs("+15556667777")
+        known: bool | None = check.available
+        await linq.blocked_handles.block("pal@example.com", reason="spam")
+        for experience in await linq.experiences.list():
+            print(experience.experience, [action.fields for action in experience.actions])
+        del cards, known
