@@ -30,6 +30,8 @@ EXPECTED_ALL = {
     "Upload", "UploadError", "UploadExpiredError", "UploadSlot", "__version__",
     "AsyncPager", "Page", "MessageOptions", "SendOptions", "OperationResult",
     "guess_content_type",
+    "HandleConnectAttempt", "Payment", "PaymentConnection", "PaymentCredentials",
+    "PaymentProvider", "PaymentRequest", "ProviderOnboarding", "Secret",
 }  # fmt: skip
 
 

@@ -8,11 +8,21 @@ as enums as plain strings, so a value added by Linq later never breaks parsing. 
 build to send (effects, parts, ranges) are checked when you build them.
 """
 
+from .._secret import Secret
 from ._attachments import Attachment, UploadSlot
 from ._chats import Chat, ChatHandle, HealthStatus
 from ._common import OperationResult
 from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
 from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
+from ._payments import (
+    HandleConnectAttempt,
+    Payment,
+    PaymentConnection,
+    PaymentCredentials,
+    PaymentProvider,
+    PaymentRequest,
+    ProviderOnboarding,
+)
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
 
 __all__ = [
@@ -22,6 +32,7 @@ __all__ = [
     "ChatHandle",
     "CreatedChat",
     "Effect",
+    "HandleConnectAttempt",
     "HealthStatus",
     "LinkPart",
     "MediaPart",
@@ -29,8 +40,15 @@ __all__ = [
     "MessageContent",
     "OperationResult",
     "Part",
+    "Payment",
+    "PaymentConnection",
+    "PaymentCredentials",
+    "PaymentProvider",
+    "PaymentRequest",
+    "ProviderOnboarding",
     "RecipientOutcome",
     "ReplyTo",
+    "Secret",
     "SendResult",
     "TextDecoration",
     "TextPart",
