@@ -32,7 +32,8 @@ class _CreatePaymentRequest(RequestBody):
     chat_id: str | None = None
 
 
-_NAMED = ("amount", "currency", "description", "chat_id")
+# extra_body may not repeat a named field (its local check would be bypassed).
+_NAMED = tuple(field.name for field in attrs.fields(_CreatePaymentRequest))
 
 
 class PaymentRequests(Resource):

@@ -42,7 +42,8 @@ class _CreatePayment(RequestBody):
     description: str | None = None
 
 
-_NAMED = ("handle", "amount", "currency", "description")
+# extra_body may not repeat a named field (its local check would be bypassed).
+_NAMED = tuple(field.name for field in attrs.fields(_CreatePayment))
 
 
 @attrs.frozen(kw_only=True)
