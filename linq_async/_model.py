@@ -27,6 +27,7 @@ structures any field type the loaders below do not know.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import re
@@ -50,6 +51,7 @@ __all__ = [
     "converter",
     "load",
     "load_list",
+    "materialize",
     "parse_datetime",
     "register_open_union",
     "unknown_keys",
@@ -240,6 +242,38 @@ def load_list(data: Any, cls: type[M], route: str) -> list[M]:
     if type(data) is not list:
         _fail(route, f"expected an array of {cls.__name__}, got {type(data).__name__}")
     return [load(item, cls, route) for item in data]
+
+
+def materialize(model: M) -> M:
+    """Convert every field of a lazily loaded model now, then drop the decoded JSON it kept.
+
+    For answers that hold secrets: afterwards the model holds only its own fields (whose
+    values redact themselves), and no field can fail later, in a frame whose locals a
+    traceback would show.
+
+    Raises:
+        ResponseValidationError: a field does not fit its type. The message names the field,
+            never the value, and the error is not chained to the loader's (whose frames hold
+            the decoded JSON).
+    """
+    failed: str | None = None
+    cls: type[Any] = type(model)
+    for field in attrs.fields(cls):
+        try:
+            getattr(model, field.name)
+        except ResponseValidationError:
+            failed = field.name
+            break
+    route = getattr(model, "_route", None)
+    with contextlib.suppress(AttributeError):  # built with keywords: nothing was kept
+        object.__delattr__(model, "_wire")
+    if failed is not None:
+        where = f"the response to {route}" if route else "the value"
+        raise ResponseValidationError(
+            f"{where} did not fit: {cls.__name__}.{failed} has the wrong type or "
+            "format (the value is not quoted)"
+        )
+    return model
 
 
 # Field loaders, chosen once per field from its annotation.

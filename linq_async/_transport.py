@@ -143,12 +143,16 @@ def status_error(
     *,
     method: str | None = None,
     path: str | None = None,
+    secret: bool = False,
 ) -> APIStatusError:
     """Build the typed error for an error response, whatever its body looks like.
 
     Understands the documented envelope ``{"error": {...}, "trace_id": ...}``, a bare
     ``{"status", "code", "message"}`` object, and non-JSON bodies (a proxy's HTML page, an
     empty body), which are kept as text.
+
+    With ``secret`` (a route whose answers hold secrets), the error keeps only the
+    envelope's documented fields as its ``body`` and never quotes a non-JSON body.
     """
     body: Any = None
     envelope: Mapping[str, Any] = {}
@@ -167,7 +171,12 @@ def status_error(
     message = envelope.get("message")
     if not isinstance(message, str) or not message:
         message = reason or "error"
-        if isinstance(body, str) and body.strip() and not body.lstrip().startswith("<"):
+        if (
+            not secret
+            and isinstance(body, str)
+            and body.strip()
+            and not body.lstrip().startswith("<")
+        ):
             message = f"{message}: {body.strip()[:200]}"
     trace_id = body.get("trace_id") if isinstance(body, Mapping) else None
     trace_id = trace_id or envelope.get("trace_id") or headers.get("x-trace-id")
@@ -177,6 +186,8 @@ def status_error(
     if isinstance(hint, (int, float)) and not isinstance(hint, bool):
         body_retry = float(hint)
 
+    if secret:
+        body = _documented_error(body, envelope)
     cls = _CODE_CLASSES.get(code or 0) or _STATUS_CLASSES.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else APIStatusError
@@ -191,6 +202,26 @@ def status_error(
         method=method,
         path=path,
     )
+
+
+_ERROR_FIELDS = ("status", "code", "message", "doc_url", "retry_after")
+
+
+def _documented_error(body: Any, envelope: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The documented scalar fields of an error body: what a secret route's error keeps."""
+    if not isinstance(body, Mapping):
+        return None
+    kept: dict[str, Any] = {
+        key: envelope[key]
+        for key in _ERROR_FIELDS
+        if isinstance(envelope.get(key), (str, int, float))
+    }
+    out: dict[str, Any] = {"error": kept}
+    if isinstance(body.get("success"), bool):
+        out["success"] = body["success"]
+    if isinstance(body.get("trace_id"), str):
+        out["trace_id"] = body["trace_id"]
+    return out
 
 
 _S3_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
@@ -335,6 +366,7 @@ class Transport:
         safe_reason: str | None = None,
         accept: str | None = None,
         final_codes: Collection[int] = (),
+        secret: bool = False,
     ) -> Any:
         """Send one API request with retries and return the decoded JSON body (or ``None``).
 
@@ -353,6 +385,9 @@ class Transport:
                 endpoints that answer with an empty body).
             final_codes: Linq error codes that end the call at once, whatever the status:
                 the endpoint knows that asking again cannot change the answer.
+            secret: the answers hold secrets (card data): errors never quote or chain a
+                body that is not JSON, and error statuses keep only the documented error
+                fields as ``body`` (see `status_error`).
 
         Raises:
             APIStatusError: (a subclass of) for an error status, after retries.
@@ -399,11 +434,23 @@ class Transport:
                         try:
                             return json.loads(raw)
                         except ValueError as exc:
-                            raise ResponseValidationError(
-                                f"the response to {method} {path} is not JSON: {raw[:200]!r}"
-                            ) from exc
+                            if not secret:
+                                raise ResponseValidationError(
+                                    f"the response to {method} {path} is not JSON: {raw[:200]!r}"
+                                ) from exc
+                        # Raised outside the handler: the decode error keeps the whole body.
+                        raise ResponseValidationError(
+                            f"the response to {method} {path} is not JSON (not quoted: it "
+                            "may hold secrets)"
+                        )
                     error: LinqError = status_error(
-                        status, resp.reason, resp.headers, raw, method=method, path=path
+                        status,
+                        resp.reason,
+                        resp.headers,
+                        raw,
+                        method=method,
+                        path=path,
+                        secret=secret,
                     )
                 # 429 means the request was refused unprocessed, so it is safe to repeat.
                 if status != 429 and not (safe and status in RETRY_STATUSES):

@@ -7,8 +7,10 @@ documented values; the server stays the judge of everything this module cannot k
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ._errors import LinqUsageError
 
@@ -27,6 +29,7 @@ _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 _URL_HOST = re.compile(r"[^/?#@\s]")
 # Apple IDs: as strict as the API (and the fake) are.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 SCREEN_EFFECTS = frozenset(
     {
@@ -103,6 +106,11 @@ def check_string(value: object, *, what: str) -> str:
         raise LinqUsageError(f"{what} must be a non-empty string, got {value!r}")
     check_no_lone_surrogates(value, what=what)
     return value
+
+
+def check_optional_string(value: object, *, what: str) -> str | None:
+    """`check_string`, or ``None``."""
+    return None if value is None else check_string(value, what=what)
 
 
 def check_no_lone_surrogates(value: str, *, what: str) -> str:
@@ -251,3 +259,41 @@ def check_phones(value: object, *, what: str) -> tuple[str, ...]:
     if len(set(items)) != len(items):
         raise LinqUsageError(f"{what} lists a number more than once: {list(items)!r}")
     return items  # type: ignore[return-value]  # every item was checked to be a str
+
+
+def check_amount(amount: object) -> int:
+    """A money amount in minor units (cents): an int (not a bool) of at least 1."""
+    return check_int(amount, what="amount (in minor units, e.g. cents)", low=1)
+
+
+def check_currency(currency: object) -> str:
+    """A currency: an ISO 4217 alphabetic code, three ASCII letters (``usd``), sent as given."""
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        raise LinqUsageError(
+            f"currency must be a three-letter ISO 4217 code such as 'usd', got {currency!r}"
+        )
+    return currency
+
+
+def check_extra_body(extra: object, *, named: Iterable[str]) -> dict[str, Any] | None:
+    """Extra JSON body fields: ``None``, or a mapping of string keys to JSON values.
+
+    Keys that are named arguments of the method (``named``, as wire names) are refused, so
+    the local checks of those arguments cannot be bypassed.
+    """
+    if extra is None:
+        return None
+    if not isinstance(extra, Mapping):
+        raise LinqUsageError(f"extra_body must be a mapping, got {type(extra).__name__}")
+    taken = set(named)
+    for key in extra:
+        if not isinstance(key, str) or not key:
+            raise LinqUsageError(f"extra_body keys must be non-empty strings, got {key!r}")
+        if key in taken:
+            raise LinqUsageError(f"extra_body may not set {key!r}: pass it as {key}= instead")
+    out = dict(extra)
+    try:
+        json.dumps(out, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise LinqUsageError(f"extra_body must hold JSON values only: {exc}") from None
+    return out

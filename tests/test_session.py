@@ -35,6 +35,8 @@ EXPECTED_ALL = {
     "ExperienceAction", "ExperienceField", "LineReputation", "PhoneNumber",
     "ReputationActionItem", "ReputationAudit", "ReputationChat", "ReputationDriver",
     "ReputationEvidence", "ReputationReport",
+    "HandleConnectAttempt", "Payment", "PaymentConnection", "PaymentCredentials",
+    "PaymentProvider", "PaymentRequest", "ProviderOnboarding", "Secret",
 }  # fmt: skip
 
 

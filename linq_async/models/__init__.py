@@ -8,6 +8,7 @@ as enums as plain strings, so a value added by Linq later never breaks parsing. 
 build to send (effects, parts, ranges) are checked when you build them.
 """
 
+from .._secret import Secret
 from ._account import (
     AvailableNumber,
     BlockedHandle,
@@ -41,6 +42,15 @@ from ._chats import (
 from ._common import OperationResult
 from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
 from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
+from ._payments import (
+    HandleConnectAttempt,
+    Payment,
+    PaymentConnection,
+    PaymentCredentials,
+    PaymentProvider,
+    PaymentRequest,
+    ProviderOnboarding,
+)
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
 
 __all__ = [
@@ -58,6 +68,7 @@ __all__ = [
     "Experience",
     "ExperienceAction",
     "ExperienceField",
+    "HandleConnectAttempt",
     "HealthStatus",
     "LineReputation",
     "LinkPart",
@@ -70,7 +81,13 @@ __all__ = [
     "MessageContent",
     "OperationResult",
     "Part",
+    "Payment",
+    "PaymentConnection",
+    "PaymentCredentials",
+    "PaymentProvider",
+    "PaymentRequest",
     "PhoneNumber",
+    "ProviderOnboarding",
     "RecipientOutcome",
     "ReplyTo",
     "ReputationActionItem",
@@ -79,6 +96,7 @@ __all__ = [
     "ReputationDriver",
     "ReputationEvidence",
     "ReputationReport",
+    "Secret",
     "SendResult",
     "TextDecoration",
     "TextPart",

@@ -15,7 +15,7 @@ from .contact_card import ContactCard
 from .experiences import Experiences
 from .messages import Messages
 from .payment_requests import PaymentRequests
-from .payments import Payments
+from .payments import PaymentHandles, PaymentProviders, Payments
 from .phone_numbers import PhoneNumbers
 from .webhook_subscriptions import WebhookSubscriptions
 
@@ -32,6 +32,8 @@ __all__ = [
     "ContactCard",
     "Experiences",
     "Messages",
+    "PaymentHandles",
+    "PaymentProviders",
     "PaymentRequests",
     "Payments",
     "PhoneNumbers",

@@ -116,6 +116,8 @@ class Resource:
         carry: tuple[str, ...] = ...,
         accept: str | None = ...,
         final_codes: Collection[int] = ...,
+        extra_body: Mapping[str, Any] | None = ...,
+        secret: bool = ...,
     ) -> M: ...
 
     @overload
@@ -133,6 +135,8 @@ class Resource:
         carry: tuple[str, ...] = ...,
         accept: str | None = ...,
         final_codes: Collection[int] = ...,
+        extra_body: Mapping[str, Any] | None = ...,
+        secret: bool = ...,
     ) -> None: ...
 
     async def _request(
@@ -149,6 +153,8 @@ class Resource:
         carry: tuple[str, ...] = (),
         accept: str | None = None,
         final_codes: Collection[int] = (),
+        extra_body: Mapping[str, Any] | None = None,
+        secret: bool = False,
     ) -> M | None:
         """Do one endpoint's round trip.
 
@@ -168,6 +174,9 @@ class Resource:
             accept: the ``Accept`` header, when neither JSON nor an empty answer.
             final_codes: Linq error codes not worth a retry on this endpoint (the transport
                 retries other 5xx answers of a retry-safe request).
+            extra_body: keys added to the JSON body beside the model's fields, already
+                checked (`check_extra_body`): for wire fields this SDK does not model.
+            secret: the answer holds secrets (card data); see `Transport.request`.
 
         Raises:
             LinqUsageError: an id is not a valid path segment.
@@ -178,6 +187,8 @@ class Resource:
         key_header = False
         if body is not None:
             payload = unstructure(body)
+            if extra_body:
+                payload = {**extra_body, **payload}
             key_at = body.idempotency_key_at
             key_header = body.idempotency_header
             if key_at is not None:
@@ -200,6 +211,7 @@ class Resource:
             safe_reason=safe_reason,
             accept="*/*" if cast_to is None else accept,
             final_codes=final_codes,
+            secret=secret,
         )
         if cast_to is None:
             return None
@@ -257,3 +269,50 @@ class Resource:
             return Page(load_list(items, item, label), next_cursor, fetch)
 
         return AsyncPager(fetch, label)
+
+    def _offset_pager(
+        self,
+        route: str,
+        *ids: str,
+        item: type[M],
+        envelope: str,
+        query: Mapping[str, str] | None = None,
+    ) -> AsyncPager[M]:
+        """A pager over a ``GET`` that pages by ``offset`` (and ``limit``), not by cursor.
+
+        Each answer is ``{envelope: [items], has_more?}``. A page's ``next_cursor`` is the
+        offset of the next page as a decimal string (``"40"``: the offset plus the items
+        received so far), so `AsyncPager.page` resumes from it like from a cursor. The
+        list ends at an empty page, or at a page whose answer says ``has_more: false``;
+        a short page does not end it, since the API may cap ``limit`` below what was
+        asked. The first page is fetched without ``offset``.
+        """
+        path = build_path(route, ids)
+        base_query = dict(query or {})
+        label = f"GET {route}"
+        transport = self._transport
+
+        async def fetch(cursor: str | None) -> Page[M]:
+            offset = 0 if cursor is None else _parse_offset(cursor)
+            params = {**base_query, "offset": str(offset)} if offset else base_query
+            data = await transport.request("GET", path, query=params)
+            items = load_list(data.get(envelope) if type(data) is dict else None, item, label)
+            has_more = data.get("has_more")
+            if has_more is not None and type(has_more) is not bool:
+                raise ResponseValidationError(
+                    f"the response to {label} has a non-boolean has_more "
+                    f"({type(has_more).__name__})"
+                )
+            done = not items or has_more is False
+            return Page(items, None if done else str(offset + len(items)), fetch)
+
+        return AsyncPager(fetch, label)
+
+
+def _parse_offset(cursor: str) -> int:
+    if type(cursor) is not str or not cursor.isascii() or not cursor.isdigit():
+        raise LinqUsageError(
+            f"this list pages by offset: its cursor is a decimal offset such as '40', "
+            f"got {cursor!r}"
+        )
+    return int(cursor)

@@ -29,6 +29,7 @@ from ._routes_account import (
     FakeReputationAudit,
 )
 from ._routes_chats import FakeChatActivity, FakeLocationShare
+from ._routes_payments import FakeHandleConnection, FakePayment, FakePaymentRequest
 from ._s3 import S3Storage
 from ._server import FakeLinqServer
 from ._sigv4 import S3Target
@@ -42,10 +43,13 @@ __all__ = [
     "FakeChat",
     "FakeChatActivity",
     "FakeContactCard",
+    "FakeHandleConnection",
     "FakeLine",
     "FakeLinqServer",
     "FakeLocationShare",
     "FakeMessage",
+    "FakePayment",
+    "FakePaymentRequest",
     "FakeReputationAudit",
     "PresignedUpload",
     "RecordedRequest",

@@ -18,6 +18,12 @@ from ._envelope import ApiError, api_error_response, default_api_code
 from ._faults import FaultPlan
 from ._routes_account import FakeAccount
 from ._routes_chats import ChatsArea, FakeChatActivity, FakeLocationShare
+from ._routes_payments import (
+    FakeHandleConnection,
+    FakePayment,
+    FakePaymentRequest,
+    PaymentsState,
+)
 from ._s3 import S3Storage
 from ._sigv4 import S3Target
 from ._state import (
@@ -345,6 +351,74 @@ class FakeLinqServer:
             if window < dt.timedelta(0):
                 raise ValueError(f"{name} must not be negative, got {window}")
             windows[name] = window.total_seconds()
+
+    # Payments area
+
+    @property
+    def payment_requests(self) -> dict[str, FakePaymentRequest]:
+        """Payment requests by id, oldest first. Live: do not mutate."""
+        return self._store.area(PaymentsState).requests
+
+    @property
+    def payments(self) -> dict[str, FakePayment]:
+        """Agent payments by id, oldest first. Live: do not mutate."""
+        return self._store.area(PaymentsState).payments
+
+    @property
+    def payment_connections(self) -> dict[str, FakeHandleConnection]:
+        """Customers' payment consents by handle, pending ones included. Live."""
+        return self._store.area(PaymentsState).connections
+
+    def payment_verification_code(self, handle: str) -> str:
+        """The code the latest ``POST /v3/payments/handles/{handle}/connect`` "sent".
+
+        Raises:
+            KeyError: no unused code was sent to ``handle``.
+        """
+        connection = self._store.area(PaymentsState).connections.get(handle)
+        if connection is None or connection.code is None:
+            raise KeyError(f"no verification code was sent to {handle}")
+        return connection.code
+
+    def connect_payment_provider(self, provider: str = "stripe") -> None:
+        """Finish a provider's onboarding, as the user would on the provider's site.
+
+        Payment requests are refused (403) until Stripe is connected.
+
+        Raises:
+            KeyError: the fake knows no such provider (it knows ``stripe``).
+        """
+        state = self._store.area(PaymentsState)
+        if provider not in state.providers:
+            raise KeyError(f"the fake knows no payment provider {provider!r}")
+        state.providers[provider] = "connected"
+        state.connected_at[provider] = utcnow()
+
+    def pay_payment_request(self, payment_request_id: str) -> None:
+        """The customer pays a pending payment request (emits ``payment.succeeded``).
+
+        Raises:
+            KeyError: no such payment request.
+            ValueError: it is not pending.
+        """
+        state = self._store.area(PaymentsState)
+        if payment_request_id not in state.requests:
+            raise KeyError(f"no payment request {payment_request_id}")
+        paid = state.mark_paid(payment_request_id, utcnow())
+        self._store.emit("payment.succeeded", paid.wire())
+
+    def settle_payment(self, payment_id: str) -> None:
+        """The merchant charges an authorized payment's card (emits ``payment.succeeded``).
+
+        Raises:
+            KeyError: no such payment.
+            ValueError: it is not authorized.
+        """
+        payment = self._store.area(PaymentsState).payments[payment_id]
+        if payment.status != "authorized":
+            raise ValueError(f"payment {payment_id} is {payment.status}, not authorized")
+        payment.status = "succeeded"
+        self._store.emit("payment.succeeded", payment.wire())
 
     async def wait_idle(self) -> None:
         """Wait until no request is being handled.

@@ -21,6 +21,9 @@ from linq_async import (
     Message,
     OperationResult,
     Page,
+    Payment,
+    PaymentCredentials,
+    PaymentRequest,
     PhoneNumber,
     RecipientOutcome,
     ReputationAudit,
@@ -119,3 +122,28 @@ async def account() -> None:
         for experience in await linq.experiences.list():
             print(experience.experience, [action.fields for action in experience.actions])
         del cards, known
+
+
+async def payments() -> None:
+    async with LinqSession("key") as linq:
+        request: PaymentRequest = await linq.payment_requests.create(
+            amount=1500, currency="usd", description="Haircut", extra_body={"metadata": {}}
+        )
+        first: Page[PaymentRequest] = await linq.payment_requests.list(status="pending")
+        async for each in linq.payment_requests.list(limit=50):
+            print(each.id, each.amount, first.next_cursor, request.url)
+        payment: Payment = await linq.payments.create(
+            handle="+15556667777", amount=2500, currency="usd", idempotency_key="cart-7"
+        )
+        card: PaymentCredentials = await linq.payments.credentials(payment.id)
+        number: str = card.number.reveal()
+        month: int = card.exp_month.reveal()
+        del number, month
+        attempt = await linq.payments.handles.connect("friend@example.com")
+        await linq.payments.handles.verify(
+            "friend@example.com", code="123456", connect_id=attempt.connect_id
+        )
+        onboarding = await linq.payments.providers.connect(
+            "stripe", return_url="https://example.com/done"
+        )
+        print(onboarding.url)
