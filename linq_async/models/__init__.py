@@ -9,29 +9,42 @@ build to send (effects, parts, ranges) are checked when you build them.
 """
 
 from ._attachments import Attachment, UploadSlot
+from ._auto_send import AutoSendResult, LineSelection
 from ._chats import Chat, ChatHandle, HealthStatus
 from ._common import OperationResult
 from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
 from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
+from ._polls import Poll, PollMessage, PollOption, PollVoter
+from ._reactions import Reaction, Sticker, StickerImage, StickerPlacement
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
 
 __all__ = [
     "Attachment",
+    "AutoSendResult",
     "BroadcastReport",
     "Chat",
     "ChatHandle",
     "CreatedChat",
     "Effect",
     "HealthStatus",
+    "LineSelection",
     "LinkPart",
     "MediaPart",
     "Message",
     "MessageContent",
     "OperationResult",
     "Part",
+    "Poll",
+    "PollMessage",
+    "PollOption",
+    "PollVoter",
+    "Reaction",
     "RecipientOutcome",
     "ReplyTo",
     "SendResult",
+    "Sticker",
+    "StickerImage",
+    "StickerPlacement",
     "TextDecoration",
     "TextPart",
     "UnknownPart",

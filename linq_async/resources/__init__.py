@@ -10,6 +10,7 @@ from .messages import Messages
 from .payment_requests import PaymentRequests
 from .payments import Payments
 from .phone_numbers import PhoneNumbers
+from .polls import ChatPolls, MessagePoll
 from .webhook_subscriptions import WebhookSubscriptions
 
 __all__ = [
@@ -18,9 +19,11 @@ __all__ = [
     "Capability",
     "ChatMessages",
     "ChatParticipants",
+    "ChatPolls",
     "Chats",
     "ContactCard",
     "Experiences",
+    "MessagePoll",
     "Messages",
     "PaymentRequests",
     "Payments",

@@ -13,6 +13,7 @@ from .._pager import AsyncPager
 from .._validation import check_handle, check_limit, check_phone, check_recipients
 from ..models import Chat, CreatedChat, Message, MessageContent, OperationResult
 from ._base import RequestBody, Resource
+from .polls import ChatPolls
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -156,6 +157,11 @@ class Chats(Resource):
     def participants(self) -> ChatParticipants:
         """The members of a group chat."""
         return ChatParticipants(self._transport)
+
+    @cached_property
+    def polls(self) -> ChatPolls:
+        """Sending polls into a chat."""
+        return ChatPolls(self._transport)
 
     async def mark_read(self, chat_id: str) -> None:
         """Mark every message of a chat as read (``POST /v3/chats/{chatId}/read``).

@@ -21,6 +21,7 @@ To have a real S3 endpoint grade the uploads instead of the fake's own storage h
 
 from __future__ import annotations
 
+from ._routes_messages import FakeEdit, FakePoll, FakePollOption, FakeReaction
 from ._s3 import S3Storage
 from ._server import FakeLinqServer
 from ._sigv4 import S3Target
@@ -30,8 +31,12 @@ from ._storage import PresignedUpload, UploadStorage
 __all__ = [
     "FakeAttachment",
     "FakeChat",
+    "FakeEdit",
     "FakeLinqServer",
     "FakeMessage",
+    "FakePoll",
+    "FakePollOption",
+    "FakeReaction",
     "PresignedUpload",
     "RecordedRequest",
     "S3Storage",
