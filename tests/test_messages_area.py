@@ -147,6 +147,17 @@ async def test_exclude_from_steers_new_chats_only(linq: LinqSession, fake: FakeL
     assert (again.chat_id, again.from_) == (fresh.chat_id, OTHER_LINE)
 
 
+async def test_exclude_from_prefers_a_chat_on_another_line(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """With chats on two lines, the one on a non-excluded line wins, even if older."""
+    older = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="a")
+    newer = await linq.chats.create(from_=OTHER_LINE, to=RECIPIENT, text="b")
+    assert (await linq.messages.send(to=RECIPIENT, text="c")).chat_id == newer.chat.id
+    steered = await linq.messages.send(to=RECIPIENT, text="d", exclude_from=[OTHER_LINE])
+    assert (steered.chat_id, steered.from_) == (older.chat.id, SENDER)
+
+
 async def test_excluding_every_line_is_a_bad_request(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:
@@ -424,6 +435,26 @@ async def test_sticker_goes_flat_on_the_wire_and_moves(
     )
     assert sent.json() == {"placement": {"x": 0, "rotation": 90.0}}
     assert reaction.placement == {"x": 0, "y": 1, "scale": 2.5, "rotation": 90.0}
+
+
+async def test_moves_and_removals_are_retried_after_a_lost_answer(
+    linq: LinqSession, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """Moving a sticker to a placement, or removing a tapback, twice is harmless: retried."""
+    message = await send_text(linq)
+    await linq.messages.react(message.id, "sticker", sticker=Sticker(emoji="🎉"))
+    await linq.messages.react(message.id, "love")
+    sticker_id = next(r.id for r in fake.reactions.values() if r.type == "sticker")
+    fake.drop_next_response(method="PATCH")
+    moved = await linq.messages.move_sticker(
+        message.id, sticker_id, placement=StickerPlacement(y=-1)
+    )
+    assert moved.success is True
+    fake.drop_next_response(path=f"/v3/messages/{message.id}/reactions")
+    await linq.messages.unreact(message.id, "love")
+    assert [r.type for r in fake.reactions.values()] == ["sticker"]
+    assert fake.reactions[sticker_id].placement == {"y": -1}
+    assert len(sleeps.delays) == 2
 
 
 async def test_a_sticker_by_url_shows_its_image_with_a_redacted_repr(
