@@ -213,6 +213,27 @@ async def test_reusing_the_key_of_a_deleted_message_is_not_found(
     assert fake.messages == {}
 
 
+async def test_fake_checks_reply_to_against_the_chosen_chat(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """The fake takes reply_to only to a message of the chat it picks, and a part it has."""
+    elsewhere = await linq.chats.create(from_=SENDER, to=FRIEND, text="other chat")
+    here = await linq.messages.send(to=RECIPIENT, text="this chat")
+
+    def body(message_id: str, part_index: int = 0) -> dict[str, Any]:
+        reply_to = {"message_id": message_id, "part_index": part_index}
+        parts = [{"type": "text", "value": "re"}]
+        return {"to": [RECIPIENT], "message": {"parts": parts, "reply_to": reply_to}}
+
+    status, answer = await raw(fake, "POST", "/v3/messages", body(elsewhere.message.id))
+    assert (status, answer["error"]["code"]) == (404, 2002)
+    status, answer = await raw(fake, "POST", "/v3/messages", body(here.message.id, 1))
+    assert (status, answer["error"]["code"]) == (400, 1005)
+    status, answer = await raw(fake, "POST", "/v3/messages", body(here.message.id))
+    assert status == 202
+    assert answer["message"]["reply_to"]["message_id"] == here.message.id
+
+
 async def test_send_answer_fits_the_model(linq: LinqSession, fake: FakeLinqServer) -> None:
     """Every key of the fake's POST /v3/messages answer is modelled (drift check)."""
     body = {"to": [RECIPIENT], "message": {"parts": [{"type": "text", "value": "x"}]}}

@@ -246,6 +246,8 @@ async def send(call: Call) -> dict[str, Any]:
         target = store.messages.get(spec.reply_to["message_id"])
         if chat is None or target is None or target.chat_id != chat.id:
             raise ApiError(404, 2002, f"Message {spec.reply_to['message_id']} not found here")
+        if (spec.reply_to.get("part_index") or 0) >= max(len(target.parts), 1):
+            raise bad(1005, "message.reply_to.part_index is out of range")
     continuation = body.get("continuation_message")
     if reason == "failover_flagged" and continuation is not None:
         # The continuation replaces the message: text only, no parts, media or effects.

@@ -93,7 +93,7 @@ class FakeChat:
 
 @attrs.define(kw_only=True, eq=False)
 class FakeMessage:
-    """A message sent through ``POST /v3/chats`` or ``POST /v3/chats/{id}/messages``.
+    """A message sent through the API: a new chat's, a send into a chat or by line, a poll.
 
     Attributes:
         id: The message id (a UUID string).
