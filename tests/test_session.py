@@ -37,6 +37,8 @@ EXPECTED_ALL = {
     "ReputationEvidence", "ReputationReport",
     "HandleConnectAttempt", "Payment", "PaymentConnection", "PaymentCredentials",
     "PaymentProvider", "PaymentRequest", "ProviderOnboarding", "Secret",
+    "AutoSendResult", "LineSelection", "Poll", "PollMessage",
+    "PollOption", "PollVoter", "Reaction", "Sticker", "StickerImage", "StickerPlacement",
 }  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from ._account import (
     ReputationReport,
 )
 from ._attachments import Attachment, UploadSlot
+from ._auto_send import AutoSendResult, LineSelection
 from ._chats import (
     Chat,
     ChatHandle,
@@ -51,10 +52,13 @@ from ._payments import (
     PaymentRequest,
     ProviderOnboarding,
 )
+from ._polls import Poll, PollMessage, PollOption, PollVoter
+from ._reactions import Reaction, Sticker, StickerImage, StickerPlacement
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
 
 __all__ = [
     "Attachment",
+    "AutoSendResult",
     "AvailableNumber",
     "BlockedHandle",
     "BroadcastReport",
@@ -71,6 +75,7 @@ __all__ = [
     "HandleConnectAttempt",
     "HealthStatus",
     "LineReputation",
+    "LineSelection",
     "LinkPart",
     "LocationCollection",
     "LocationFeature",
@@ -87,7 +92,12 @@ __all__ = [
     "PaymentProvider",
     "PaymentRequest",
     "PhoneNumber",
+    "Poll",
+    "PollMessage",
+    "PollOption",
+    "PollVoter",
     "ProviderOnboarding",
+    "Reaction",
     "RecipientOutcome",
     "ReplyTo",
     "ReputationActionItem",
@@ -98,6 +108,9 @@ __all__ = [
     "ReputationReport",
     "Secret",
     "SendResult",
+    "Sticker",
+    "StickerImage",
+    "StickerPlacement",
     "TextDecoration",
     "TextPart",
     "UnknownPart",

@@ -10,6 +10,7 @@ import attrs
 from .._errors import LinqUsageError
 from .._model import WireModel, register_open_union, whole_object, wire_name
 from .._validation import check_part_text, check_range
+from ._reactions import Reaction
 
 __all__ = [
     "LinkPart",
@@ -47,6 +48,8 @@ class TextPart(WireModel):
 
     value: str = attrs.field(validator=lambda _, __, value: check_part_text(value))
     text_decorations: tuple[TextDecoration, ...] | None = None
+    reactions: tuple[Reaction, ...] | None = None
+    """Tapbacks and stickers on this part (responses only)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +68,8 @@ class MediaPart(WireModel):
     filename: str | None = None
     mime_type: str | None = None
     size_bytes: int | None = None
+    reactions: tuple[Reaction, ...] | None = None
+    """Tapbacks and stickers on this part (responses only)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -72,6 +77,8 @@ class LinkPart(WireModel):
     """A link with a rich preview. It must be a message's only part."""
 
     value: str
+    reactions: tuple[Reaction, ...] | None = None
+    """Tapbacks and stickers on this part (responses only)."""
 
 
 @attrs.frozen(kw_only=True)

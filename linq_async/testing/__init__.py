@@ -29,6 +29,7 @@ from ._routes_account import (
     FakeReputationAudit,
 )
 from ._routes_chats import FakeChatActivity, FakeLocationShare
+from ._routes_messages import FakeEdit, FakePoll, FakePollOption, FakeReaction
 from ._routes_payments import FakeHandleConnection, FakePayment, FakePaymentRequest
 from ._s3 import S3Storage
 from ._server import FakeLinqServer
@@ -43,6 +44,7 @@ __all__ = [
     "FakeChat",
     "FakeChatActivity",
     "FakeContactCard",
+    "FakeEdit",
     "FakeHandleConnection",
     "FakeLine",
     "FakeLinqServer",
@@ -50,6 +52,9 @@ __all__ = [
     "FakeMessage",
     "FakePayment",
     "FakePaymentRequest",
+    "FakePoll",
+    "FakePollOption",
+    "FakeReaction",
     "FakeReputationAudit",
     "PresignedUpload",
     "RecordedRequest",

@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from . import _render as render
 from . import _rules as rules
-from ._declare import Call, Endpoint, run_handler
+from ._declare import Call, Endpoint, add_message, new_chat, run_handler, uploaded_attachment
 from ._envelope import ApiError, api_error_response, default_api_code
 from ._routes import ENDPOINTS
 from ._routes_account import refuse_blocked_direct_send
@@ -113,6 +113,7 @@ class ApiRoutes:
                 query=query,
                 store=self._store,
                 idempotency_key=key,
+                storage=self._storage,
             )
             async with self._store.write_lock:
                 result = await run_handler(endpoint, call)
@@ -322,14 +323,7 @@ class ApiRoutes:
 
     async def _check_attachments(self, message: rules.MessageRequest) -> None:
         for attachment_id in message.attachment_ids():
-            record = self._attachment(attachment_id)
-            await self._storage.refresh(record)
-            if record.status != "complete":
-                raise ApiError(
-                    400,
-                    1004,
-                    f"Attachment {attachment_id} has not been uploaded (status {record.status})",
-                )
+            await uploaded_attachment(self._store, self._storage, attachment_id)
 
     def _check_reply_to(self, message: rules.MessageRequest, chat: FakeChat) -> None:
         if message.reply_to is None:
@@ -343,43 +337,12 @@ class ApiRoutes:
             raise ApiError(400, 1005, f"message.reply_to.part_index {index} is out of range")
 
     def _new_chat(self, from_handle: str, to: list[str]) -> FakeChat:
-        now = utcnow()
-        chat = FakeChat(
-            id=_new_id(),
-            from_handle=from_handle,
-            handles=list(to),
-            is_group=len(to) > 1,
-            created_at=now,
-            updated_at=now,
-            handle_ids={handle: _new_id() for handle in [from_handle, *to]},
-        )
-        self._store.chats[chat.id] = chat
-        return chat
+        return new_chat(self._store, from_handle, to)
 
     def _add_message(
         self, chat: FakeChat, spec: rules.MessageRequest, override_optout: bool | None
     ) -> FakeMessage:
-        now = utcnow()
-        message = FakeMessage(
-            id=_new_id(),
-            chat_id=chat.id,
-            parts=spec.parts,
-            response_parts=[
-                render.response_part(part, self._store.attachments, _new_id())
-                for part in spec.parts
-            ],
-            experience=spec.experience,
-            idempotency_key=spec.idempotency_key,
-            effect=spec.effect,
-            reply_to=spec.reply_to,
-            preferred_service=spec.preferred_service,
-            override_optout=override_optout,
-            created_at=now,
-        )
-        self._store.messages[message.id] = message
-        chat.message_ids.append(message.id)
-        chat.updated_at = now
-        return message
+        return add_message(self._store, chat, spec, override_optout)
 
 
 def _check_query(request: web.Request, endpoint: Endpoint) -> dict[str, Any]:

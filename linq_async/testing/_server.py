@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Literal
 
@@ -18,6 +19,7 @@ from ._envelope import ApiError, api_error_response, default_api_code
 from ._faults import FaultPlan
 from ._routes_account import FakeAccount
 from ._routes_chats import ChatsArea, FakeChatActivity, FakeLocationShare
+from ._routes_messages import FakeEdit, FakePoll, FakeReaction, MessagesArea
 from ._routes_payments import (
     FakeHandleConnection,
     FakePayment,
@@ -27,6 +29,7 @@ from ._routes_payments import (
 from ._s3 import S3Storage
 from ._sigv4 import S3Target
 from ._state import (
+    DEFAULT_LINES,
     FakeAttachment,
     FakeChat,
     FakeMessage,
@@ -42,6 +45,7 @@ _MAX_TTL = dt.timedelta(days=7)  # S3's limit for presigned URLs
 # API bodies are small JSON; uploads never go through the API site.
 _API_MAX_BODY = 8 * 1024 * 1024
 _SHUTDOWN_TIMEOUT = 2.0
+_E164 = re.compile(r"\+[0-9]{8,15}")
 
 
 class FakeLinqServer:
@@ -78,10 +82,13 @@ class FakeLinqServer:
             real S3 endpoint (see `S3Storage`).
         port: The API site's TCP port; 0 (the default) picks a free one. The storage site
             always takes a free port (upload URLs carry it).
+        lines: Your sending lines (E.164), best first: ``POST /v3/messages`` picks from
+            them. By default ``+12223334444`` and ``+12223335555``.
 
     Raises:
         ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, both
-            ``storage`` and ``s3`` are given, or ``port`` is not 0 to 65535.
+            ``storage`` and ``s3`` are given, ``port`` is not 0 to 65535, or a line is not
+            E.164 or is given twice.
 
     """
 
@@ -93,7 +100,14 @@ class FakeLinqServer:
         storage: UploadStorage | None = None,
         s3: S3Target | None = None,
         port: int = 0,
+        lines: Sequence[str] = DEFAULT_LINES,
     ) -> None:
+        if isinstance(lines, str) or any(
+            not isinstance(line, str) or not _E164.fullmatch(line) for line in lines
+        ):
+            raise ValueError(f"lines must be a list of E.164 numbers, got {lines!r}")
+        if len(set(lines)) != len(lines):
+            raise ValueError(f"lines lists a number twice: {list(lines)!r}")
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -107,7 +121,7 @@ class FakeLinqServer:
             raise ValueError(f"upload_ttl must be whole seconds from 1 s to 7 days: {upload_ttl}")
         self._api_key = api_key if api_key is not None else f"fake_{secrets.token_urlsafe(24)}"
         self._upload_ttl = upload_ttl
-        self._store = Store()
+        self._store = Store(lines=list(lines))
         self._faults = FaultPlan()
         self._builtin = BuiltinStorage(
             store=self._store, take_upload_drop=self._faults.take_upload_drop
@@ -234,6 +248,55 @@ class FakeLinqServer:
         Its records are live; configure it through its methods (`FakeAccount.add_line` ...).
         """
         return self._store.area(FakeAccount)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Your sending lines, best first (``lines=``)."""
+        return tuple(self._store.lines)
+
+    @property
+    def reactions(self) -> dict[str, FakeReaction]:
+        """Reactions held on messages, by reaction id, oldest first. Live: do not mutate."""
+        return self._store.area(MessagesArea).reactions
+
+    @property
+    def edits(self) -> list[FakeEdit]:
+        """Every accepted message edit, in order. Live: do not mutate."""
+        return self._store.area(MessagesArea).edits
+
+    @property
+    def polls(self) -> dict[str, FakePoll]:
+        """Polls by their message id, oldest first. Live: do not mutate."""
+        return self._store.area(MessagesArea).polls
+
+    def flag_line(self, line: str, *, flagged: bool = True) -> None:
+        """Make one of your lines unable to send (or able again, with ``flagged=False``).
+
+        ``POST /v3/messages`` then skips chats on it: a recipient whose chats are all on
+        flagged lines gets a new chat on a fresh line (``failover_flagged``), and when no
+        line can send the answer is 409.
+
+        Raises:
+            ValueError: ``line`` is not one of `lines`.
+        """
+        if line not in self._store.lines:
+            raise ValueError(f"{line!r} is not one of this fake's lines {self.lines!r}")
+        flagged_lines = self._store.area(MessagesArea).flagged_lines
+        if flagged:
+            flagged_lines.add(line)
+        else:
+            flagged_lines.discard(line)
+
+    def age_message(self, message_id: str, *, by: dt.timedelta) -> None:
+        """Make a message look ``by`` older (its ``created_at`` moves back).
+
+        For rules that depend on a message's age, such as the 15 minutes an edit is allowed.
+
+        Raises:
+            KeyError: no such message.
+        """
+        message = self._store.messages[message_id]
+        message.created_at -= by
 
     @property
     def requests(self) -> list[RecordedRequest]:

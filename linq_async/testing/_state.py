@@ -22,6 +22,9 @@ Site = Literal["api", "storage"]
 
 AttachmentStatus = Literal["pending", "complete"]
 
+DEFAULT_LINES = ("+12223334444", "+12223335555")
+"""The partner's sending lines in a `FakeLinqServer` made without ``lines=``."""
+
 
 def utcnow() -> dt.datetime:
     """Return the current time as an aware UTC datetime."""
@@ -100,7 +103,7 @@ class FakeChat:
 
 @attrs.define(kw_only=True, eq=False)
 class FakeMessage:
-    """A message sent through ``POST /v3/chats`` or ``POST /v3/chats/{id}/messages``.
+    """A message sent through the API: a new chat's, a send into a chat or by line, a poll.
 
     Attributes:
         id: The message id (a UUID string).
@@ -202,6 +205,8 @@ class Store:
     areas: dict[type[Any], Any] = attrs.field(factory=dict)
     # Called with (event_type, data) on every state change a webhook would report.
     listeners: list[Callable[[str, Mapping[str, Any]], None]] = attrs.field(factory=list)
+    # The partner's sending lines (E.164), best first: what POST /v3/messages picks from.
+    lines: list[str] = attrs.field(factory=lambda: list(DEFAULT_LINES))
 
     def area(self, cls: type[T]) -> T:
         """The one instance of ``cls`` this store keeps (created on first use)."""

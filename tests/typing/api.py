@@ -9,6 +9,7 @@ from pathlib import Path
 
 from linq_async import (
     APIStatusError,
+    AutoSendResult,
     BroadcastReport,
     CapabilityCheck,
     Chat,
@@ -25,10 +26,14 @@ from linq_async import (
     PaymentCredentials,
     PaymentRequest,
     PhoneNumber,
+    PollMessage,
+    Reaction,
     RecipientOutcome,
     ReputationAudit,
     RetryPolicy,
     SendResult,
+    Sticker,
+    StickerPlacement,
     TextPart,
     Timeouts,
     Upload,
@@ -147,3 +152,30 @@ async def payments() -> None:
             "stripe", return_url="https://example.com/done"
         )
         print(onboarding.url)
+
+
+async def messages_and_polls() -> None:
+    async with LinqSession("key") as linq:
+        sent: AutoSendResult = await linq.messages.send(
+            to=["+15556667777"], text="hi", exclude_from="+12223334444", continuation_text="new #"
+        )
+        print(sent.from_, sent.chat_id, sent.from_selection and sent.from_selection.reason)
+        edited: Message = await linq.messages.edit(sent.message.id, "hi!", part_index=0)
+        await linq.messages.react(edited.id, "custom", custom_emoji="🚀")
+        sticker = Sticker(emoji="🎉", placement=StickerPlacement(x=0.5, scale=1.2))
+        await linq.messages.react(edited.id, "sticker", sticker=sticker, part_index=0)
+        part = (await linq.messages.get(edited.id)).parts[0]
+        if isinstance(part, TextPart):
+            reactions: tuple[Reaction, ...] = part.reactions or ()
+            for reaction in reactions:
+                if reaction.id is not None and reaction.type == "sticker":
+                    await linq.messages.move_sticker(
+                        edited.id, reaction.id, placement=StickerPlacement(rotation=45)
+                    )
+        await linq.messages.unreact(edited.id, "custom", custom_emoji="🚀")
+        async for message in linq.messages.thread(edited.id, order="desc", limit=20):
+            print(message.id)
+        poll: PollMessage = await linq.chats.polls.create(sent.chat_id, options=["a", "b"])
+        await linq.messages.poll.vote(poll.message_id, poll.poll.options[0].option_id)
+        await linq.messages.poll.add_options(poll.message_id, ["c"])
+        await linq.messages.delete(edited.id)
