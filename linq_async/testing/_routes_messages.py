@@ -3,7 +3,7 @@
 Sends with an API-picked line, edits, deletes, reactions and stickers, threads, and polls.
 State (one `MessagesArea` per fake): flagged lines, the answers kept per idempotency key,
 edits, reactions, polls, and the ids of deleted messages. The partner's lines are
-``Store.lines`` (``FakeLinqServer(lines=...)``), best first.
+the account area's lines (``FakeLinqServer(lines=...)``, `FakeAccount.add_line`), best first.
 
 Routes, their success status and their refusals:
 
@@ -65,6 +65,7 @@ from ._declare import (
     string,
 )
 from ._envelope import ApiError, trace_id
+from ._routes_account import FakeAccount
 from ._state import FakeChat, FakeMessage, Store
 
 __all__ = [
@@ -199,11 +200,12 @@ def _pick(
 ) -> tuple[FakeChat | None, str, str, str | None]:
     """The chat to reuse (or ``None``), the line, the reason and the abandoned chat's id."""
     store, state = call.store, call.area(MessagesArea)
+    lines = list(call.area(FakeAccount).lines)
     wanted = frozenset(to)
     matching = [
         chat
         for chat in store.chats.values()
-        if frozenset(chat.handles) == wanted and chat.from_handle in store.lines
+        if frozenset(chat.handles) == wanted and chat.from_handle in lines
     ]
     live = [chat for chat in matching if chat.from_handle not in state.flagged_lines]
     if live:
@@ -211,7 +213,7 @@ def _pick(
         preferred = [chat for chat in live if chat.from_handle not in excluded] or live
         chat = max(reversed(preferred), key=lambda item: item.updated_at)
         return chat, chat.from_handle, "reused_active_chat", None
-    eligible = [line for line in store.lines if line not in state.flagged_lines]
+    eligible = [line for line in lines if line not in state.flagged_lines]
     if not eligible:
         raise ApiError(409, 1006, "None of your lines can send right now")
     pickable = [line for line in eligible if line not in excluded]

@@ -121,7 +121,9 @@ class FakeLinqServer:
             raise ValueError(f"upload_ttl must be whole seconds from 1 s to 7 days: {upload_ttl}")
         self._api_key = api_key if api_key is not None else f"fake_{secrets.token_urlsafe(24)}"
         self._upload_ttl = upload_ttl
-        self._store = Store(lines=list(lines))
+        self._store = Store()
+        for line in lines:
+            self._store.area(FakeAccount).add_line(line)
         self._faults = FaultPlan()
         self._builtin = BuiltinStorage(
             store=self._store, take_upload_drop=self._faults.take_upload_drop
@@ -252,7 +254,7 @@ class FakeLinqServer:
     @property
     def lines(self) -> tuple[str, ...]:
         """Your sending lines, best first (``lines=``)."""
-        return tuple(self._store.lines)
+        return tuple(self._store.area(FakeAccount).lines)
 
     @property
     def reactions(self) -> dict[str, FakeReaction]:
@@ -279,7 +281,7 @@ class FakeLinqServer:
         Raises:
             ValueError: ``line`` is not one of `lines`.
         """
-        if line not in self._store.lines:
+        if line not in self._store.area(FakeAccount).lines:
             raise ValueError(f"{line!r} is not one of this fake's lines {self.lines!r}")
         flagged_lines = self._store.area(MessagesArea).flagged_lines
         if flagged:

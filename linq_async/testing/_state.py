@@ -205,8 +205,6 @@ class Store:
     areas: dict[type[Any], Any] = attrs.field(factory=dict)
     # Called with (event_type, data) on every state change a webhook would report.
     listeners: list[Callable[[str, Mapping[str, Any]], None]] = attrs.field(factory=list)
-    # The partner's sending lines (E.164), best first: what POST /v3/messages picks from.
-    lines: list[str] = attrs.field(factory=lambda: list(DEFAULT_LINES))
 
     def area(self, cls: type[T]) -> T:
         """The one instance of ``cls`` this store keeps (created on first use)."""
