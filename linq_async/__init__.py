@@ -15,6 +15,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    DownloadError,
     LineIneligibleError,
     LinqClosedError,
     LinqConnectionError,
@@ -31,20 +32,28 @@ from ._errors import (
     UploadExpiredError,
 )
 from ._pager import AsyncPager, Page
+from ._ranges import utf16_range
 from ._retry import RetryPolicy
 from ._session import DEFAULT_BASE_URL, LinqSession
 from ._transport import Timeouts
 from ._version import __version__
 from .models import (
+    AppClipPart,
     Attachment,
     BroadcastReport,
     Chat,
     ChatHandle,
     CreatedChat,
     Effect,
+    Experience,
     HealthStatus,
+    IMessageApp,
+    IMessageAppLayout,
+    IMessageAppPart,
+    InlineSticker,
     LinkPart,
     MediaPart,
+    Mention,
     Message,
     MessageContent,
     OperationResult,
@@ -65,6 +74,7 @@ __all__ = [
     "REJECTED_CONTENT_TYPES",
     "SUPPORTED_CONTENT_TYPES",
     "APIStatusError",
+    "AppClipPart",
     "AsyncPager",
     "Attachment",
     "AuthenticationError",
@@ -74,8 +84,14 @@ __all__ = [
     "ChatHandle",
     "ConflictError",
     "CreatedChat",
+    "DownloadError",
     "Effect",
+    "Experience",
     "HealthStatus",
+    "IMessageApp",
+    "IMessageAppLayout",
+    "IMessageAppPart",
+    "InlineSticker",
     "LineIneligibleError",
     "LinkPart",
     "LinqClosedError",
@@ -85,6 +101,7 @@ __all__ = [
     "LinqTimeoutError",
     "LinqUsageError",
     "MediaPart",
+    "Mention",
     "Message",
     "MessageContent",
     "MessageOptions",
@@ -112,4 +129,5 @@ __all__ = [
     "UploadSlot",
     "__version__",
     "guess_content_type",
+    "utf16_range",
 ]

@@ -30,6 +30,8 @@ EXPECTED_ALL = {
     "Upload", "UploadError", "UploadExpiredError", "UploadSlot", "__version__",
     "AsyncPager", "Page", "MessageOptions", "SendOptions", "OperationResult",
     "guess_content_type",
+    "AppClipPart", "DownloadError", "Experience", "IMessageApp", "IMessageAppLayout",
+    "IMessageAppPart", "InlineSticker", "Mention", "utf16_range",
 }  # fmt: skip
 
 

@@ -11,20 +11,40 @@ build to send (effects, parts, ranges) are checked when you build them.
 from ._attachments import Attachment, UploadSlot
 from ._chats import Chat, ChatHandle, HealthStatus
 from ._common import OperationResult
-from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
-from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
+from ._messages import CreatedChat, Effect, Experience, Message, MessageContent, ReplyTo
+from ._parts import (
+    AppClipPart,
+    IMessageApp,
+    IMessageAppLayout,
+    IMessageAppPart,
+    InlineSticker,
+    LinkPart,
+    MediaPart,
+    Mention,
+    Part,
+    TextDecoration,
+    TextPart,
+    UnknownPart,
+)
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
 
 __all__ = [
+    "AppClipPart",
     "Attachment",
     "BroadcastReport",
     "Chat",
     "ChatHandle",
     "CreatedChat",
     "Effect",
+    "Experience",
     "HealthStatus",
+    "IMessageApp",
+    "IMessageAppLayout",
+    "IMessageAppPart",
+    "InlineSticker",
     "LinkPart",
     "MediaPart",
+    "Mention",
     "Message",
     "MessageContent",
     "OperationResult",

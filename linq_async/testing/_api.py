@@ -169,6 +169,8 @@ class ApiRoutes:
             created_at=utcnow(),
         )
         self._store.attachments[record.id] = record
+        if self._store.download_url is not None:
+            record.download_url = self._store.download_url(record)
         upload = self._storage.presign(record, ttl=self._upload_ttl)
         record.upload_url = upload.url
         record.upload_expires_at = upload.expires_at

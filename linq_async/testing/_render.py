@@ -26,7 +26,9 @@ def iso(value: dt.datetime) -> str:
 
 
 def download_url(attachment: FakeAttachment) -> str:
-    """Return the (never fetched) CDN URL of an attachment."""
+    """Return an attachment's download URL: the one issued on the storage site, if any."""
+    if attachment.download_url is not None:
+        return attachment.download_url
     name = urllib.parse.quote(attachment.filename, safe="")
     return f"{CDN_ORIGIN}/attachments/partners/fake-partner/{attachment.id}/{name}"
 
