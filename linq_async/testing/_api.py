@@ -217,6 +217,8 @@ class ApiRoutes:
             if replay is not None:
                 return replay
             spec = rules.chat_request(body)
+            if spec.message.has_mention() and len(spec.to) == 1:
+                raise _mention_in_direct_chat()
             await self._check_attachments(spec.message)
             chat_key = (spec.from_handle, frozenset(spec.to))
             chat_id = self._store.chat_keys.get(chat_key)
@@ -239,6 +241,8 @@ class ApiRoutes:
             if replay is not None:
                 return replay
             spec = rules.send_request(body)
+            if spec.message.has_mention() and not chat.is_group:
+                raise _mention_in_direct_chat()
             await self._check_attachments(spec.message)
             self._check_reply_to(spec.message, chat)
             message = self._add_message(chat, spec.message, spec.override_optout)
@@ -361,7 +365,7 @@ class ApiRoutes:
             chat_id=chat.id,
             parts=spec.parts,
             response_parts=[
-                render.response_part(part, self._store.attachments, _new_id())
+                render.response_part(part, self._store.attachments, _new_id(), me=chat.from_handle)
                 for part in spec.parts
             ],
             experience=spec.experience,
@@ -395,6 +399,10 @@ def _check_query(request: web.Request, endpoint: Endpoint) -> dict[str, Any]:
             continue
         checked[name] = field.check(values[0], name)
     return checked
+
+
+def _mention_in_direct_chat() -> ApiError:
+    return ApiError(409, 2023, "Mentions are only supported in group chats")
 
 
 def _check_first_message(message: rules.MessageRequest) -> None:
