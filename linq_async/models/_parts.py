@@ -374,6 +374,9 @@ class AppClipPart(WireModel):
 class IMessageApp(WireModel):
     """The iMessage app that renders a card (`IMessageAppPart.app`).
 
+    ``name`` and ``team_id`` are required to send; they default to ``None`` only so that a
+    response missing them still loads.
+
     Attributes:
         bundle_id: the iMessage extension's bundle id (no ``:``).
         name: the app's name.
@@ -382,8 +385,8 @@ class IMessageApp(WireModel):
     """
 
     bundle_id: str
-    name: str
-    team_id: str
+    name: str | None = None
+    team_id: str | None = None
     app_store_id: str | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -30,6 +30,7 @@ from typing import Protocol
 import aiofiles
 import aiofiles.os
 import attrs
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -346,10 +347,14 @@ class BuiltinStorage:
                     else:
                         await out.write(chunk)
                     if drop_after is not None and received >= drop_after:
-                        return _abort(request)
+                        break
             except (ConnectionError, HttpProcessingError) as exc:
                 raise S3Error(400, "IncompleteBody", _incomplete(received, attachment)) from exc
             if drop_after is not None:
+                # Clean up first: once the connection is aborted the client moves on, and
+                # the records must be final by then.
+                await _discard(out, part)
+                out = None
                 return _abort(request)
             if out is None or received != attachment.size_bytes:
                 raise S3Error(400, "IncompleteBody", _incomplete(received, attachment))
@@ -358,14 +363,18 @@ class BuiltinStorage:
             await aiofiles.os.replace(part, self._files() / attachment.id)
             kept = True
         finally:
-            if out is not None:
-                await out.close()
             if not kept:
-                with contextlib.suppress(OSError):
-                    os.unlink(part)
+                await _discard(out, part)
         attachment.status = "complete"
         attachment.sha256 = sha256.hexdigest()
         return web.Response(status=200, headers={"ETag": f'"{md5.hexdigest()}"'})
+
+
+async def _discard(out: AsyncBufferedIOBase | None, part: Path) -> None:
+    if out is not None:
+        await out.close()
+    with contextlib.suppress(OSError):
+        await aiofiles.os.remove(part)
 
 
 def _incomplete(received: int, attachment: FakeAttachment) -> str:

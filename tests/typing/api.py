@@ -12,6 +12,11 @@ from linq_async import (
     BroadcastReport,
     Chat,
     CreatedChat,
+    DownloadError,
+    Experience,
+    IMessageApp,
+    IMessageAppLayout,
+    IMessageAppPart,
     LinqSession,
     MediaPart,
     Message,
@@ -19,10 +24,12 @@ from linq_async import (
     RecipientOutcome,
     RetryPolicy,
     SendResult,
+    TextDecoration,
     TextPart,
     Timeouts,
     Upload,
     UploadError,
+    utf16_range,
 )
 from linq_async.progress import upload_bar
 from linq_async.testing import FakeLinqServer
@@ -76,3 +83,23 @@ async def parts_and_pages() -> None:
             print(exc.status, exc.code, exc.trace_id)
         except UploadError as exc:
             print(exc.s3_code)
+
+
+async def rich_parts_cards_and_downloads(folder: Path) -> None:
+    async with LinqSession("key") as linq:
+        value = "Lunch \U0001f355 at noon?"
+        noon: tuple[int, int] = utf16_range(value, "noon")
+        part = TextPart(value=value, text_decorations=[TextDecoration(range=noon, style="bold")])
+        sent: Message = await linq.chats.messages.send("chat", parts=[part])
+        app = IMessageApp(bundle_id="com.example.ext", name="Example", team_id="ABCDE12345")
+        card = IMessageAppPart(app=app, layout=IMessageAppLayout(caption="Order #1"))
+        await linq.chats.messages.send("chat", parts=[card])
+        await linq.chats.messages.send("chat", experience=Experience(name="agentpay", action="x"))
+        updated: Message = await linq.messages.update_app_card(
+            sent.id, layout=IMessageAppLayout(caption="Shipped"), url="data:,1"
+        )
+        try:
+            path: Path = await linq.attachments.download("att", folder, on_progress=print)
+            print(path, updated.chat_id)
+        except DownloadError as exc:
+            print(exc.status, exc.attachment_id)
