@@ -48,7 +48,7 @@ from linq_async import (
 )
 from linq_async._model import load, unknown_keys
 from linq_async.models._parts import check_parts
-from linq_async.testing import FakeLinqServer
+from linq_async.testing import FakeLinqServer, S3Storage, S3Target
 
 FRIEND = "+15550001111"
 MIB = 1024 * 1024
@@ -1219,3 +1219,23 @@ async def test_download_with_a_single_attempt_fails_at_once(
         with pytest.raises(DownloadError) as info:
             await linq.attachments.download(upload.download_url, tmp_path)
     assert info.value.status == 503
+
+
+@pytest.mark.s3
+async def test_download_from_real_s3_through_the_fakes_cdn(
+    s3_target: S3Target, tmp_path: Path, sleeps: SleepRecorder
+) -> None:
+    """With S3Storage the fake's CDN redirects to a presigned S3 GET, which is followed."""
+    expected = random_file(tmp_path / "a.bin", 3 * MIB + 5)
+    async with (
+        FakeLinqServer(storage=S3Storage(s3_target)) as fake,
+        LinqSession(
+            fake.api_key, base_url=fake.base_url, retry=RetryPolicy(attempts=2, sleep=sleeps)
+        ) as linq,
+    ):
+        upload = await linq.upload(tmp_path / "a.bin", content_type="application/zip")
+        fake.requests.clear()
+        written = await linq.attachments.download(upload.attachment_id, tmp_path / "b.bin")
+        (cdn,) = [r for r in fake.requests if r.site == "storage"]
+    assert (cdn.method, cdn.status) == ("GET", 307)
+    assert file_sha256(written) == expected

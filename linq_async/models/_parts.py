@@ -245,6 +245,13 @@ class TextPart(WireModel):
     """Response only."""
 
     def __attrs_post_init__(self) -> None:
+        if (
+            self.text_decorations is None
+            and self.mention is None
+            and self.mention_range is None
+            and self.inline_stickers is None
+        ):
+            return  # plain text, the common case: nothing to measure
         units = TextUnits(self.value)
         self._check_decorations(units)
         if self.mention is not None:

@@ -1,4 +1,4 @@
-"""``linq.attachments``: presigned upload slots and attachment metadata."""
+"""``linq.attachments``: presigned upload slots, attachment metadata and downloads."""
 
 from __future__ import annotations
 
