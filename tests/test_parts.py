@@ -469,6 +469,60 @@ RULES: list[Case] = [
 ]  # fmt: skip
 
 
+# What the local error says for each rule (so a refusal for another reason fails the test).
+MATCH = {
+    "reversed range": r"0 <= start < end",
+    "empty range": r"0 <= start < end",
+    "range past the end": "runs past the end",
+    "range past the end in UTF-16 units (an emoji is 2)": r"past the end of the text \(3 UTF",
+    "range splitting a surrogate pair": "cuts a character in half",
+    "style and animation together": "exactly one of style or animation",
+    "neither style nor animation": "exactly one of style or animation",
+    "unknown style": "style must be one of",
+    "unknown animation": "animation must be one of",
+    "overlapping animations": "may not overlap any other decoration",
+    "an animation overlapping a style": "may not overlap any other decoration",
+    "a mention that is not a handle": "mention must be an E.164",
+    "a mention range without a mention": "mention_range needs a mention",
+    "a mention range past the end": "mention_range .* runs past the end",
+    "an inline sticker with url and attachment_id": "sticker needs url or attachment_id",
+    "an inline sticker with neither url nor attachment_id": "sticker needs url or attachment_id",
+    "an inline sticker by http URL": "sticker's url must be an https URL",
+    "overlapping inline stickers": "stickers may not overlap",
+    "101 inline stickers": "at most 100 inline stickers",
+    "11 distinct sticker images": "at most 10 distinct images",
+    "inline stickers with a mention": "both inline_stickers and a mention",
+    "a text part with a lone surrogate": "lone surrogate",
+    "a media part with url and attachment_id": "media part needs url or attachment_id",
+    "a media part with neither": "media part needs url or attachment_id",
+    "a media part by http URL": "media part's url must be an https URL",
+    "a media URL over 2048 characters": "at most 2048 characters",
+    "a link that is not a URL": "link part's value must be an https or http URL",
+    "a link over 2048 characters": "at most 2048 characters",
+    "an app clip by http URL": "app clip part's value must be an https URL",
+    "an app clip with an empty caption": "caption must be a non-empty string",
+    "a bundle id with ':'": "bundle_id may not contain ':'",
+    "a lower-case team id": "team_id must be 10 upper-case",
+    "a 9-character team id": "team_id must be 10 upper-case",
+    "an app without a name": "app.name must be a non-empty string",
+    "a layout with nothing visible": "at least one visible field",
+    "an image title without an image": "need image_url",
+    "an image subtitle without an image": "need image_url",
+    "an app card URL that is neither https nor data:": r"url \(https or data:\) must be an https",
+    "an https app card URL over 2048 characters": "at most 2048 characters",
+    "a data: app card URL over 16384 characters": "at most 16384 characters",
+    "101 parts": "at most 100 parts",
+    "41 media parts by url": "at most 40 media parts by url",
+    "two text parts in a row": "two text parts may not follow",
+    "a link with another part": "'link' must be the only part",
+    "an app clip with another part": "'app_clip' must be the only part",
+    "an iMessage app card with another part": "'imessage_app' must be the only part",
+    "parts and an experience": "experience or parts",
+    "an experience without an action": "experience action",
+    "experience params that are not an object": "experience params",
+}
+
+
 @pytest.mark.parametrize(("rule", "build", "wire", "code"), RULES, ids=[r[0] for r in RULES])
 async def test_each_part_rule_is_refused_locally_with_nothing_sent(
     linq: LinqSession,
@@ -478,8 +532,8 @@ async def test_each_part_rule_is_refused_locally_with_nothing_sent(
     wire: dict[str, Any],
     code: int,
 ) -> None:
-    """Breaking a part rule raises LinqUsageError before any request."""
-    with pytest.raises(LinqUsageError):
+    """Breaking a part rule raises LinqUsageError, saying which, before any request."""
+    with pytest.raises(LinqUsageError, match=MATCH[rule]):
         await linq.chats.messages.send("some-chat", **build())
     assert fake.requests == []
 

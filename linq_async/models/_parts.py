@@ -566,7 +566,7 @@ def check_parts(parts: Sequence[Part]) -> tuple[Part, ...]:
             raise not_a_part(index, part)
         kind = part_type(part)
         if kind in _EXCLUSIVE_PARTS and len(parts) > 1:
-            raise LinqUsageError(f"{where}: a {kind} part must be the only part")
+            raise LinqUsageError(f"{where}: a part of type {kind!r} must be the only part")
         if kind == "text" and previous == "text":
             raise LinqUsageError(f"{where}: two text parts may not follow each other")
         if isinstance(part, MediaPart):
