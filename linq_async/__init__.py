@@ -15,6 +15,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    DownloadError,
     LineIneligibleError,
     LinqClosedError,
     LinqConnectionError,
@@ -31,11 +32,13 @@ from ._errors import (
     UploadExpiredError,
 )
 from ._pager import AsyncPager, Page
+from ._ranges import utf16_range
 from ._retry import RetryPolicy
 from ._session import DEFAULT_BASE_URL, LinqSession
 from ._transport import Timeouts
 from ._version import __version__
 from .models import (
+    AppClipPart,
     Attachment,
     AutoSendResult,
     AvailableNumber,
@@ -51,8 +54,13 @@ from .models import (
     Experience,
     ExperienceAction,
     ExperienceField,
+    ExperienceInfo,
     HandleConnectAttempt,
     HealthStatus,
+    IMessageApp,
+    IMessageAppLayout,
+    IMessageAppPart,
+    InlineSticker,
     LineReputation,
     LineSelection,
     LinkPart,
@@ -61,6 +69,7 @@ from .models import (
     LocationPoint,
     LocationProperties,
     MediaPart,
+    Mention,
     Message,
     MessageContent,
     OperationResult,
@@ -105,6 +114,7 @@ __all__ = [
     "REJECTED_CONTENT_TYPES",
     "SUPPORTED_CONTENT_TYPES",
     "APIStatusError",
+    "AppClipPart",
     "AsyncPager",
     "Attachment",
     "AuthenticationError",
@@ -120,12 +130,18 @@ __all__ = [
     "ConflictError",
     "ContactCardInfo",
     "CreatedChat",
+    "DownloadError",
     "Effect",
     "Experience",
     "ExperienceAction",
     "ExperienceField",
+    "ExperienceInfo",
     "HandleConnectAttempt",
     "HealthStatus",
+    "IMessageApp",
+    "IMessageAppLayout",
+    "IMessageAppPart",
+    "InlineSticker",
     "LineIneligibleError",
     "LineReputation",
     "LineSelection",
@@ -141,6 +157,7 @@ __all__ = [
     "LocationPoint",
     "LocationProperties",
     "MediaPart",
+    "Mention",
     "Message",
     "MessageContent",
     "MessageOptions",
@@ -192,4 +209,5 @@ __all__ = [
     "VoiceMemoFile",
     "__version__",
     "guess_content_type",
+    "utf16_range",
 ]

@@ -18,6 +18,7 @@ LinqError
 |   +-- ServerError                       5xx
 +-- UploadError                           the presigned PUT failed (.attachment_id, .s3_code)
 |   +-- UploadExpiredError                the upload URL expired
++-- DownloadError                         fetching a file from its download URL failed
 +-- ResponseValidationError               a 2xx body did not fit the model
 ```
 """
@@ -32,6 +33,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "DownloadError",
     "LineIneligibleError",
     "LinqClosedError",
     "LinqConnectionError",
@@ -224,6 +226,45 @@ def _rebuild_upload(
 
 class UploadExpiredError(UploadError):
     """The upload URL expired before the upload started or finished."""
+
+
+class DownloadError(LinqError):
+    """Downloading an attachment's file (from its download URL) failed.
+
+    The destination is left as it was: nothing partial is ever written there.
+
+    Attributes:
+        attachment_id: the attachment, when the download was asked for by id.
+        status: the file host's HTTP status, or ``None`` if there was no response.
+    """
+
+    def __init__(
+        self, message: str, *, attachment_id: str | None = None, status: int | None = None
+    ) -> None:
+        self.message = message
+        self.attachment_id = attachment_id
+        self.status = status
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        details = [
+            f"{name} {value}"
+            for name, value in (("attachment", self.attachment_id), ("HTTP", self.status))
+            if value is not None
+        ]
+        return self.message + (f" ({', '.join(details)})" if details else "")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_download,
+            (type(self), self.message, self.attachment_id, self.status),
+        )
+
+
+def _rebuild_download(
+    cls: type[DownloadError], message: str, attachment_id: str | None, status: int | None
+) -> DownloadError:
+    return cls(message, attachment_id=attachment_id, status=status)
 
 
 class ResponseValidationError(LinqError):

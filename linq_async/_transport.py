@@ -27,6 +27,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    DownloadError,
     LineIneligibleError,
     LinqClosedError,
     LinqConnectionError,
@@ -322,6 +323,18 @@ class UploadBody(Protocol):
     def __aiter__(self) -> AsyncIterable[bytes]: ...
 
 
+class DownloadSink(Protocol):
+    """Where `Transport.download` writes a file's bytes as they arrive."""
+
+    received: int
+
+    async def begin(self, total: int | None) -> None:
+        """Called once the host answered 2xx, before the first chunk (``total``: its length)."""
+
+    async def write(self, chunk: bytes) -> None:
+        """Store one chunk (and count it in ``received``)."""
+
+
 class Transport:
     """Sends API requests and uploads through a `Pool`, with per-copy timeouts and retries.
 
@@ -570,6 +583,61 @@ class Transport:
         if status in _UPLOAD_RETRY_STATUSES:
             raise Retry(error)
         raise error
+
+    async def download(
+        self, url: str, sink: DownloadSink, *, attachment_id: str | None = None
+    ) -> None:
+        """One attempt of a download from a file host (a CDN or storage URL).
+
+        Never sends the API key (it is not an API URL), uses the transfer timeouts (no
+        total, bounded connect and reads: a big file can take its time, a stalled one
+        fails), follows redirects, and streams the body to ``sink`` chunk by chunk, so
+        memory stays O(chunk). The URL is sent byte for byte (a signed query must not be
+        re-quoted) and never appears in an error text.
+
+        Raises:
+            Retry: a dropped or timed-out connection, or 408, 429 or 5xx (wrapping the
+                `DownloadError`); the caller restarts the download from the beginning.
+            DownloadError: the host refused the download (404, 403 ...).
+        """
+        session = await self.pool.client()
+        retry_after: float | None = None
+        try:
+            async with session.get(
+                URL(url, encoded=url.isascii()),
+                headers={"Accept": "*/*"},
+                timeout=self.timeouts.upload(),
+            ) as resp:
+                status, reason = resp.status, resp.reason
+                if status < 300:
+                    await sink.begin(resp.content_length)
+                    async for chunk in resp.content.iter_chunked(_DOWNLOAD_CHUNK):
+                        await sink.write(chunk)
+                    return
+                raw = await resp.content.read(_DOWNLOAD_ERROR_PEEK)
+                if status == 429:
+                    retry_after = parse_retry_after(resp.headers, None)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            failure = DownloadError(
+                f"the download connection failed after {sink.received:,} bytes: "
+                f"{type(exc).__name__}: {_redact(str(exc), url)}",
+                attachment_id=attachment_id,
+            )
+            raise Retry(failure) from None
+        code = _S3_CODE.search(raw)
+        detail = f" ({code.group(1).decode('utf-8', 'replace')})" if code else ""
+        error = DownloadError(
+            f"the file host answered {status} {reason or ''}".rstrip() + detail,
+            attachment_id=attachment_id,
+            status=status,
+        )
+        if status in RETRY_STATUSES:
+            raise Retry(error, retry_after=retry_after)
+        raise error
+
+
+_DOWNLOAD_CHUNK = 256 * 1024
+_DOWNLOAD_ERROR_PEEK = 4096
 
 
 class Retry(Exception):

@@ -16,7 +16,7 @@ from linq_async import (
     CapabilityCheck,
     ConflictError,
     ContactCardInfo,
-    Experience,
+    ExperienceInfo,
     LinqConnectionError,
     LinqSession,
     LinqUsageError,
@@ -656,7 +656,7 @@ async def test_experiences_list_and_get(linq: LinqSession, fake: FakeLinqServer)
     assert (first.method, first.path) == ("GET", "/api/partner/v3/experiences")
     assert (second.method, second.path) == ("GET", "/api/partner/v3/experiences/agentpay")
     assert [experience.experience for experience in listed] == ["agentpay"]
-    assert isinstance(agentpay, Experience)
+    assert isinstance(agentpay, ExperienceInfo)
     assert agentpay.display_name == "Agent Pay"
     (action,) = agentpay.actions
     assert action.name == "request_payment"
@@ -709,7 +709,7 @@ async def test_the_models_cover_every_field_the_fake_answers(
         "/v3/phone_numbers": ("phone_numbers", PhoneNumber),
         "/v3/contact_card": ("contact_cards", ContactCardInfo),
         "/v3/blocked_handles": ("blocked_handles", BlockedHandle),
-        "/v3/experiences": ("experiences", Experience),
+        "/v3/experiences": ("experiences", ExperienceInfo),
     }
     for path, (envelope, model) in lists.items():
         items = (await raw_get(fake, path))[envelope]

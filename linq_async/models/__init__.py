@@ -14,9 +14,9 @@ from ._account import (
     BlockedHandle,
     CapabilityCheck,
     ContactCardInfo,
-    Experience,
     ExperienceAction,
     ExperienceField,
+    ExperienceInfo,
     LineReputation,
     PhoneNumber,
     ReputationActionItem,
@@ -41,8 +41,21 @@ from ._chats import (
     VoiceMemoFile,
 )
 from ._common import OperationResult
-from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
-from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
+from ._messages import CreatedChat, Effect, Experience, Message, MessageContent, ReplyTo
+from ._parts import (
+    AppClipPart,
+    IMessageApp,
+    IMessageAppLayout,
+    IMessageAppPart,
+    InlineSticker,
+    LinkPart,
+    MediaPart,
+    Mention,
+    Part,
+    TextDecoration,
+    TextPart,
+    UnknownPart,
+)
 from ._payments import (
     HandleConnectAttempt,
     Payment,
@@ -57,6 +70,7 @@ from ._reactions import Reaction, Sticker, StickerImage, StickerPlacement
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
 
 __all__ = [
+    "AppClipPart",
     "Attachment",
     "AutoSendResult",
     "AvailableNumber",
@@ -72,8 +86,13 @@ __all__ = [
     "Experience",
     "ExperienceAction",
     "ExperienceField",
+    "ExperienceInfo",
     "HandleConnectAttempt",
     "HealthStatus",
+    "IMessageApp",
+    "IMessageAppLayout",
+    "IMessageAppPart",
+    "InlineSticker",
     "LineReputation",
     "LineSelection",
     "LinkPart",
@@ -82,6 +101,7 @@ __all__ = [
     "LocationPoint",
     "LocationProperties",
     "MediaPart",
+    "Mention",
     "Message",
     "MessageContent",
     "OperationResult",

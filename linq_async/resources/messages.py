@@ -12,6 +12,7 @@ from .._compose import SendOptions, compose
 from .._errors import LinqUsageError
 from .._pager import AsyncPager
 from .._validation import (
+    check_bool,
     check_int,
     check_limit,
     check_order,
@@ -22,12 +23,16 @@ from .._validation import (
 )
 from ..models import (
     AutoSendResult,
+    Experience,
+    IMessageApp,
+    IMessageAppLayout,
     Message,
     MessageContent,
     OperationResult,
     Sticker,
     StickerPlacement,
 )
+from ..models._parts import check_app_url
 from ._base import RequestBody, Resource
 from .polls import MessagePoll
 
@@ -94,6 +99,16 @@ def _custom_emoji(kind: str, custom_emoji: object) -> str | None:
     if custom_emoji is not None:
         raise LinqUsageError(f'custom_emoji goes only with type "custom", not {kind!r}')
     return None
+
+
+@attrs.frozen(kw_only=True)
+class _UpdateAppCard(RequestBody):
+    layout: IMessageAppLayout
+    app: IMessageApp | None = None
+    experience: Experience | None = None
+    url: str | None = None
+    fallback_text: str | None = None
+    interactive: bool | None = None
 
 
 class Messages(Resource):
@@ -388,4 +403,69 @@ class Messages(Resource):
             item=Message,
             envelope="messages",
             query=query,
+        )
+
+    async def update_app_card(
+        self,
+        message_id: str,
+        *,
+        layout: IMessageAppLayout,
+        app: IMessageApp | None = None,
+        experience: Experience | None = None,
+        url: str | None = None,
+        fallback_text: str | None = None,
+        interactive: bool | None = None,
+    ) -> Message:
+        """Replace an app card (``POST /v3/messages/{messageId}/update``).
+
+        The updated card is sent as a new message in the same chat (the original stays);
+        what is not given here keeps the original card's value.
+
+        Not retried once the request may have reached the API: the body carries no
+        idempotency key, so a repeat could send the card twice. A dropped connection
+        raises; check the chat before calling again.
+
+        Args:
+            message_id: the message holding the card (an ``imessage_app`` part or an
+                experience).
+            layout: what the new card shows (`IMessageAppLayout`).
+            app: the app that renders it (`IMessageApp`), when it changes.
+            experience: for a card sent as a Linq `Experience`, the new experience.
+            url: the URL the app opens: ``https://`` (at most 2048 characters) or ``data:``
+                (at most 16384).
+            fallback_text: what recipients without the app see.
+            interactive: whether tapping the card opens the app.
+
+        Returns:
+            The new message, with ``chat_id`` set.
+
+        Raises:
+            LinqUsageError: an argument is invalid (before anything is sent).
+            NotFoundError: no such message.
+            BadRequestError: the message is not an app card, or the API refused the card.
+        """
+        if not isinstance(layout, IMessageAppLayout):
+            raise LinqUsageError(f"layout must be an IMessageAppLayout, got {layout!r}")
+        if app is not None and not isinstance(app, IMessageApp):
+            raise LinqUsageError(f"app must be an IMessageApp, got {app!r}")
+        if experience is not None and not isinstance(experience, Experience):
+            raise LinqUsageError(f"experience must be an Experience, got {experience!r}")
+        if fallback_text is not None:
+            check_string(fallback_text, what="fallback_text")
+        body = _UpdateAppCard(
+            layout=layout,
+            app=app,
+            experience=experience,
+            url=check_app_url(url),
+            fallback_text=fallback_text,
+            interactive=check_bool(interactive, what="interactive"),
+        )
+        return await self._request(
+            "POST",
+            "/v3/messages/{messageId}/update",
+            message_id,
+            body=body,
+            cast_to=Message,
+            envelope="message",
+            carry=("chat_id",),
         )

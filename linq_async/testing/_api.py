@@ -171,6 +171,8 @@ class ApiRoutes:
             created_at=utcnow(),
         )
         self._store.attachments[record.id] = record
+        if self._store.download_url is not None:
+            record.download_url = self._store.download_url(record)
         upload = self._storage.presign(record, ttl=self._upload_ttl)
         record.upload_url = upload.url
         record.upload_expires_at = upload.expires_at
@@ -218,6 +220,8 @@ class ApiRoutes:
                 return replay
             spec = rules.chat_request(body)
             refuse_blocked_direct_send(self._store, spec.to)
+            if spec.message.has_mention() and len(spec.to) == 1:
+                raise _mention_in_direct_chat()
             await self._check_attachments(spec.message)
             chat_key = (spec.from_handle, frozenset(spec.to))
             chat_id = self._store.chat_keys.get(chat_key)
@@ -244,6 +248,8 @@ class ApiRoutes:
                 return replay
             spec = rules.send_request(body)
             refuse_blocked_direct_send(self._store, chat.handles)
+            if spec.message.has_mention() and not chat.is_group:
+                raise _mention_in_direct_chat()
             await self._check_attachments(spec.message)
             self._check_reply_to(spec.message, chat)
             message = self._add_message(chat, spec.message, spec.override_optout)
@@ -362,6 +368,10 @@ def _check_query(request: web.Request, endpoint: Endpoint) -> dict[str, Any]:
             continue
         checked[name] = field.check(values if field.repeated else values[0], name)
     return checked
+
+
+def _mention_in_direct_chat() -> ApiError:
+    return ApiError(409, 2023, "Mentions are only supported in group chats")
 
 
 def _check_first_message(message: rules.MessageRequest) -> None:

@@ -369,7 +369,8 @@ def add_message(
         chat_id=chat.id,
         parts=spec.parts,
         response_parts=[
-            render.response_part(part, store.attachments, str(uuid.uuid4())) for part in spec.parts
+            render.response_part(part, store.attachments, str(uuid.uuid4()), me=chat.from_handle)
+            for part in spec.parts
         ],
         experience=spec.experience,
         idempotency_key=spec.idempotency_key,

@@ -68,6 +68,9 @@ class FakeLinqServer:
 
     or call `start` and `close` yourself.
 
+    Attachments' ``download_url`` point at the storage site too, which serves the uploaded
+    bytes (and refuses a request that carries the API key).
+
     Routes: ``POST /v3/attachments``, ``GET``/``DELETE /v3/attachments/{id}``,
     ``POST``/``GET /v3/chats``, ``GET /v3/chats/{id}``, ``POST``/``GET
     /v3/chats/{id}/messages`` and ``GET /v3/messages/{id}``. Unknown routes answer 404
@@ -129,6 +132,8 @@ class FakeLinqServer:
             store=self._store, take_upload_drop=self._faults.take_upload_drop
         )
         self._storage: UploadStorage = storage if storage is not None else self._builtin
+        self._builtin.remote = storage
+        self._store.download_url = self._builtin.download_url
         self._api_port = port
         self._runners: list[web.AppRunner] = []
         self._ports: dict[Site, int] = {}
@@ -172,6 +177,7 @@ class FakeLinqServer:
         self._state = "closed"
         while self._runners:
             await self._runners.pop().cleanup()
+        self._builtin.close()
 
     async def __aenter__(self) -> FakeLinqServer:
         await self.start()
@@ -626,6 +632,24 @@ class FakeLinqServer:
         """
         self._faults.add_upload_drop(after_bytes=after_bytes, times=times)
 
+    def cut_download(self, *, after_bytes: int, times: int = 1) -> None:
+        """Cut the next ``times`` downloads from the storage site after ``after_bytes`` bytes.
+
+        The answer announces the whole file's ``Content-Length``, sends its first
+        ``after_bytes`` bytes (all of it, for a shorter file), then the connection is aborted.
+
+        Args:
+            after_bytes: Bytes of the file to send before cutting.
+            times: How many downloads are cut.
+
+        Raises:
+            ValueError: ``after_bytes`` or ``times`` is invalid.
+        """
+        for name, value, low in (("after_bytes", after_bytes, 0), ("times", times, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        self._builtin.download_cuts.extend([after_bytes] * times)
+
     def expire_upload_urls(self) -> None:
         """Expire every upload URL issued so far; URLs issued later get the full TTL.
 
@@ -638,8 +662,9 @@ class FakeLinqServer:
         self._storage.expire_issued_urls()
 
     def reset_faults(self) -> None:
-        """Forget every queued fault (failures, rate limits and drops)."""
+        """Forget every queued fault (failures, rate limits, drops and download cuts)."""
         self._faults.reset()
+        self._builtin.download_cuts.clear()
 
     # Recording middleware
 

@@ -48,6 +48,7 @@ class FakeAttachment:
             included.
         upload_url: The upload URL issued for the slot (test data: it carries a signature).
         upload_expires_at: When ``upload_url`` expires, by the storage clock.
+        download_url: Where the fake serves the file once uploaded (on its storage site).
     """
 
     id: str
@@ -61,6 +62,7 @@ class FakeAttachment:
     upload_attempts: int = 0
     upload_url: str | None = None
     upload_expires_at: dt.datetime | None = None
+    download_url: str | None = None
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -205,6 +207,8 @@ class Store:
     areas: dict[type[Any], Any] = attrs.field(factory=dict)
     # Called with (event_type, data) on every state change a webhook would report.
     listeners: list[Callable[[str, Mapping[str, Any]], None]] = attrs.field(factory=list)
+    # Makes an attachment's download URL on the storage site (set once it is started).
+    download_url: Callable[[FakeAttachment], str] | None = None
 
     def area(self, cls: type[T]) -> T:
         """The one instance of ``cls`` this store keeps (created on first use)."""

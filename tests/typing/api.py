@@ -16,6 +16,11 @@ from linq_async import (
     ChatUpdate,
     ContactCardInfo,
     CreatedChat,
+    DownloadError,
+    Experience,
+    IMessageApp,
+    IMessageAppLayout,
+    IMessageAppPart,
     LinqSession,
     LocationCollection,
     MediaPart,
@@ -34,11 +39,13 @@ from linq_async import (
     SendResult,
     Sticker,
     StickerPlacement,
+    TextDecoration,
     TextPart,
     Timeouts,
     Upload,
     UploadError,
     VoiceMemo,
+    utf16_range,
 )
 from linq_async.progress import upload_bar
 from linq_async.testing import FakeLinqServer
@@ -179,3 +186,23 @@ async def messages_and_polls() -> None:
         await linq.messages.poll.vote(poll.message_id, poll.poll.options[0].option_id)
         await linq.messages.poll.add_options(poll.message_id, ["c"])
         await linq.messages.delete(edited.id)
+
+
+async def rich_parts_cards_and_downloads(folder: Path) -> None:
+    async with LinqSession("key") as linq:
+        value = "Lunch \U0001f355 at noon?"
+        noon: tuple[int, int] = utf16_range(value, "noon")
+        part = TextPart(value=value, text_decorations=[TextDecoration(range=noon, style="bold")])
+        sent: Message = await linq.chats.messages.send("chat", parts=[part])
+        app = IMessageApp(bundle_id="com.example.ext", name="Example", team_id="ABCDE12345")
+        card = IMessageAppPart(app=app, layout=IMessageAppLayout(caption="Order #1"))
+        await linq.chats.messages.send("chat", parts=[card])
+        await linq.chats.messages.send("chat", experience=Experience(name="agentpay", action="x"))
+        updated: Message = await linq.messages.update_app_card(
+            sent.id, layout=IMessageAppLayout(caption="Shipped"), url="data:,1"
+        )
+        try:
+            path: Path = await linq.attachments.download("att", folder, on_progress=print)
+            print(path, updated.chat_id)
+        except DownloadError as exc:
+            print(exc.status, exc.attachment_id)
