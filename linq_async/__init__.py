@@ -41,6 +41,7 @@ from .models import (
     Chat,
     ChatHandle,
     CreatedChat,
+    CreatedWebhookSubscription,
     Effect,
     HealthStatus,
     LinkPart,
@@ -57,6 +58,8 @@ from .models import (
     UnknownPart,
     Upload,
     UploadSlot,
+    WebhookEventTypes,
+    WebhookSubscription,
 )
 
 __all__ = [
@@ -74,6 +77,7 @@ __all__ = [
     "ChatHandle",
     "ConflictError",
     "CreatedChat",
+    "CreatedWebhookSubscription",
     "Effect",
     "HealthStatus",
     "LineIneligibleError",
@@ -110,6 +114,8 @@ __all__ = [
     "UploadError",
     "UploadExpiredError",
     "UploadSlot",
+    "WebhookEventTypes",
+    "WebhookSubscription",
     "__version__",
     "guess_content_type",
 ]

@@ -30,6 +30,7 @@ EXPECTED_ALL = {
     "Upload", "UploadError", "UploadExpiredError", "UploadSlot", "__version__",
     "AsyncPager", "Page", "MessageOptions", "SendOptions", "OperationResult",
     "guess_content_type",
+    "CreatedWebhookSubscription", "WebhookEventTypes", "WebhookSubscription",
 }  # fmt: skip
 
 

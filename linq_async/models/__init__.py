@@ -14,6 +14,7 @@ from ._common import OperationResult
 from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
 from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
+from ._webhooks import CreatedWebhookSubscription, WebhookEventTypes, WebhookSubscription
 
 __all__ = [
     "Attachment",
@@ -21,6 +22,7 @@ __all__ = [
     "Chat",
     "ChatHandle",
     "CreatedChat",
+    "CreatedWebhookSubscription",
     "Effect",
     "HealthStatus",
     "LinkPart",
@@ -37,4 +39,6 @@ __all__ = [
     "UnknownPart",
     "Upload",
     "UploadSlot",
+    "WebhookEventTypes",
+    "WebhookSubscription",
 ]

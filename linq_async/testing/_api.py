@@ -373,6 +373,7 @@ class ApiRoutes:
         self._store.messages[message.id] = message
         chat.message_ids.append(message.id)
         chat.updated_at = now
+        self._store.emit("message.sent", {"chat_id": chat.id, "message_id": message.id})
         return message
 
 
