@@ -11,14 +11,18 @@ from ._router import Router
 __all__ = ["aiohttp_handler", "setup_aiohttp"]
 
 _CHUNK = 64 * 1024
+# How much of an oversized body is read (and dropped) so the sender sees the 413 instead of
+# a connection reset mid-upload; beyond it the connection is just closed.
+_DISCARD_FACTOR = 8
 
 
 def aiohttp_handler(router: Router) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp request handler that passes each delivery to ``router``.
 
-    The body is read in chunks and refused with 413 as soon as it passes
-    `Router.max_body`, so an oversized request is never held whole in memory (aiohttp's
-    own ``client_max_size`` is not involved).
+    The body is read in chunks and refused with 413 when it passes `Router.max_body`;
+    an oversized body is read on (up to 8 times the cap) but not kept, so it is never held
+    in memory and the sender sees the 413 rather than a connection reset. aiohttp's own
+    ``client_max_size`` is not involved.
 
     ```python
     app.router.add_post("/linq/webhooks", aiohttp_handler(router))
@@ -29,13 +33,16 @@ def aiohttp_handler(router: Router) -> Callable[[web.Request], Awaitable[web.Str
         if request.method != "POST":
             return web.Response(status=405, headers={"Allow": "POST"})
         cap = router.max_body
-        if request.content_length is not None and request.content_length > cap:
-            return web.Response(status=413)
         body = bytearray()
+        size = 0
         async for chunk in request.content.iter_chunked(_CHUNK):
-            body += chunk
-            if len(body) > cap:
-                return web.Response(status=413)
+            size += len(chunk)
+            if size > cap * _DISCARD_FACTOR:
+                break
+            if size <= cap:
+                body += chunk
+        if size > cap:
+            return web.Response(status=413)
         answer = await router.handle(bytes(body), request.headers, method=request.method)
         return web.Response(status=answer.status, body=answer.body)
 
