@@ -159,6 +159,7 @@ async def test_the_fake_accepts_loopback_http_only(fake: FakeLinqServer) -> None
     ("options", "match"),
     [
         ({"target_url": "http://example.com/hook"}, "target_url"),
+        ({"target_url": "http://127.0.0.1.example.com/hook"}, "target_url"),
         ({"target_url": "https://x/" + "a" * 2048}, "target_url"),
         ({"events": []}, "at least one"),
         ({"events": "message.sent"}, "events"),

@@ -19,6 +19,7 @@ __all__ = ["WebhookSubscriptions"]
 # An HTTP header name (RFC 9110 token).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _MAX_URL = 2048
+_LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/|$)")
 
 
 @attrs.frozen(kw_only=True)
@@ -42,7 +43,12 @@ class _UpdateSubscription(RequestBody):
 
 
 def _check_url(url: object) -> str:
-    if not isinstance(url, str) or not url.startswith("https://") or len(url) > _MAX_URL:
+    # http:// only on the loopback: for local fakes of the API (the real one requires https).
+    if (
+        not isinstance(url, str)
+        or len(url) > _MAX_URL
+        or not (url.startswith("https://") or _LOOPBACK_HTTP.match(url))
+    ):
         raise LinqUsageError(
             f"target_url must be an https:// URL of at most {_MAX_URL} characters, got {url!r}"
         )
@@ -104,9 +110,11 @@ class WebhookSubscriptions(Resource):
 
         Args:
             target_url: an ``https://`` URL (at most 2048 characters), unique among your
-                subscriptions. Add ``?version=2026-02-03`` (or ``2025-01-01``) to fix the
-                payload version of message events; without it the version depends on the
-                subscription's creation date.
+                subscriptions. ``http://`` is accepted for loopback addresses only, for a
+                local fake of the API (``FakeLinqServer``); the real API refuses it. Add
+                ``?version=2026-02-03`` (or ``2025-01-01``) to fix the payload version of
+                message events; without it the version depends on the subscription's
+                creation date.
             events: the event types to deliver, at least one (see `event_types`).
             phone_numbers: deliver only the events of these lines (E.164); all when omitted.
             routing_key_header: a header in which Linq sends a per-chat affinity token.

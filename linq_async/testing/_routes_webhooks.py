@@ -5,13 +5,15 @@ the account's subscriptions, ``subscribed_events`` names at least one known even
 ``phone_numbers`` filters on E.164 lines, and ``null`` (or ``[]``, ``""``) clears
 ``phone_numbers`` and the routing headers on update. The secret is shown once, by create.
 
-The fake's one exception: a ``target_url`` on ``http://127.0.0.1`` (any port) is accepted
-too, so tests can subscribe a receiver listening on the loopback without TLS. Whatever the
-scheme, the fake only ever delivers to loopback addresses (see ``_webhooks.py``).
+The fake's one exception: a ``target_url`` on ``http://127.0.0.1`` (or ``localhost``,
+``[::1]``; any port) is accepted too, so tests can subscribe a receiver listening on the
+loopback without TLS. Whatever the scheme, the fake only ever delivers to loopback
+addresses (see ``_webhooks.py``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._declare import (
@@ -36,13 +38,11 @@ from ._webhooks import EVENT_TYPES, FakeSubscription, WebhookState, new_secret
 __all__ = ["ENDPOINTS"]
 
 _DOC_URL = "https://apidocs.linqapp.com/documentation/webhook-events"
-_LOOPBACK_HTTP = "http://127.0.0.1"
+_LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/|$)")
 
 
 def _target_url(value: Any, where: str) -> str:
-    if isinstance(value, str) and (
-        value.startswith((f"{_LOOPBACK_HTTP}:", f"{_LOOPBACK_HTTP}/")) or value == _LOOPBACK_HTTP
-    ):
+    if isinstance(value, str) and _LOOPBACK_HTTP.match(value):
         return value
     checked: str = https_url()(value, where)
     return checked
