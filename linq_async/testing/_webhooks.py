@@ -295,8 +295,6 @@ class FakeWebhooks:
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._faults: list[_Fault] = []
-        self._idle = asyncio.Event()
-        self._idle.set()
         self.deliveries: list[WebhookDelivery] = []
         """Every delivery, in the order the events happened (``.clear()`` is fine)."""
         store.listeners.append(self._on_event)

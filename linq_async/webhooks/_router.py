@@ -26,6 +26,7 @@ import asyncio
 import fnmatch
 import inspect
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,7 +34,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from .._errors import LinqUsageError, WebhookPayloadError, WebhookVerificationError
 from ._events import EVENT_TYPES, WebhookEvent, parse_event
-from ._verify import Headers, Verifier
+from ._verify import SECRET_ENV, Headers, Verifier
 
 __all__ = [
     "DEFAULT_DEDUPE_TTL",
@@ -228,10 +229,6 @@ class Router:
         Args:
             **options: the other arguments of `Router`.
         """
-        import os
-
-        from ._verify import SECRET_ENV
-
         verifier = None
         if os.environ.get(SECRET_ENV, "").strip():
             verifier = Verifier.from_env()
@@ -438,14 +435,11 @@ def _is_glob(pattern: str) -> bool:
 
 
 def _check_handler(handler: Any) -> None:
-    if not callable(handler):
-        raise LinqUsageError(f"a webhook handler must be an async function, got {handler!r}")
-    target = (
-        handler.__call__
-        if not inspect.isfunction(handler) and not inspect.ismethod(handler)
-        else handler
-    )
-    if not inspect.iscoroutinefunction(target) and not inspect.iscoroutinefunction(handler):
+    # An async def function, or an object whose __call__ is one.
+    if not (
+        inspect.iscoroutinefunction(handler)
+        or inspect.iscoroutinefunction(getattr(handler, "__call__", None))  # noqa: B004
+    ):
         raise LinqUsageError(
             f"webhook handler {getattr(handler, '__qualname__', handler)!r} must be an async def "
             "function (a blocking handler would stall every other request)"
