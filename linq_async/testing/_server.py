@@ -52,7 +52,8 @@ class FakeLinqServer:
 
     Routes: ``POST /v3/attachments``, ``GET``/``DELETE /v3/attachments/{id}``,
     ``POST``/``GET /v3/chats``, ``GET /v3/chats/{id}``, ``POST``/``GET
-    /v3/chats/{id}/messages`` and ``GET /v3/messages/{id}``. Unknown routes answer 404
+    /v3/chats/{id}/messages``, ``GET /v3/messages/{id}``, the webhook subscription routes
+    and the other declared endpoints. Unknown routes answer 404
     (code 2001), a wrong method 405 (code 1005).
 
     Args:
