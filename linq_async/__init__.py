@@ -50,6 +50,7 @@ from .models import (
     ChatUpdate,
     ContactCardInfo,
     CreatedChat,
+    CreatedWebhookSubscription,
     Effect,
     Experience,
     ExperienceAction,
@@ -106,6 +107,8 @@ from .models import (
     UploadSlot,
     VoiceMemo,
     VoiceMemoFile,
+    WebhookEventTypes,
+    WebhookSubscription,
 )
 
 __all__ = [
@@ -130,6 +133,7 @@ __all__ = [
     "ConflictError",
     "ContactCardInfo",
     "CreatedChat",
+    "CreatedWebhookSubscription",
     "DownloadError",
     "Effect",
     "Experience",
@@ -207,6 +211,8 @@ __all__ = [
     "UploadSlot",
     "VoiceMemo",
     "VoiceMemoFile",
+    "WebhookEventTypes",
+    "WebhookSubscription",
     "__version__",
     "guess_content_type",
     "utf16_range",

@@ -1,4 +1,5 @@
-"""The ``linq-async`` command line: ``send``, ``upload``, ``broadcast``, ``fake-server``, ``demo``.
+"""The ``linq-async`` command line: ``send``, ``upload``, ``broadcast``, ``fake-server``, ``demo``,
+``webhooks`` (in ``_cli_webhooks.py``).
 
 ``python -m linq_async ...`` runs the same `main`.
 
@@ -35,6 +36,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from . import _cli_webhooks
 from ._errors import APIStatusError, LinqError, LinqUsageError, UploadError
 from ._sending import MAX_CONCURRENCY
 from ._session import _KEY_VARS, DEFAULT_BASE_URL, LinqSession
@@ -488,6 +490,7 @@ async def _fake_server(args: argparse.Namespace, console: _Console) -> int:
                 print(f"export LINQ_BASE_URL={shlex.quote(fake.base_url)}", file=console.stdout)
                 print(f"export LINQ_API_KEY={shlex.quote(fake.api_key)}", file=console.stdout)
                 console.stdout.flush()
+            _cli_webhooks.start_fake_webhooks(fake, args, console)
             await stop.wait()
         finally:
             await fake.close()
@@ -669,6 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the API's port on 127.0.0.1 (default: a free one)",
     )
+    _cli_webhooks.add_fake_server_options(fake)
     _add_common(fake, top=False)
 
     demo = command(
@@ -678,6 +682,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Uploads a generated 5 MiB file and sends it, against FakeLinqServer.",
     )
     _add_common(demo, top=False)
+    _cli_webhooks.register(commands)
     return parser
 
 

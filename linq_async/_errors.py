@@ -20,7 +20,14 @@ LinqError
 |   +-- UploadExpiredError                the upload URL expired
 +-- DownloadError                         fetching a file from its download URL failed
 +-- ResponseValidationError               a 2xx body did not fit the model
++-- WebhookVerificationError              a webhook delivery failed verification
+    +-- WebhookHeaderError                a webhook-* header is missing or malformed
+    +-- WebhookSignatureError             no signature matches the body
+    +-- WebhookTimestampError             signed too long ago (or in the future)
+    +-- WebhookPayloadError               authentic, but not a JSON event envelope
 ```
+
+The webhook errors are raised by `linq_async.webhooks` (and exported from it).
 """
 
 from __future__ import annotations
@@ -48,6 +55,11 @@ __all__ = [
     "ServerError",
     "UploadError",
     "UploadExpiredError",
+    "WebhookHeaderError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
+    "WebhookVerificationError",
 ]
 
 
@@ -269,3 +281,65 @@ def _rebuild_download(
 
 class ResponseValidationError(LinqError):
     """A successful response did not have the shape the models expect."""
+
+
+class WebhookVerificationError(LinqError):
+    """A webhook delivery could not be verified, so it must not be trusted.
+
+    The message says why in terms safe to log: it never holds the secret, and never the
+    expected signature.
+
+    Attributes:
+        reason: the message.
+        header: the header at fault (``"webhook-signature"`` ...), when one is.
+    """
+
+    def __init__(self, reason: str, *, header: str | None = None) -> None:
+        self.reason = reason
+        self.header = header
+        super().__init__(reason)
+
+
+class WebhookHeaderError(WebhookVerificationError):
+    """A required header is missing, empty or malformed (``webhook-id``,
+    ``webhook-timestamp``, ``webhook-signature``), or the same header came twice with
+    different values. A proxy that strips unknown headers causes this on every delivery."""
+
+
+class WebhookSignatureError(WebhookVerificationError):
+    """No ``v1`` signature of ``webhook-signature`` matches the body: a wrong secret, a body
+    changed on the way (re-serialised JSON, re-encoded text), or a forgery.
+
+    Attributes:
+        signatures: how many entries the header held.
+        malformed: how many of them were not ``v1,<base64>`` (no comma, bad base64 ...).
+    """
+
+    def __init__(
+        self, reason: str, *, header: str | None = None, signatures: int = 0, malformed: int = 0
+    ) -> None:
+        super().__init__(reason, header=header)
+        self.signatures = signatures
+        self.malformed = malformed
+
+
+class WebhookTimestampError(WebhookVerificationError):
+    """The signature is right but the timestamp is further from now than the tolerance: a
+    replayed delivery, or a clock that is wrong (this machine's or the sender's).
+
+    Attributes:
+        skew: now minus the signed timestamp, in seconds (positive: signed in the past).
+        tolerance: the largest skew accepted either way, in seconds.
+    """
+
+    def __init__(
+        self, reason: str, *, header: str | None = None, skew: float = 0.0, tolerance: float = 0.0
+    ) -> None:
+        super().__init__(reason, header=header)
+        self.skew = skew
+        self.tolerance = tolerance
+
+
+class WebhookPayloadError(WebhookVerificationError):
+    """The delivery is authentic but its body is not a JSON event envelope (not JSON, not an
+    object, or without a string ``event_id``/``event_type`` and an object ``data``)."""

@@ -454,7 +454,10 @@ def register_open_union(
     open_union = OpenUnion(tag=tag, members=dict(members), fallback=fallback)
     _OPEN_UNIONS[union] = open_union
     for tag_value, cls in members.items():
-        _TAGS[cls] = (tag, tag_value)
+        # A class that models the tag as a field (one class for several tags, as webhook
+        # events are) sends its own value; the others get theirs added.
+        if all(_wire_of(field) != tag for field in attrs.fields(cls)):  # type: ignore[arg-type]
+            _TAGS[cls] = (tag, tag_value)
     return open_union
 
 

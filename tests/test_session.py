@@ -41,6 +41,7 @@ EXPECTED_ALL = {
     "PollOption", "PollVoter", "Reaction", "Sticker", "StickerImage", "StickerPlacement",
     "AppClipPart", "DownloadError", "IMessageApp", "IMessageAppLayout",
     "IMessageAppPart", "InlineSticker", "Mention", "utf16_range",
+    "CreatedWebhookSubscription", "WebhookEventTypes", "WebhookSubscription",
 }  # fmt: skip
 
 

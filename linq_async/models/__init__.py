@@ -68,6 +68,7 @@ from ._payments import (
 from ._polls import Poll, PollMessage, PollOption, PollVoter
 from ._reactions import Reaction, Sticker, StickerImage, StickerPlacement
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
+from ._webhooks import CreatedWebhookSubscription, WebhookEventTypes, WebhookSubscription
 
 __all__ = [
     "AppClipPart",
@@ -82,6 +83,7 @@ __all__ = [
     "ChatUpdate",
     "ContactCardInfo",
     "CreatedChat",
+    "CreatedWebhookSubscription",
     "Effect",
     "Experience",
     "ExperienceAction",
@@ -138,4 +140,6 @@ __all__ = [
     "UploadSlot",
     "VoiceMemo",
     "VoiceMemoFile",
+    "WebhookEventTypes",
+    "WebhookSubscription",
 ]

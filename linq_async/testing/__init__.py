@@ -36,8 +36,10 @@ from ._server import FakeLinqServer
 from ._sigv4 import S3Target
 from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest
 from ._storage import PresignedUpload, UploadStorage
+from ._webhooks import DeliveryAttempt, FakeSubscription, FakeWebhooks, WebhookDelivery
 
 __all__ = [
+    "DeliveryAttempt",
     "FakeAccount",
     "FakeAttachment",
     "FakeBlockedHandle",
@@ -56,9 +58,12 @@ __all__ = [
     "FakePollOption",
     "FakeReaction",
     "FakeReputationAudit",
+    "FakeSubscription",
+    "FakeWebhooks",
     "PresignedUpload",
     "RecordedRequest",
     "S3Storage",
     "S3Target",
     "UploadStorage",
+    "WebhookDelivery",
 ]

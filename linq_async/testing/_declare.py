@@ -383,6 +383,7 @@ def add_message(
     store.messages[message.id] = message
     chat.message_ids.append(message.id)
     chat.updated_at = now
+    store.emit("message.sent", {"chat_id": chat.id, "message_id": message.id})
     return message
 
 

@@ -48,7 +48,7 @@ def update_app_card(call: Call) -> dict[str, Any]:
     chat.message_ids.append(message.id)
     chat.updated_at = now
     sent = render.sent_message(message, chat)
-    call.emit("message.sent", {"id": message.id, "chat_id": chat.id, "parts": sent["parts"]})
+    call.emit("message.sent", {"chat_id": chat.id, "message_id": message.id})
     return {"chat_id": chat.id, "message": sent}
 
 

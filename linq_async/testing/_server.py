@@ -6,9 +6,10 @@ import asyncio
 import datetime as dt
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -39,6 +40,7 @@ from ._state import (
     utcnow,
 )
 from ._storage import BuiltinStorage, UploadStorage
+from ._webhooks import FakeWebhooks, add_inbound, inbound_chat, reaction_data
 
 _HOST = "127.0.0.1"
 _MAX_TTL = dt.timedelta(days=7)  # S3's limit for presigned URLs
@@ -73,7 +75,8 @@ class FakeLinqServer:
 
     Routes: ``POST /v3/attachments``, ``GET``/``DELETE /v3/attachments/{id}``,
     ``POST``/``GET /v3/chats``, ``GET /v3/chats/{id}``, ``POST``/``GET
-    /v3/chats/{id}/messages`` and ``GET /v3/messages/{id}``. Unknown routes answer 404
+    /v3/chats/{id}/messages``, ``GET /v3/messages/{id}``, the webhook subscription routes
+    and the other declared endpoints. Unknown routes answer 404
     (code 2001), a wrong method 405 (code 1005).
 
     Args:
@@ -87,6 +90,16 @@ class FakeLinqServer:
             always takes a free port (upload URLs carry it).
         lines: Your sending lines (E.164), best first: ``POST /v3/messages`` picks from
             them. By default ``+12223334444`` and ``+12223335555``.
+        webhook_retry_delays: The waits, in seconds, before each retry of a webhook
+            delivery that got a 5xx, a 429 or no answer; by default doubling from 2 s up to
+            30 minutes in all, as the API does. ``()`` never retries.
+        webhook_sleep: How the retry waits are slept (``asyncio.sleep``); pass a recorder
+            so tests wait for nothing.
+        webhook_clock: The Unix time deliveries are signed with (``time.time``).
+
+    Webhooks: subscriptions made through the API (or `FakeWebhooks.subscribe`) get signed
+    deliveries POSTed to their target URL whenever the fake's state changes (``message.sent``
+    on every send, ``message.received`` from `receive_message` ...); see `webhooks`.
 
     Raises:
         ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, both
@@ -104,6 +117,9 @@ class FakeLinqServer:
         s3: S3Target | None = None,
         port: int = 0,
         lines: Sequence[str] = DEFAULT_LINES,
+        webhook_retry_delays: Sequence[float] | None = None,
+        webhook_sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        webhook_clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(lines, str) or any(
             not isinstance(line, str) or not _E164.fullmatch(line) for line in lines
@@ -141,6 +157,9 @@ class FakeLinqServer:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._webhooks = FakeWebhooks(
+            self._store, retry_delays=webhook_retry_delays, sleep=webhook_sleep, clock=webhook_clock
+        )
 
     # Lifecycle
 
@@ -167,6 +186,7 @@ class FakeLinqServer:
             self._ports["api"] = await self._serve(api, self._api_port)
             self._ports["storage"] = await self._serve(storage, 0)
             self._builtin.host = f"{_HOST}:{self._ports['storage']}"
+            await self._webhooks.start()
             self._state = "running"
         finally:
             if self._state != "running":
@@ -175,6 +195,7 @@ class FakeLinqServer:
     async def close(self) -> None:
         """Stop both sites and close their connections. Calling it again does nothing."""
         self._state = "closed"
+        await self._webhooks.close()
         while self._runners:
             await self._runners.pop().cleanup()
         self._builtin.close()
@@ -490,6 +511,101 @@ class FakeLinqServer:
             raise ValueError(f"payment {payment_id} is {payment.status}, not authorized")
         payment.status = "succeeded"
         self._store.emit("payment.succeeded", payment.wire())
+
+    @property
+    def webhooks(self) -> FakeWebhooks:
+        """The webhook side: subscriptions, deliveries, delivery faults (`FakeWebhooks`)."""
+        return self._webhooks
+
+    # The world acting on the fake
+
+    def receive_message(
+        self,
+        *,
+        sender: str,
+        line: str,
+        text: str | None = None,
+        parts: Sequence[Mapping[str, Any]] | None = None,
+        chat_id: str | None = None,
+    ) -> FakeMessage:
+        """Make ``sender`` send a message to your ``line``: an inbound message.
+
+        It is recorded in `messages` (listed by ``GET /v3/chats/{id}/messages`` with
+        ``is_from_me: false``) and announced as ``message.received`` to the webhook
+        subscriptions.
+
+        Args:
+            sender: The handle writing in (E.164 or email).
+            line: Your line it is written to; the direct chat between the two is used, or
+                made.
+            text: The text (a single text part).
+            parts: The parts as the API shows them (instead of ``text``).
+            chat_id: Write into this chat (a group) instead of the direct chat.
+
+        Returns:
+            The message.
+
+        Raises:
+            ValueError: neither or both of ``text`` and ``parts``, or an unknown chat.
+        """
+        if (text is None) == (parts is None):
+            raise ValueError("give text or parts")
+        body = (
+            [{"type": "text", "value": text}]
+            if text is not None
+            else [dict(p) for p in parts or ()]
+        )
+        if chat_id is not None:
+            chat = self._store.chats.get(chat_id)
+            if chat is None:
+                raise ValueError(f"no chat {chat_id}")
+        else:
+            chat = inbound_chat(self._store, line, sender)
+        return add_inbound(self._store, chat, sender, body)
+
+    def receive_reaction(
+        self,
+        message_id: str,
+        *,
+        sender: str,
+        type: str = "love",
+        removed: bool = False,
+        custom_emoji: str | None = None,
+        part_index: int = 0,
+    ) -> None:
+        """Make ``sender`` react to a message: announces ``reaction.added`` (or ``.removed``).
+
+        Raises:
+            ValueError: no such message.
+        """
+        message = self._store.messages.get(message_id)
+        if message is None:
+            raise ValueError(f"no message {message_id}")
+        data = reaction_data(
+            self._store,
+            message,
+            sender=sender,
+            reaction_type=type,
+            custom_emoji=custom_emoji,
+            part_index=part_index,
+        )
+        self._store.emit("reaction.removed" if removed else "reaction.added", data)
+
+    def receive_typing(
+        self, chat_id: str, *, sender: str | None = None, stopped: bool = False
+    ) -> None:
+        """Announce ``chat.typing_indicator.started`` (or ``.stopped``) in a chat.
+
+        Raises:
+            ValueError: no such chat.
+        """
+        if chat_id not in self._store.chats:
+            raise ValueError(f"no chat {chat_id}")
+        data: dict[str, Any] = {"chat_id": chat_id}
+        if sender is not None:
+            data["actor_handle"] = sender
+        kind = "stopped" if stopped else "started"
+        self._store.emit(f"chat.typing_indicator.{kind}", data)
 
     async def wait_idle(self) -> None:
         """Wait until no request is being handled.

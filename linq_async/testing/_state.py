@@ -119,6 +119,8 @@ class FakeMessage:
         reply_to: ``message.reply_to`` as sent, or ``None``.
         preferred_service: ``message.preferred_service`` as sent, or ``None``.
         override_optout: The request's ``override_optout``, or ``None`` when absent.
+        sender: The handle that sent an inbound message (injected with
+            `FakeLinqServer.receive_message`); ``None`` for the messages the client sent.
         created_at: When the fake accepted it (aware UTC).
     """
 
@@ -132,6 +134,7 @@ class FakeMessage:
     reply_to: dict[str, Any] | None = None
     preferred_service: str | None = None
     override_optout: bool | None = None
+    sender: str | None = None
     created_at: dt.datetime
 
 

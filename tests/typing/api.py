@@ -5,6 +5,7 @@ A change that breaks a user's type-checked code breaks this file first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from linq_async import (
@@ -16,6 +17,7 @@ from linq_async import (
     ChatUpdate,
     ContactCardInfo,
     CreatedChat,
+    CreatedWebhookSubscription,
     DownloadError,
     Experience,
     IMessageApp,
@@ -206,3 +208,51 @@ async def rich_parts_cards_and_downloads(folder: Path) -> None:
             print(path, updated.chat_id)
         except DownloadError as exc:
             print(exc.status, exc.attachment_id)
+
+
+async def receive_webhooks(body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+    from aiohttp import web
+
+    from linq_async.webhooks import (
+        MessageEvent,
+        ReactionEvent,
+        Router,
+        Verifier,
+        WebhookEvent,
+        WebhookVerificationError,
+        poll_inbound,
+        setup_aiohttp,
+    )
+
+    async with LinqSession("key") as linq:
+        sub: CreatedWebhookSubscription = await linq.webhook_subscriptions.create(
+            target_url="https://example.com/hook?version=2026-02-03", events=["message.received"]
+        )
+        secret: str = sub.signing_secret
+        await linq.webhook_subscriptions.update(sub.id, phone_numbers=None, is_active=False)
+        async for message in poll_inbound(linq, interval=1.0):
+            print(message.id)
+    router = Router(Verifier(secret, tolerance=60), concurrency=4)
+
+    @router.on("message.received")
+    async def on_message(event: MessageEvent) -> None:
+        text: str = event.text
+        sender: str = event.sender
+        print(text, sender, event.direction, event.chat_id)
+
+    @router.on("reaction.*")
+    async def on_reaction(event: ReactionEvent) -> None:
+        print(event.data.reaction_type)
+
+    @router.fallback
+    async def other(event: WebhookEvent) -> None:
+        print(event.event_type)
+
+    app = web.Application()
+    setup_aiohttp(app, router, "/hook")
+    try:
+        Verifier(secret).verify(body, headers)
+    except WebhookVerificationError as exc:
+        print(exc.header)
+    status, payload = await router.handle(body, headers)
+    return status, payload
