@@ -853,3 +853,17 @@ async def test_flag_line_takes_only_the_fakes_lines(fake: FakeLinqServer) -> Non
         fake.flag_line(RECIPIENT)
     fake.flag_line(SENDER)
     fake.flag_line(SENDER, flagged=False)
+
+
+async def test_parts_read_from_an_answer_can_be_sent_again(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Response-only fields (reactions, mentions, media metadata) never go back on the wire."""
+    created = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hello")
+    await linq.messages.react(created.message.id, "love")
+    fetched = await linq.messages.get(created.message.id)
+    assert fetched.parts[0].reactions  # type: ignore[union-attr]
+    fake.requests.clear()
+    await linq.chats.messages.send(created.chat.id, parts=fetched.parts)
+    (sent,) = api_requests(fake)
+    assert sent.json()["message"]["parts"] == [{"type": "text", "value": "hello"}]
