@@ -101,11 +101,9 @@ class ApiRoutes:
             key = None
             if endpoint.idempotency_header:
                 key = request.headers.get("Idempotency-Key") or None
-                replay = self._store.replays.get((self._api_key, key)) if key else None
-                if replay is not None:
-                    return web.Response(
-                        status=replay.status, body=replay.body, content_type="application/json"
-                    )
+            # A header key is scoped to its route: the same key on another endpoint is another
+            # request. Checked under the lock, so two concurrent repeats run the handler once.
+            replay_key = (self._api_key, f"{endpoint.method} {endpoint.route} {key}")
             call = Call(
                 request=request,
                 params=dict(request.match_info),
@@ -116,14 +114,17 @@ class ApiRoutes:
                 storage=self._storage,
             )
             async with self._store.write_lock:
+                replay = self._store.replays.get(replay_key) if key else None
+                if replay is not None:
+                    return web.Response(
+                        status=replay.status, body=replay.body, content_type="application/json"
+                    )
                 result = await run_handler(endpoint, call)
-            if result is None:
+                data = None if result is None else json.dumps(result).encode()
+                if key is not None and data is not None:
+                    self._store.replays[replay_key] = Replay(status=endpoint.status, body=data)
+            if data is None:
                 return web.Response(status=endpoint.empty_status)
-            data = json.dumps(result).encode()
-            if key is not None:
-                self._store.replays[(self._api_key, key)] = Replay(
-                    status=endpoint.status, body=data
-                )
             return web.Response(
                 status=endpoint.status, body=data, content_type=endpoint.content_type
             )
