@@ -7,7 +7,6 @@ from typing import Any
 from . import _render as render
 from . import _rules as rules
 from ._declare import Call, Endpoint, bad, boolean, obj, opt, req, string
-from ._state import FakeMessage
 
 __all__ = ["ENDPOINTS"]
 
@@ -31,24 +30,15 @@ def update_app_card(call: Call) -> dict[str, Any]:
         fields = ("layout", "app", "url", "fallback_text", "interactive")
         parts = [{**card, **{key: body[key] for key in fields if key in body}}]
         experience = None
-    message_id = call.new_id()
-    now = call.now()
-    message = FakeMessage(
-        id=message_id,
-        chat_id=chat.id,
+    spec = rules.MessageRequest(
         parts=parts,
-        response_parts=[
-            render.response_part(part, call.store.attachments, message_id, me=chat.from_handle)
-            for part in parts
-        ],
         experience=experience,
-        created_at=now,
+        effect=None,
+        reply_to=None,
+        preferred_service=None,
+        idempotency_key=None,
     )
-    call.store.messages[message.id] = message
-    chat.message_ids.append(message.id)
-    chat.updated_at = now
-    sent = render.sent_message(message, chat)
-    call.emit("message.sent", {"chat_id": chat.id, "message_id": message.id})
+    sent = render.sent_message(call.add_message(chat, spec, None), chat)
     return {"chat_id": chat.id, "message": sent}
 
 
