@@ -73,11 +73,11 @@ class FakeLinqServer:
     Attachments' ``download_url`` point at the storage site too, which serves the uploaded
     bytes (and refuses a request that carries the API key).
 
-    Routes: ``POST /v3/attachments``, ``GET``/``DELETE /v3/attachments/{id}``,
-    ``POST``/``GET /v3/chats``, ``GET /v3/chats/{id}``, ``POST``/``GET
-    /v3/chats/{id}/messages``, ``GET /v3/messages/{id}``, the webhook subscription routes
-    and the other declared endpoints. Unknown routes answer 404
-    (code 2001), a wrong method 405 (code 1005).
+    Routes: every endpoint of the API (the 69 of the client's namespaces), each with its
+    documented status, answer shape and request rules, and the state tests need (chats,
+    participants, edits, reactions, typing, polls, subscriptions, blocked handles, payments
+    ...). Area state is reachable through properties such as `account`, `webhooks` and
+    `chat_activity`. Unknown routes answer 404 (code 2001), a wrong method 405 (code 1005).
 
     Args:
         api_key: The only API key accepted; a random one when omitted.
