@@ -8,6 +8,7 @@ documented values; the server stays the judge of everything this module cannot k
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from ._errors import LinqUsageError
@@ -126,7 +127,15 @@ def check_part_text(value: object) -> str:
 
 
 def check_filename(filename: object) -> str:
-    """Return ``filename`` if it is 1 to 255 characters long."""
+    """Return ``filename`` in Unicode NFC form if it is 1 to 255 characters long then.
+
+    macOS spells names in NFD (``e`` + a combining accent); NFC is what other systems show
+    and what the length limit is meant for, so the name is normalised before it is counted
+    and sent. A lone surrogate (undecodable bytes in a file name) is refused.
+    """
+    if isinstance(filename, str):
+        check_no_lone_surrogates(filename, what="filename")
+        filename = unicodedata.normalize("NFC", filename)
     if not isinstance(filename, str) or not 1 <= len(filename) <= MAX_FILENAME_CHARS:
         shown = filename if not isinstance(filename, str) else f"{len(filename)} characters"
         raise LinqUsageError(

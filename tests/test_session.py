@@ -29,7 +29,7 @@ EXPECTED_ALL = {
     "SendResult", "ServerError", "TextDecoration", "TextPart", "Timeouts", "UnknownPart",
     "Upload", "UploadError", "UploadExpiredError", "UploadSlot", "__version__",
     "AsyncPager", "Page", "MessageOptions", "SendOptions", "OperationResult",
-    "guess_content_type",
+    "guess_content_type", "BroadcastInterruptedError", "LinqLoopError",
 }  # fmt: skip
 
 
