@@ -66,9 +66,14 @@ def _check_option(value: Any, cls: type[Any], name: str) -> Any:
     return value
 
 
+def _key_ok(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and value == value.strip()
+
+
 def _check_key(key: _Secret) -> None:
-    value = key.reveal()
-    if not isinstance(value, str) or not value.strip() or value != value.strip():
+    # The key is never a local of a frame that raises: a traceback printed with its locals
+    # would show it.
+    if not _key_ok(key.reveal()):
         raise LinqUsageError(
             "an API key is required: pass LinqSession(api_key) or use "
             "LinqSession.from_env(), which reads LINQ_API_KEY "
@@ -322,7 +327,10 @@ class LinqSession:
         await self.close()
 
     def __repr__(self) -> str:
-        return f"<LinqSession {self.base_url} {self._transport.pool.state}>"
+        transport = getattr(self, "_transport", None)
+        if transport is None:  # __init__ refused its arguments (a traceback shows this)
+            return "<LinqSession (not constructed)>"
+        return f"<LinqSession {transport.base_url} {transport.pool.state}>"
 
     async def upload(
         self,

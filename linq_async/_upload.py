@@ -9,6 +9,7 @@ sent fails the upload rather than storing something other than what was declared
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from collections.abc import Callable
@@ -197,7 +198,7 @@ class _Body:
     async def close(self) -> None:
         handle, self._handle = self._handle, None
         if handle is not None:
-            await handle.close()
+            _close_now(handle)
 
     def _fail(self, what: str) -> None:
         self.failure = UploadError(
@@ -264,8 +265,14 @@ async def put_file(
 
 async def _reopen(source: FileSource, attachment_id: str, body: _Body) -> AsyncBufferedReader:
     assert source.path is not None
+    opening = asyncio.ensure_future(aiofiles.open(source.path, "rb"))
     try:
-        handle = await aiofiles.open(source.path, "rb")
+        # Shielded: a cancellation while the worker thread opens the file must not leave
+        # the descriptor it opens behind, unowned.
+        handle = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_when_opened)
+        raise
     except OSError as exc:
         body.failure = UploadError(
             f"cannot reopen {source.path!r} for upload: {exc.strerror}",
@@ -274,7 +281,7 @@ async def _reopen(source: FileSource, attachment_id: str, body: _Body) -> AsyncB
         raise body.failure from None
     size = os.fstat(handle.fileno()).st_size
     if size != source.size:
-        await handle.close()
+        _close_now(handle)
         body.failure = UploadError(
             f"{source.path!r} changed size since it was checked "
             f"({source.size:,} bytes declared, {size:,} now)",
@@ -282,3 +289,15 @@ async def _reopen(source: FileSource, attachment_id: str, body: _Body) -> AsyncB
         )
         raise body.failure
     return handle
+
+
+def _close_when_opened(opening: asyncio.Future[AsyncBufferedReader]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        _close_now(opening.result())
+
+
+def _close_now(handle: AsyncBufferedReader) -> None:
+    # Closed here, not in a worker thread: a cancelled upload (or a loop shutting down)
+    # can cancel a close job queued for a thread before it runs, leaving the descriptor
+    # open. Closing a file opened for reading does not block.
+    handle.raw.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import secrets
 from collections.abc import Mapping
 from types import TracebackType
@@ -26,6 +27,10 @@ _MAX_TTL = dt.timedelta(days=7)  # S3's limit for presigned URLs
 # API bodies are small JSON; uploads never go through the API site.
 _API_MAX_BODY = 8 * 1024 * 1024
 _SHUTDOWN_TIMEOUT = 2.0
+
+
+def _http_date(when: dt.datetime) -> str:
+    return email.utils.format_datetime(when.astimezone(dt.timezone.utc), usegmt=True)
 
 
 class FakeLinqServer:
@@ -62,6 +67,10 @@ class FakeLinqServer:
             real S3 endpoint (see `S3Storage`).
         port: The API site's TCP port; 0 (the default) picks a free one. The storage site
             always takes a free port (upload URLs carry it).
+        sign_content_type: Whether upload slots require and sign a ``Content-Type`` (the
+            default). With ``False`` their ``required_headers`` hold only
+            ``Content-Length``, and the built-in storage refuses a PUT that carries any
+            ``Content-Type``, as a URL signed over an empty content type does.
 
     Raises:
         ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, both
@@ -77,6 +86,7 @@ class FakeLinqServer:
         storage: UploadStorage | None = None,
         s3: S3Target | None = None,
         port: int = 0,
+        sign_content_type: bool = True,
     ) -> None:
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty")
@@ -94,8 +104,11 @@ class FakeLinqServer:
         self._store = Store()
         self._faults = FaultPlan()
         self._builtin = BuiltinStorage(
-            store=self._store, take_upload_drop=self._faults.take_upload_drop
+            store=self._store,
+            take_upload_drop=self._faults.take_upload_drop,
+            sign_content_type=sign_content_type,
         )
+        self._skew = dt.timedelta(0)
         self._storage: UploadStorage = storage if storage is not None else self._builtin
         self._api_port = port
         self._runners: list[web.AppRunner] = []
@@ -125,7 +138,8 @@ class FakeLinqServer:
             upload_ttl=self._upload_ttl,
         ).install(api)
         storage = web.Application(middlewares=[self._recorder("storage")])
-        storage.router.add_route("*", "/{tail:.*}", self._builtin.handle)
+        # [\s\S], not ".": a key may hold any character, a newline included, as in S3.
+        storage.router.add_route("*", r"/{tail:[\s\S]*}", self._builtin.handle)
         try:
             self._ports["api"] = await self._serve(api, self._api_port)
             self._ports["storage"] = await self._serve(storage, 0)
@@ -371,6 +385,22 @@ class FakeLinqServer:
         """
         self._storage.expire_issued_urls()
 
+    def shift_clock(self, delta: dt.timedelta) -> None:
+        """Run the fake's clock ``delta`` away from this machine's (negative: behind).
+
+        The API's ``Date`` headers, the issue and expiry times of new upload URLs and the
+        storage's expiry checks all follow the shifted clock, as a server whose clock
+        differs from the client's would: a client clock that runs fast is a fake clock that
+        runs behind.
+
+        Raises:
+            NotImplementedError: A custom ``storage`` keeps its own clock.
+        """
+        if self._storage is not self._builtin:
+            raise NotImplementedError("a custom storage keeps its own clock")
+        self._skew += delta
+        self._builtin.clock_offset += delta
+
     def reset_faults(self) -> None:
         """Forget every queued fault (failures, rate limits and drops)."""
         self._faults.reset()
@@ -392,6 +422,10 @@ class FakeLinqServer:
             self._enter()
             try:
                 response = await self._process(site, request, handler, entry)
+                if self._skew and site == "api" and not response.prepared:
+                    response.headers["Date"] = _http_date(
+                        dt.datetime.now(dt.timezone.utc) + self._skew
+                    )
                 transport = request.transport
                 if transport is None or transport.is_closing():
                     entry.dropped = True
