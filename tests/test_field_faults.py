@@ -29,6 +29,7 @@ import aiohttp
 import pytest
 from _support import RECIPIENT, SENDER, SleepRecorder, api_requests
 from aiohttp import web
+from test_cli import finish, make_env, run_cli, start_cli
 
 from linq_async import (
     APIStatusError,
@@ -40,6 +41,7 @@ from linq_async import (
     LinqLoopError,
     LinqSession,
     LinqUsageError,
+    MediaPart,
     OptedOutError,
     RecipientOutcome,
     RetryPolicy,
@@ -63,6 +65,32 @@ def sparse(tmp_path: Path, name: str, size: int) -> Path:
     with path.open("wb") as handle:
         handle.truncate(size)
     return path
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def python_env() -> dict[str, str]:
+    """This environment, with the worktree's package first on the path of a child Python."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
+class Sleeper:
+    """A retry sleep that never ends on its own, and says when ``expected`` calls wait in it."""
+
+    def __init__(self, expected: int = 1) -> None:
+        self.calls = 0
+        self.expected = expected
+        self.waiting = asyncio.Event()
+
+    async def __call__(self, delay: float) -> None:
+        self.calls += 1
+        if self.calls >= self.expected:
+            self.waiting.set()
+        await asyncio.Event().wait()
 
 
 def storage_requests(fake: FakeLinqServer) -> list[RecordedRequest]:
@@ -280,17 +308,12 @@ def test_session_bound_to_its_loop() -> None:
 # 4. shutdown with calls in flight
 
 
-async def never(delay: float) -> None:
-    """A retry sleep that never ends on its own."""
-    await asyncio.Event().wait()
-
-
 async def test_close_with_calls_in_flight(tmp_path: Path, fake: FakeLinqServer) -> None:
     """Each pending call ends with LinqClosedError (or CancelledError); nothing is half-stored."""
     path = sparse(tmp_path, "report.pdf", 4 * 1024 * 1024)
     async with SilentServer() as api, StandInStorage(stall_after=64 * 1024) as storage:
         api.expected = 100
-        linq = LinqSession("key", base_url=api.base_url, retry=RetryPolicy(sleep=never))
+        linq = LinqSession("key", base_url=api.base_url, retry=RetryPolicy(sleep=Sleeper()))
         await linq.open()
         # 150 sends: 100 in flight (every API lane busy), 50 waiting for a lane.
         sends = [
@@ -302,10 +325,12 @@ async def test_close_with_calls_in_flight(tmp_path: Path, fake: FakeLinqServer) 
         await within(api.arrived.wait())
         # One more call sits in a retry wait.
         fake.fail_next(503)
-        waiting = LinqSession(fake.api_key, base_url=fake.base_url, retry=RetryPolicy(sleep=never))
+        sleeper = Sleeper()
+        waiting = LinqSession(
+            fake.api_key, base_url=fake.base_url, retry=RetryPolicy(sleep=sleeper)
+        )
         pausing = asyncio.ensure_future(waiting.chats.get("c1"))
-        while not api_requests(fake):
-            await asyncio.sleep(0.01)
+        await within(sleeper.waiting.wait())
         await within(asyncio.gather(linq.close(), waiting.close()))
         results = await asyncio.gather(*sends, *uploads, pausing, return_exceptions=True)
     kinds = {type(result) for result in results}
@@ -341,7 +366,7 @@ def reachable(root: object) -> Iterator[object]:
             continue
         seen.add(id(obj))
         yield obj
-        if isinstance(obj, _ATOMS) or isinstance(obj, _OPAQUE):
+        if isinstance(obj, (*_ATOMS, *_OPAQUE)):
             continue
         if isinstance(obj, BaseException):
             stack += [obj.args, obj.__cause__, obj.__context__]
@@ -463,8 +488,18 @@ async def test_secrets_unreachable_from_every_error_class(
     caller = aiohttp.ClientSession(raise_for_status=True, headers={"X-Api-Key": CALLER_SECRET})
     async with LinqSession(key, base_url=fake.base_url, retry=never_retry) as linq, caller:
         via_caller = LinqSession(key, base_url=fake.base_url, retry=never_retry, session=caller)
-        for status, code in [(400, 1002), (401, 2004), (403, 2005), (403, 2024), (403, 2027),
-                             (404, 2001), (409, 1006), (429, 1007), (500, 3006), (418, None)]:  # fmt: skip
+        for status, code in [
+            (400, 1002),
+            (401, 2004),
+            (403, 2005),
+            (403, 2024),
+            (403, 2027),
+            (404, 2001),
+            (409, 1006),
+            (429, 1007),
+            (500, 3006),
+            (418, None),
+        ]:
             fake.fail_next(status, code=code)
             errors.append(await caught(linq.chats.get("c1")))
             fake.fail_next(status, code=code)
@@ -493,31 +528,38 @@ async def test_secrets_unreachable_from_every_error_class(
             await caught(via_caller.broadcast(from_=SENDER, recipients=[RECIPIENT], text="x"))
         )
         await via_caller.close()
-    async with FakeLinqServer() as other:
-        async with LinqSession("revoked-" + key, base_url=other.base_url) as revoked:
-            errors.append(
-                await caught(revoked.broadcast(from_=SENDER, recipients=[RECIPIENT] * 1, text="x"))
-            )
+    async with (
+        FakeLinqServer() as other,
+        LinqSession("revoked-" + key, base_url=other.base_url) as revoked,
+    ):
+        errors.append(
+            await caught(revoked.broadcast(from_=SENDER, recipients=[RECIPIENT], text="x"))
+        )
     async with FakeLinqServer() as closed:
         gone = closed.base_url
     async with LinqSession(key, base_url=gone, retry=RetryPolicy(attempts=2, sleep=sleeps)) as dead:
         errors.append(await caught(dead.chats.get("c1")))  # LinqConnectionError
         errors.append(await caught(dead.broadcast(from_=SENDER, recipients=[RECIPIENT], text="x")))
-    async with SilentServer() as silent:
-        async with LinqSession(key, base_url=silent.base_url, timeout=Timeouts(total=0.05),
-                               retry=never_retry) as slow:  # fmt: skip
-            errors.append(await caught(slow.chats.get("c1")))  # LinqTimeoutError
-            pending = asyncio.ensure_future(slow.chats.create(from_=SENDER, to=RECIPIENT, text="x"))
-            await within(silent.arrived.wait())
-            await slow.close()
-            errors.append(await caught(pending))  # LinqClosedError, in flight
-            errors.append(await caught(slow.chats.get("c1")))  # LinqClosedError, after
-    async with StandInStorage(stall_after=0) as storage:
-        async with LinqSession(key, timeout=Timeouts(upload_read=0.2), retry=never_retry) as s:
-            slot = stand_in_slot(storage.url(), 4 * 1024 * 1024)
-            errors.append(
-                await caught(s.attachments.upload(slot, sparse(tmp_path, "s.pdf", 4 * 1024 * 1024)))
-            )
+    async with (
+        SilentServer() as silent,
+        LinqSession(
+            key, base_url=silent.base_url, timeout=Timeouts(total=0.05), retry=never_retry
+        ) as slow,
+    ):
+        errors.append(await caught(slow.chats.get("c1")))  # LinqTimeoutError
+        pending = asyncio.ensure_future(slow.chats.create(from_=SENDER, to=RECIPIENT, text="x"))
+        await within(silent.arrived.wait())
+        await slow.close()
+        errors.append(await caught(pending))  # LinqClosedError, in flight
+        errors.append(await caught(slow.chats.get("c1")))  # LinqClosedError, after
+    async with (
+        StandInStorage(stall_after=0) as storage,
+        LinqSession(key, timeout=Timeouts(upload_read=0.2), retry=never_retry) as s,
+    ):
+        slot = stand_in_slot(storage.url(), 4 * 1024 * 1024)
+        errors.append(
+            await caught(s.attachments.upload(slot, sparse(tmp_path, "s.pdf", 4 * 1024 * 1024)))
+        )
 
     async def usage(call: Callable[[], object]) -> BaseException:
         try:
@@ -533,12 +575,25 @@ async def test_secrets_unreachable_from_every_error_class(
 
     kinds = {type(error).__name__ for error in errors}
     assert kinds >= {
-        "BadRequestError", "AuthenticationError", "PermissionDeniedError", "OptedOutError",
-        "LineIneligibleError", "NotFoundError", "ConflictError", "RateLimitError",
-        "ServerError", "APIStatusError", "ResponseValidationError", "UploadError",
-        "UploadExpiredError", "BroadcastInterruptedError", "LinqConnectionError",
-        "LinqTimeoutError", "LinqClosedError", "LinqUsageError",
-    }, kinds  # fmt: skip
+        "BadRequestError",
+        "AuthenticationError",
+        "PermissionDeniedError",
+        "OptedOutError",
+        "LineIneligibleError",
+        "NotFoundError",
+        "ConflictError",
+        "RateLimitError",
+        "ServerError",
+        "APIStatusError",
+        "ResponseValidationError",
+        "UploadError",
+        "UploadExpiredError",
+        "BroadcastInterruptedError",
+        "LinqConnectionError",
+        "LinqTimeoutError",
+        "LinqClosedError",
+        "LinqUsageError",
+    }, kinds
     queries = [request.query_string for request in storage_requests(fake)]
     secrets = [key, CALLER_SECRET, SIGNATURE, *filter(None, queries)]
     printed = []
@@ -568,7 +623,9 @@ async def test_uploads_do_not_starve_api_calls(tmp_path: Path, sleeps: SleepReco
     async with HoldingStorage() as storage, FakeLinqServer(storage=storage) as fake:
         retry = RetryPolicy(sleep=sleeps)
         timeout = Timeouts(total=10, connect=1)
-        async with LinqSession(fake.api_key, base_url=fake.base_url, timeout=timeout, retry=retry) as linq:  # fmt: skip
+        async with LinqSession(
+            fake.api_key, base_url=fake.base_url, timeout=timeout, retry=retry
+        ) as linq:
             files = [
                 sparse(tmp_path, f"f{n}.pdf", 64 * 1024) for n in range(3 * UPLOAD_CONNECTIONS)
             ]
@@ -686,17 +743,26 @@ async def test_file_descriptors_are_opened_only_to_stream(
         sparse(folder, f"file{n:03d}.pdf", 256 * 1024)
     script = tmp_path / "fds.py"
     script.write_text(FD_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+    env = python_env()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(script), fake.base_url, fake.api_key, str(folder),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-    )  # fmt: skip
+        sys.executable,
+        str(script),
+        fake.base_url,
+        fake.api_key,
+        str(folder),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     out, err = await within(proc.communicate(), 240)
     assert proc.returncode == 0, err.decode()[-3000:]
     outcome = json.loads(out)
     assert outcome == {
-        "upload": [], "upload_and_send": [], "broadcast": [], "attachments.upload": []
-    }  # fmt: skip
+        "upload": [],
+        "upload_and_send": [],
+        "broadcast": [],
+        "attachments.upload": [],
+    }
     complete = [a for a in fake.attachments.values() if a.status == "complete"]
     assert len(complete) == 800
 
@@ -713,7 +779,9 @@ async def test_caller_session_defaults(fake: FakeLinqServer, tmp_path: Path) -> 
     )
     async with caller:
         retry = RetryPolicy(sleep=SleepRecorder())
-        async with LinqSession(fake.api_key, base_url=fake.base_url, retry=retry, session=caller) as linq:  # fmt: skip
+        async with LinqSession(
+            fake.api_key, base_url=fake.base_url, retry=retry, session=caller
+        ) as linq:
             fake.fail_next(403, code=2024, message="Recipient has opted out", path="/v3/chats")
             with pytest.raises(OptedOutError) as info:
                 await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
@@ -763,7 +831,9 @@ async def test_user_callbacks_that_raise(
         raised.append(CallbackFailure("the progress bar broke"))
         raise raised[-1]
 
-    error = await caught(linq.upload_and_send(path, from_=SENDER, to=RECIPIENT, on_progress=on_progress))  # fmt: skip
+    error = await caught(
+        linq.upload_and_send(path, from_=SENDER, to=RECIPIENT, on_progress=on_progress)
+    )
     assert error is raised[0]
     assert len(raised) == 1
     assert len(storage_requests(fake)) <= 1  # cut off at once, maybe before storage saw it
@@ -785,16 +855,24 @@ async def test_on_recipient_that_raises_stops_the_broadcast(
             raise CallbackFailure("the report file is full")
 
     error = await caught(
-        linq.broadcast(from_=SENDER, recipients=recipients, text="hi", concurrency=1,
-                       broadcast_id="run-9", on_recipient=on_recipient)
-    )  # fmt: skip
+        linq.broadcast(
+            from_=SENDER,
+            recipients=recipients,
+            text="hi",
+            concurrency=1,
+            broadcast_id="run-9",
+            on_recipient=on_recipient,
+        )
+    )
     assert type(error) is CallbackFailure
     assert len(fake.messages) == 3
     assert len(seen) == 3
     assert sleeps.delays == []
     if sys.version_info >= (3, 11):
         assert any("run-9" in note for note in error.__notes__)
-    report = await linq.broadcast(from_=SENDER, recipients=recipients, text="hi", broadcast_id="run-9")  # fmt: skip
+    report = await linq.broadcast(
+        from_=SENDER, recipients=recipients, text="hi", broadcast_id="run-9"
+    )
     assert report.sent == 10
     assert len(fake.messages) == 10
 
@@ -808,18 +886,31 @@ async def test_resumable_broadcast_after_cancellation(
     """A cancelled broadcast, run again with the caller's id, sends nobody anything twice."""
     recipients = [f"+1555400{n:04d}" for n in range(60)]
     run_id = str(uuid.uuid4())
+    twenty = asyncio.Event()
+
+    def on_recipient(outcome: RecipientOutcome) -> None:
+        if len(fake.messages) >= 20:
+            twenty.set()
+
     task = asyncio.ensure_future(
-        linq.broadcast(from_=SENDER, recipients=recipients, text="hi", concurrency=2,
-                       broadcast_id=run_id)
-    )  # fmt: skip
-    while len(fake.messages) < 20:
-        await asyncio.sleep(0.001)
+        linq.broadcast(
+            from_=SENDER,
+            recipients=recipients,
+            text="hi",
+            concurrency=2,
+            broadcast_id=run_id,
+            on_recipient=on_recipient,
+        )
+    )
+    await within(twenty.wait())
     task.cancel()
     error = await caught(task)
     assert isinstance(error, asyncio.CancelledError)
     first = len(fake.messages)
     assert first < len(recipients)
-    report = await linq.broadcast(from_=SENDER, recipients=recipients, text="hi", broadcast_id=run_id)  # fmt: skip
+    report = await linq.broadcast(
+        from_=SENDER, recipients=recipients, text="hi", broadcast_id=run_id
+    )
     assert report.sent == len(recipients)
     assert len(fake.messages) == len(recipients)
     per_recipient = sorted(h for chat in fake.chats.values() for h in chat.handles if h != SENDER)
@@ -829,11 +920,13 @@ async def test_resumable_broadcast_after_cancellation(
 async def test_interrupted_broadcast_exposes_its_id(fake: FakeLinqServer) -> None:
     """Closing the session mid-broadcast raises BroadcastInterruptedError with the id."""
     recipients = [f"+1555500{n:04d}" for n in range(40)]
-    linq = LinqSession(fake.api_key, base_url=fake.base_url, retry=RetryPolicy(sleep=never))
+    sleeper = Sleeper(expected=4)
+    linq = LinqSession(fake.api_key, base_url=fake.base_url, retry=RetryPolicy(sleep=sleeper))
     fake.fail_next(503, method="POST", path="/v3/chats", times=1000)
-    task = asyncio.ensure_future(linq.broadcast(from_=SENDER, recipients=recipients, text="hi", concurrency=4))  # fmt: skip
-    while len(api_requests(fake)) < 4:
-        await asyncio.sleep(0.001)
+    task = asyncio.ensure_future(
+        linq.broadcast(from_=SENDER, recipients=recipients, text="hi", concurrency=4)
+    )
+    await within(sleeper.waiting.wait())  # four sends, each waiting to retry
     await linq.close()
     error = await within(caught(task))
     assert isinstance(error, BroadcastInterruptedError)
@@ -915,8 +1008,8 @@ def http_dates(when: float) -> dict[str, str]:
     return {
         "IMF-fixdate": email.utils.formatdate(when, usegmt=True),
         "RFC 850": time.strftime("%A, %d-%b-%y %H:%M:%S GMT", gmt),
-        "asctime": time.strftime("%a %b ", gmt) + f"{gmt.tm_mday:2d}" + time.strftime(" %H:%M:%S %Y", gmt),
-    }  # fmt: skip
+        "asctime": time.strftime(f"%a %b {gmt.tm_mday:2d} %H:%M:%S %Y", gmt),
+    }
 
 
 @pytest.mark.parametrize("form", ["IMF-fixdate", "RFC 850", "asctime"])
@@ -926,7 +1019,9 @@ async def test_retry_after_dates_are_gmt(
     """A Retry-After date 3 s ahead waits about 3 s, in every form and any local time zone."""
     ahead = http_dates(time.time() + 3)[form]
     fake.fail_next(503, headers={"Retry-After": ahead})
-    async with LinqSession(fake.api_key, base_url=fake.base_url, retry=RetryPolicy(sleep=sleeps)) as linq:  # fmt: skip
+    async with LinqSession(
+        fake.api_key, base_url=fake.base_url, retry=RetryPolicy(sleep=sleeps)
+    ) as linq:
         with pytest.raises(APIStatusError):
             await linq.chats.get("c1")
     (delay,) = sleeps.delays
@@ -935,8 +1030,16 @@ async def test_retry_after_dates_are_gmt(
 
 # 13. invented headers on the PUT
 
-PATHS = ["upload", "upload_and_send", "broadcast", "attachments.upload", "bytes",
-         "retry after 503", "retry after a drop", "fresh slot after expiry"]  # fmt: skip
+PATHS = [
+    "upload",
+    "upload_and_send",
+    "broadcast",
+    "attachments.upload",
+    "bytes",
+    "retry after 503",
+    "retry after a drop",
+    "fresh slot after expiry",
+]
 
 
 @pytest.mark.parametrize("signed_type", [True, False], ids=["slot-signs-type", "slot-without-type"])
@@ -957,9 +1060,10 @@ async def test_put_carries_no_invented_headers(
                 await linq.broadcast(path, from_=SENDER, recipients=[RECIPIENT, "+15550001111"])
             elif path_kind == "attachments.upload":
                 slot = await linq.attachments.create(
-                    filename="report.pdf", content_type="application/pdf",
+                    filename="report.pdf",
+                    content_type="application/pdf",
                     size_bytes=path.stat().st_size,
-                )  # fmt: skip
+                )
                 await linq.attachments.upload(slot, path)
             elif path_kind == "bytes":
                 await linq.upload(memoryview(bytearray(1000)), filename="report.pdf")
@@ -971,9 +1075,10 @@ async def test_put_carries_no_invented_headers(
                 await linq.upload(path)
             else:
                 slot = await linq.attachments.create(
-                    filename="report.pdf", content_type="application/pdf",
+                    filename="report.pdf",
+                    content_type="application/pdf",
                     size_bytes=path.stat().st_size,
-                )  # fmt: skip
+                )
                 fake.expire_upload_urls()
                 with pytest.raises(UploadExpiredError):
                     await linq.attachments.upload(slot, path)
@@ -991,3 +1096,376 @@ async def test_put_carries_no_invented_headers(
             assert put.headers.get("Content-Type") == (
                 attachment.content_type if signed_type else None
             )
+
+
+# 14. filenames
+
+
+async def test_filenames_are_nfc_text(
+    linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
+) -> None:
+    """NFD names are sent as NFC (and counted so); undecodable names are refused locally."""
+    nfd = unicodedata.normalize("NFD", "Résumé café.pdf")
+    path = tmp_path / nfd
+    path.write_bytes(b"%PDF-1.4 resume")
+    upload = await linq.upload(path)
+    nfc = unicodedata.normalize("NFC", nfd)
+    assert nfd != nfc
+    assert upload.filename == nfc
+    (create,) = api_requests(fake)
+    assert json.loads(create.body)["filename"] == nfc
+    # 250 accented letters: 500 code points as macOS spells them, 250 characters really.
+    long_name = unicodedata.normalize("NFD", "é" * 250) + ".pdf"
+    assert (await linq.upload(b"%PDF", filename=long_name)).filename == "é" * 250 + ".pdf"
+
+    fake.requests.clear()
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.pdf")  # Latin-1 bytes, not UTF-8
+    undecodable = os.fsdecode(raw)
+    write(Path(undecodable), b"%PDF-1.4 latin")
+    with pytest.raises(LinqUsageError, match="not valid UTF-8"):
+        await linq.upload(undecodable)
+    with pytest.raises(LinqUsageError, match="surrogate"):
+        await linq.upload(b"%PDF", filename="caf\udce9.pdf")
+    with pytest.raises(LinqUsageError, match="surrogate"):
+        await linq.attachments.create(
+            filename="caf\udce9.pdf", content_type="application/pdf", size_bytes=4
+        )
+
+    class BytesPath:
+        def __fspath__(self) -> bytes:
+            return raw
+
+    with pytest.raises(LinqUsageError, match="not valid UTF-8"):
+        await linq.upload(BytesPath())  # type: ignore[arg-type]
+    assert fake.requests == []
+    assert (await linq.upload(undecodable, filename="cafe.pdf")).filename == "cafe.pdf"
+    assert (await linq.upload(BytesPath(), filename="cafe.pdf")).filename == "cafe.pdf"  # type: ignore[arg-type]
+
+
+async def test_filenames_storage_accepts_what_s3_accepts(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A newline in the name (a key S3 stores) uploads to the fake's storage."""
+    upload = await linq.upload(b"two lines", filename="two\nlines.txt")
+    assert fake.attachments[upload.attachment_id].status == "complete"
+    (put,) = storage_requests(fake)
+    assert put.path.endswith("/two%0Alines.txt")
+
+
+# 15. checks before any request
+
+
+def drop_file_access_override() -> None:
+    """In a child of root: give up the capabilities that let root read any file."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+UNREADABLE_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from linq_async import LinqSession, LinqUsageError
+
+    async def main():
+        async with LinqSession(sys.argv[2], base_url=sys.argv[1]) as linq:
+            for call in (linq.upload(sys.argv[3]),
+                         linq.upload_and_send(sys.argv[3], from_="+12223334444",
+                                              to="+15556667777"),
+                         linq.broadcast(sys.argv[3], from_="+12223334444",
+                                        recipients=["+15556667777"])):
+                try:
+                    await call
+                except LinqUsageError as exc:
+                    print("LinqUsageError:", exc)
+                else:
+                    print("no error")
+
+    asyncio.run(main())
+    """
+)
+
+
+async def run_unprivileged(*args: str) -> tuple[int | None, str, str]:
+    """Run ``python ARGS`` as a reader without root's power to read any file."""
+    env = {name: value for name, value in python_env().items() if not name.startswith("LINQ_")}
+    env.update(dict(arg.split("=", 1) for arg in args if arg.startswith("LINQ_")))
+    argv = [arg for arg in args if not arg.startswith("LINQ_")]
+    preexec = drop_file_access_override if os.geteuid() == 0 else None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+        preexec_fn=preexec,
+    )
+    out, err = await within(proc.communicate())
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="drops Linux capabilities")
+async def test_unreadable_file_is_refused_before_any_request(
+    fake: FakeLinqServer, tmp_path: Path
+) -> None:
+    """A mode-000 file: LinqUsageError (CLI exit 2) before a slot is asked for."""
+    path = tmp_path / "secret.pdf"
+    path.write_bytes(b"%PDF-1.4 nobody may read this")
+    path.chmod(0)
+    script = tmp_path / "unreadable.py"
+    script.write_text(UNREADABLE_SCRIPT)
+    code, out, err = await run_unprivileged(str(script), fake.base_url, fake.api_key, str(path))
+    assert code == 0, err
+    assert out.splitlines() == [f"LinqUsageError: cannot read {str(path)!r}: Permission denied"] * 3
+    env = [f"LINQ_API_KEY={fake.api_key}", f"LINQ_BASE_URL={fake.base_url}"]
+    code, out, err = await run_unprivileged("-m", "linq_async", "upload", str(path), *env)
+    assert code == 2, err
+    assert "cannot read" in err
+    code, out, err = await run_unprivileged(
+        "-m", "linq_async", "send", "--from", SENDER, "--to", RECIPIENT, "--file", str(path), *env
+    )
+    assert code == 2, err
+    assert fake.requests == []
+
+
+# 16. results tell the truth
+
+
+async def test_results_tell_the_truth_on_a_repeated_send(
+    linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
+) -> None:
+    """A repeated keyed send leaves no orphan upload and names the attachment it sent."""
+    path = tmp_path / "report.pdf"
+    path.write_bytes(b"%PDF-1.4 " + os.urandom(5000))
+    first = await linq.upload_and_send(path, from_=SENDER, to=RECIPIENT, idempotency_key="k-16")
+    second = await linq.upload_and_send(path, from_=SENDER, to=RECIPIENT, idempotency_key="k-16")
+    assert second.message.id == first.message.id
+    assert second.upload == first.upload
+    assert list(fake.attachments) == [first.upload.attachment_id]
+    (part,) = [p for p in second.message.parts if isinstance(p, MediaPart)]
+    assert part.id == second.upload.attachment_id
+    assert len(fake.messages) == 1
+    # Without a key of the caller's, two calls are two sends, each with its own upload.
+    third = await linq.upload_and_send(path, from_=SENDER, to=RECIPIENT)
+    assert third.upload.attachment_id in fake.attachments
+    assert len(fake.attachments) == 2
+
+
+async def test_results_tell_the_truth_on_a_rerun_broadcast(
+    linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
+) -> None:
+    """A broadcast re-run with its file, when everyone was served, deletes its new upload."""
+    path = tmp_path / "flyer.pdf"
+    path.write_bytes(b"%PDF-1.4 " + os.urandom(3000))
+    recipients = [RECIPIENT, "+15550001111"]
+    first = await linq.broadcast(path, from_=SENDER, recipients=recipients, broadcast_id="b-16")
+    again = await linq.broadcast(path, from_=SENDER, recipients=recipients, broadcast_id="b-16")
+    assert again.upload == first.upload
+    assert list(fake.attachments) == [first.upload.attachment_id]
+    assert len(fake.messages) == 2
+
+
+# 17. clock skew
+
+
+async def test_clock_skew_is_judged_on_the_server_clock(
+    linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
+) -> None:
+    """With the client's clock 16 minutes fast, the upload is tried, and storage takes it."""
+    fake.shift_clock(-dt.timedelta(minutes=16))
+    path = tmp_path / "report.pdf"
+    path.write_bytes(b"%PDF-1.4 " + os.urandom(3000))
+    result = await linq.upload_and_send(path, from_=SENDER, to=RECIPIENT)
+    attachment = fake.attachments[result.upload.attachment_id]
+    assert attachment.status == "complete"
+    # The premise: by the local clock the slot had expired before it was used.
+    assert attachment.upload_expires_at is not None
+    assert attachment.upload_expires_at < dt.datetime.now(dt.timezone.utc)
+    assert len(fake.attachments) == 1
+
+
+# 18. configuration errors
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LinqSession("key", retry=3),
+        lambda: LinqSession("key", timeout=5),
+        lambda: LinqSession("key", session="http://proxy:3128"),
+        lambda: LinqSession("key", base_url=5),
+        lambda: RetryPolicy(jitter=2),
+        lambda: RetryPolicy(attempts="3"),
+        lambda: RetryPolicy(attempts=2.5),
+        lambda: RetryPolicy(wait_max=None),
+        lambda: RetryPolicy(wait_initial=float("nan")),
+        lambda: RetryPolicy(deadline="60"),
+        lambda: RetryPolicy(sleep=None),
+        lambda: RetryPolicy(sleep=time.sleep),
+        lambda: Timeouts(total="5"),
+        lambda: Timeouts(total=-1),
+        lambda: Timeouts(connect=float("nan")),
+        lambda: Timeouts(upload_read=0),
+        lambda: Timeouts(upload_read=float("inf")),
+        lambda: Timeouts(connect=True),
+    ],
+    ids=lambda make: "",
+)
+def test_configuration_errors_at_construction(make: Callable[[], object]) -> None:
+    """Nonsense configuration is a LinqUsageError when it is made, not at the first outage."""
+    with pytest.raises(LinqUsageError):
+        make()
+
+
+async def test_configuration_errors_at_call_time(linq: LinqSession, fake: FakeLinqServer) -> None:
+    """Bad arguments are LinqUsageError (never a bare TypeError) before any request."""
+    calls: list[Awaitable[object]] = [
+        linq.upload(memoryview(b"abcdef")[::2], filename="a.txt"),
+        linq.upload_and_send(b"x", filename="a.txt", from_=SENDER, to=None),  # type: ignore[arg-type]
+        linq.broadcast(from_=SENDER, recipients=None, text="hi"),  # type: ignore[arg-type]
+        linq.broadcast(from_=SENDER, recipients=5, text="hi"),  # type: ignore[arg-type]
+        linq.upload(b"x", filename="a.txt", on_progress=5),  # type: ignore[arg-type]
+        linq.broadcast(from_=SENDER, recipients=[RECIPIENT], text="hi", on_recipient="print"),  # type: ignore[arg-type]
+        linq.attachments.upload("a slot", b"x"),  # type: ignore[arg-type]
+        linq.upload(b"x", filename=5),  # type: ignore[arg-type]
+        linq.upload(b"x", filename="a.txt", content_type=5),  # type: ignore[arg-type]
+        linq.broadcast(from_=SENDER, recipients=[RECIPIENT], text="hi", concurrency="2"),  # type: ignore[arg-type]
+    ]
+    for call in calls:
+        with pytest.raises(LinqUsageError):
+            await call
+    assert fake.requests == []
+
+
+async def test_a_sleep_that_is_not_async_is_a_usage_error(fake: FakeLinqServer) -> None:
+    """A retry sleep returning no awaitable is named as such at its first use."""
+    retry = RetryPolicy(sleep=lambda delay: None)  # type: ignore[arg-type,return-value]
+    async with LinqSession(fake.api_key, base_url=fake.base_url, retry=retry) as linq:
+        fake.fail_next(503)
+        with pytest.raises(LinqUsageError, match="awaitable"):
+            await linq.chats.get("c1")
+
+
+# The command line
+
+
+@pytest.fixture
+def cli_env(fake: FakeLinqServer) -> dict[str, str]:
+    return make_env(LINQ_API_KEY=fake.api_key, LINQ_BASE_URL=fake.base_url)
+
+
+async def test_cli_broadcast_interrupted_then_resumed(
+    fake: FakeLinqServer, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Ctrl-C after some sends; the id printed first resumes it, and nobody gets two messages."""
+    recipients = [f"+1555800{n:04d}" for n in range(200)]
+    csv_path = write(tmp_path / "list.csv", ("phone\n" + "\n".join(recipients) + "\n").encode())
+    args = ("broadcast", "--from", SENDER, "--recipients", str(csv_path), "--text", "Sale!")
+    proc = await start_cli(*args, "--concurrency", "1", env=cli_env)
+    assert proc.stderr is not None
+    first_line = (await within(proc.stderr.readline())).decode()
+    assert first_line.startswith("linq-async: broadcast ")
+    broadcast_id = first_line.split()[2]
+    assert f"--broadcast-id {broadcast_id}" in first_line
+    # Let some sends through, then hold the rest in retries (a 503 storm) and press Ctrl-C.
+    while len(fake.messages) < 72:
+        await within(asyncio.sleep(0.005))  # the fake runs in this loop
+    fake.fail_next(503, method="POST", path="/v3/chats", times=10_000)
+    proc.send_signal(signal.SIGINT)
+    interrupted = await finish(proc)
+    assert interrupted.code == 130, interrupted.err
+    assert f"to resume, run the same command with --broadcast-id {broadcast_id}" in interrupted.err
+    sent_first = len(fake.messages)
+    assert 72 <= sent_first < 200
+    fake.reset_faults()
+    resumed = await run_cli(*args, "--broadcast-id", broadcast_id, "--json", env=cli_env)
+    assert resumed.code == 0, resumed.err
+    assert resumed.json()["sent"] == 200
+    assert len(fake.messages) == 200
+    handles = sorted(h for chat in fake.chats.values() for h in chat.handles if h != SENDER)
+    assert handles == sorted(recipients)
+
+
+async def test_cli_debug_logs_each_request(
+    fake: FakeLinqServer, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """--debug logs method, path, status, attempt and time of each request; no secret."""
+    path = write(tmp_path / "report.pdf", b"%PDF-1.4 " + os.urandom(2000))
+    fake.fail_next(503, method="POST", path="/v3/chats")
+    result = await run_cli(
+        "--debug", "send", "--from", SENDER, "--to", RECIPIENT, "--file", str(path), env=cli_env
+    )
+    assert result.code == 0, result.err
+    lines = result.err.splitlines()
+    assert any("POST /v3/attachments -> 200 (attempt 1, " in line for line in lines)
+    assert any("POST /v3/chats -> 503 (attempt 1, " in line for line in lines)
+    assert any("POST /v3/chats -> 200 (attempt 2, " in line for line in lines)
+    (put,) = [line for line in lines if " PUT http://127.0.0.1:" in line]
+    assert "-> 200 (attempt 1, " in put
+    assert "?" not in put
+    (attachment,) = fake.attachments.values()
+    assert attachment.upload_url.partition("?")[2] not in result.err
+    assert fake.api_key not in result.err
+    assert "Bearer" not in result.err
+
+
+async def test_cli_attachment_id_is_usable(
+    fake: FakeLinqServer, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The id `upload` prints is what send and broadcast take as --attachment-id."""
+    path = write(tmp_path / "report.pdf", b"%PDF-1.4 " + os.urandom(2000))
+    uploaded = await run_cli("upload", str(path), "--json", env=cli_env)
+    assert uploaded.code == 0, uploaded.err
+    attachment_id = uploaded.json()["attachment_id"]
+    sent = await run_cli(
+        "send", "--from", SENDER, "--to", RECIPIENT, "--attachment-id", attachment_id,
+        "--text", "here", "--json", env=cli_env,
+    )  # fmt: skip
+    assert sent.code == 0, sent.err
+    assert sent.json()["attachment"]["attachment_id"] == attachment_id
+    csv_path = write(tmp_path / "list.csv", f"{RECIPIENT}\n+15550001111\n".encode())
+    broadcast = await run_cli(
+        "broadcast", "--from", SENDER, "--recipients", str(csv_path),
+        "--attachment-id", attachment_id, "--json", env=cli_env,
+    )  # fmt: skip
+    assert broadcast.code == 0, broadcast.err
+    assert len(fake.attachments) == 1
+    assert len(fake.messages) == 3
+    for message in fake.messages.values():
+        assert {"type": "media", "attachment_id": attachment_id} in message.parts
+    both = await run_cli(
+        "send", "--from", SENDER, "--to", RECIPIENT, "--attachment-id", attachment_id,
+        "--file", str(path), env=cli_env,
+    )  # fmt: skip
+    assert both.code == 2
+
+
+@pytest.mark.parametrize("header", ["E164", "phone1", "Phone Number", "mobile_2"])
+async def test_cli_csv_header_cells_with_digits(
+    fake: FakeLinqServer, cli_env: dict[str, str], tmp_path: Path, header: str
+) -> None:
+    """A header cell such as E164 or phone1 is a header, not a bad phone number."""
+    rows = f"{header},name\n{RECIPIENT},Ana\nAna@Example.com,Ana\nana@example.com,Ana again\n"
+    csv_path = write(tmp_path / "list.csv", rows.encode())
+    result = await run_cli(
+        "broadcast", "--from", SENDER, "--recipients", str(csv_path), "--text", "hi", "--json",
+        env=cli_env,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert [o["recipient"] for o in result.json()["outcomes"]] == [RECIPIENT, "Ana@Example.com"]
+    assert "1 duplicate row(s)" in result.err
+
+
+async def test_cli_csv_malformed_first_handle_is_still_an_error(
+    fake: FakeLinqServer, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A first cell that looks like a handle but is not one is reported, not skipped."""
+    csv_path = write(tmp_path / "list.csv", b"+1 555 CALL NOW\n+15556667777\n")
+    result = await run_cli(
+        "broadcast", "--from", SENDER, "--recipients", str(csv_path), "--text", "hi", env=cli_env
+    )
+    assert result.code == 2
+    assert "line 1" in result.err
+    assert fake.requests == []
