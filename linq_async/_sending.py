@@ -293,6 +293,8 @@ async def broadcast(
     failed_callback: list[Exception] = []  # on_recipient's exception, once it raised
     earlier: list[MediaPart] = []  # media parts of messages sent by an earlier run
     ours_sent = False
+    # Only a caller's id can repeat an earlier run, whose messages hold an earlier upload.
+    rerun = source is not None and broadcast_id is not None
 
     async def worker() -> None:
         nonlocal ours_sent
@@ -310,7 +312,7 @@ async def broadcast(
                 outcome = RecipientOutcome(
                     recipient=recipient, chat_id=created.chat.id, message_id=created.message.id
                 )
-                if source is not None and done is not None:
+                if rerun and done is not None:
                     other = _referenced(created.message, done.attachment_id)
                     if other is None:
                         ours_sent = True
@@ -339,7 +341,7 @@ async def broadcast(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-    if source is not None and done is not None and earlier and not ours_sent and not stop:
+    if rerun and done is not None and earlier and not ours_sent and not stop:
         # Every message came from an earlier run of this broadcast (same broadcast_id),
         # with that run's upload: this one is an orphan.
         done = await _adopt(attachments, done, earlier[0])

@@ -145,7 +145,9 @@ class LinqSession:
             used as given and never closed by this object; its ``raise_for_status`` is
             ignored (errors still come as `APIStatusError`). Uploads never go through it but
             through a connection pool of the SDK's own (following its ``trust_env``), so
-            none of its default headers, cookies or auth reaches storage. It must not carry
+            none of its default headers, cookies or auth reaches storage. Its connector's
+            limit is its own: a call waiting for one of its connections waits within
+            ``Timeouts.total``. It must not carry
             a default ``Authorization`` header, ``auth=`` or ``auto_decompress=False`` (nor,
             before aiohttp 3.12, a ``base_url``).
 

@@ -142,8 +142,15 @@ class Timeouts:
         return aiohttp.ClientTimeout(total=self.total, sock_connect=self.connect)
 
     def upload(self) -> aiohttp.ClientTimeout:
-        """The aiohttp timeout of one upload attempt (``upload_read`` is watched separately)."""
-        return aiohttp.ClientTimeout(total=None, connect=self.connect)
+        """The aiohttp timeout of a transfer with storage: no total, ``upload_read`` per read.
+
+        The presigned PUT does not use it: aiohttp's read timeout does not see a stalled
+        write, and some aiohttp versions start it with the request, failing a long upload
+        that is still moving. The PUT's silence is watched on the bytes storage takes.
+        """
+        return aiohttp.ClientTimeout(
+            total=None, sock_connect=self.connect, sock_read=self.upload_read
+        )
 
 
 class _Secret:
@@ -625,8 +632,8 @@ class _Flow:
 
     def measure(self) -> None:
         """Count what the storage took so far; report it if it grew."""
-        transport = self._transport
-        if not isinstance(transport, asyncio.WriteTransport) or transport.is_closing():
+        transport: Any = self._transport  # asyncio's, uvloop's: duck-typed
+        if transport is None or transport.is_closing():
             return
         taken = self.written - transport.get_write_buffer_size()
         if self._fd is not None and _unacked is not None:
@@ -665,8 +672,8 @@ class _Flow:
 
     def abort(self) -> None:
         """Drop the connection at once (buffered bytes are discarded)."""
-        transport = self._transport
-        if isinstance(transport, asyncio.WriteTransport):
+        transport: Any = self._transport
+        if transport is not None:
             transport.abort()
 
     def stop(self) -> None:
@@ -735,6 +742,9 @@ class Transport:
         self.retry = retry
         self._api_timeout = timeouts.api()
         self._upload_timeout = timeouts.upload()
+        # The pool's own connections never queue (the lanes are the limit), so ``connect``
+        # bounds DNS, TCP and TLS only; the silence is `_Flow`'s to judge.
+        self._put_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect)
         self._accept_any = _Headers(pool.headers, Accept="*/*")
         self._json_accept_any = _Headers(pool.json_headers, Accept="*/*")
 
@@ -1011,7 +1021,7 @@ class Transport:
                 URL(url.reveal(), encoded=True),
                 data=_UploadPayload(body, flow),
                 headers=headers,
-                timeout=self._upload_timeout,
+                timeout=self._put_timeout,
                 allow_redirects=False,
                 raise_for_status=False,
                 skip_auto_headers=_NO_AUTO_CONTENT_TYPE,

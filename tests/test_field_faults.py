@@ -254,13 +254,13 @@ async def test_slow_but_moving_upload_completes(tmp_path: Path) -> None:
     size = 1024 * 1024
     path = sparse(tmp_path, "report.pdf", size)
     progress: list[tuple[int, int]] = []
-    async with StandInStorage(step=32 * 1024, pause=0.02) as storage:
+    async with StandInStorage(step=32 * 1024, pause=0.03) as storage:
 
         def on_progress(sent: int, total: int) -> None:
             progress.append((sent, storage.read))
 
-        # The whole upload takes 32 pauses of 0.02 s: more than upload_read, yet never silent.
-        timeout = Timeouts(upload_read=0.25)
+        # The whole upload takes 32 pauses of 0.03 s: more than upload_read, yet never silent.
+        timeout = Timeouts(upload_read=0.5)
         async with LinqSession("key", timeout=timeout, retry=RetryPolicy.never()) as linq:
             slot = stand_in_slot(storage.url(), size)
             await within(linq.attachments.upload(slot, path, on_progress=on_progress))
