@@ -83,7 +83,8 @@ async def upload(
             await put_file(transport, slot, source, on_progress=on_progress)
         except UploadExpiredError:
             # A slot lives 15 minutes; a long retry can outlive it. One fresh slot, once: a
-            # second expiry means something else is wrong.
+            # second expiry means something else is wrong. (Tried outside the handler, so
+            # the first expiry does not ride along as the second failure's context.)
             expired = True
         else:
             expired = False

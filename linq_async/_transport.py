@@ -451,6 +451,9 @@ class Pool:
         self._calls[task] = self._calls.get(task, 0) + 1
         session = self._session
         assert session is not None
+        if session.closed:  # the caller closed their own session under us
+            self.end()
+            raise LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
         return session
 
     def end(self) -> None:

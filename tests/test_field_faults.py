@@ -800,6 +800,16 @@ async def test_caller_session_defaults(fake: FakeLinqServer, tmp_path: Path) -> 
     assert all(r.headers["X-Api-Key"] == CALLER_SECRET for r in api_requests(fake))
 
 
+async def test_caller_session_closed_by_its_owner(fake: FakeLinqServer) -> None:
+    """A caller's session closed under the SDK gives LinqClosedError, not aiohttp's error."""
+    caller = aiohttp.ClientSession()
+    async with LinqSession(fake.api_key, base_url=fake.base_url, session=caller) as linq:
+        await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
+        await caller.close()
+        with pytest.raises(LinqClosedError, match="ClientSession given to LinqSession"):
+            await linq.chats.get("c1")
+
+
 async def test_caller_session_that_cannot_work_is_refused_at_construction() -> None:
     """A closed session, auto_decompress=False or a non-session: LinqUsageError, now."""
     async with aiohttp.ClientSession(auto_decompress=False) as raw:
