@@ -4,6 +4,7 @@
 LinqError
 +-- LinqUsageError (also ValueError)      bad arguments, raised before any I/O
 +-- LinqClosedError (also RuntimeError)   the session was used before open or after close
++-- LinqLoopError (also RuntimeError)     the session was used from another event loop
 +-- LinqConnectionError                   no usable response (refused, reset, dropped)
 |   +-- LinqTimeoutError (also TimeoutError)
 +-- APIStatusError                        the API answered with an error status
@@ -25,6 +26,7 @@ LinqError
     +-- WebhookSignatureError             no signature matches the body
     +-- WebhookTimestampError             signed too long ago (or in the future)
     +-- WebhookPayloadError               authentic, but not a JSON event envelope
++-- BroadcastInterruptedError             a broadcast stopped early (.broadcast_id, .report)
 ```
 
 The webhook errors are raised by `linq_async.webhooks` (and exported from it).
@@ -33,18 +35,23 @@ The webhook errors are raised by `linq_async.webhooks` (and exported from it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import BroadcastReport
 
 __all__ = [
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
+    "BroadcastInterruptedError",
     "ConflictError",
     "DownloadError",
     "LineIneligibleError",
     "LinqClosedError",
     "LinqConnectionError",
     "LinqError",
+    "LinqLoopError",
     "LinqTimeoutError",
     "LinqUsageError",
     "NotFoundError",
@@ -73,6 +80,15 @@ class LinqUsageError(LinqError, ValueError):
 
 class LinqClosedError(LinqError, RuntimeError):
     """The session is not open: use ``async with LinqSession(...)`` or reopen a new one."""
+
+
+class LinqLoopError(LinqError, RuntimeError):
+    """The session was used from an event loop other than the one that opened it.
+
+    A `LinqSession` holds connections that belong to the event loop it was opened in (the
+    first ``async with`` or call). A second ``asyncio.run(...)`` runs a new loop: make a new
+    `LinqSession` inside it instead of reusing the first one.
+    """
 
 
 class LinqConnectionError(LinqError):
@@ -343,3 +359,47 @@ class WebhookTimestampError(WebhookVerificationError):
 class WebhookPayloadError(WebhookVerificationError):
     """The delivery is authentic but its body is not a JSON event envelope (not JSON, not an
     object, or without a string ``event_id``/``event_type`` and an object ``data``)."""
+
+
+class BroadcastInterruptedError(LinqError):
+    """A broadcast stopped before every recipient was tried: the cause is in ``__cause__``.
+
+    A broadcast stops when a send fails in a way that would fail every other recipient too
+    (the API key was refused, the API cannot be reached, the session was closed) instead of
+    failing the recipients one by one. Run the broadcast again with the same
+    ``broadcast_id`` once the cause is fixed: recipients already sent get nothing twice.
+
+    Attributes:
+        broadcast_id: the id to pass as ``broadcast_id=`` to resume.
+        report: the outcomes of the recipients tried so far, in the order given, and the
+            upload (pass ``report.upload`` as the file to resume without uploading again).
+        remaining: the recipients never tried.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        broadcast_id: str,
+        report: BroadcastReport,
+        remaining: tuple[str, ...],
+    ) -> None:
+        self.message = message
+        self.broadcast_id = broadcast_id
+        self.report = report
+        self.remaining = remaining
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kwargs = {
+            "broadcast_id": self.broadcast_id,
+            "report": self.report,
+            "remaining": self.remaining,
+        }
+        return (_rebuild_interrupted, (type(self), self.message, kwargs))
+
+
+def _rebuild_interrupted(
+    cls: type[BroadcastInterruptedError], message: str, kwargs: Mapping[str, Any]
+) -> BroadcastInterruptedError:
+    return cls(message, **kwargs)

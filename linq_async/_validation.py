@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -158,7 +159,15 @@ def check_part_text(value: object) -> str:
 
 
 def check_filename(filename: object) -> str:
-    """Return ``filename`` if it is 1 to 255 characters long."""
+    """Return ``filename`` in Unicode NFC form if it is 1 to 255 characters long then.
+
+    macOS spells names in NFD (``e`` + a combining accent); NFC is what other systems show
+    and what the length limit is meant for, so the name is normalised before it is counted
+    and sent. A lone surrogate (undecodable bytes in a file name) is refused.
+    """
+    if isinstance(filename, str):
+        check_no_lone_surrogates(filename, what="filename")
+        filename = unicodedata.normalize("NFC", filename)
     if not isinstance(filename, str) or not 1 <= len(filename) <= MAX_FILENAME_CHARS:
         shown = filename if not isinstance(filename, str) else f"{len(filename)} characters"
         raise LinqUsageError(

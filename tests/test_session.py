@@ -42,6 +42,7 @@ EXPECTED_ALL = {
     "AppClipPart", "DownloadError", "IMessageApp", "IMessageAppLayout",
     "IMessageAppPart", "InlineSticker", "Mention", "utf16_range",
     "CreatedWebhookSubscription", "WebhookEventTypes", "WebhookSubscription",
+    "BroadcastInterruptedError", "LinqLoopError",
 }  # fmt: skip
 
 

@@ -99,6 +99,8 @@ class Attachments(Resource):
             UploadExpiredError: the slot expired; ask `create` for a new one.
             UploadError: storage refused the upload or the file changed while it was read.
         """
+        if not isinstance(slot, UploadSlot):
+            raise LinqUsageError(f"slot must be an UploadSlot from create(), got {slot!r}")
         declared = {key.lower(): value for key, value in slot.required_headers.items()}
         if isinstance(file, (str, os.PathLike)):
             filename = os.path.basename(os.fspath(file)) or slot.attachment_id

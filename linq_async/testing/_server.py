@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import re
 import secrets
 import time
@@ -48,6 +49,10 @@ _MAX_TTL = dt.timedelta(days=7)  # S3's limit for presigned URLs
 _API_MAX_BODY = 8 * 1024 * 1024
 _SHUTDOWN_TIMEOUT = 2.0
 _E164 = re.compile(r"\+[0-9]{8,15}")
+
+
+def _http_date(when: dt.datetime) -> str:
+    return email.utils.format_datetime(when.astimezone(dt.timezone.utc), usegmt=True)
 
 
 class FakeLinqServer:
@@ -100,6 +105,10 @@ class FakeLinqServer:
     Webhooks: subscriptions made through the API (or `FakeWebhooks.subscribe`) get signed
     deliveries POSTed to their target URL whenever the fake's state changes (``message.sent``
     on every send, ``message.received`` from `receive_message` ...); see `webhooks`.
+        sign_content_type: Whether upload slots require and sign a ``Content-Type`` (the
+            default). With ``False`` their ``required_headers`` hold only
+            ``Content-Length``, and the built-in storage refuses a PUT that carries any
+            ``Content-Type``, as a URL signed over an empty content type does.
 
     Raises:
         ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, both
@@ -120,6 +129,7 @@ class FakeLinqServer:
         webhook_retry_delays: Sequence[float] | None = None,
         webhook_sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         webhook_clock: Callable[[], float] = time.time,
+        sign_content_type: bool = True,
     ) -> None:
         if isinstance(lines, str) or any(
             not isinstance(line, str) or not _E164.fullmatch(line) for line in lines
@@ -145,8 +155,11 @@ class FakeLinqServer:
             self._store.area(FakeAccount).add_line(line)
         self._faults = FaultPlan()
         self._builtin = BuiltinStorage(
-            store=self._store, take_upload_drop=self._faults.take_upload_drop
+            store=self._store,
+            take_upload_drop=self._faults.take_upload_drop,
+            sign_content_type=sign_content_type,
         )
+        self._skew = dt.timedelta(0)
         self._storage: UploadStorage = storage if storage is not None else self._builtin
         self._builtin.remote = storage
         self._store.download_url = self._builtin.download_url
@@ -181,7 +194,8 @@ class FakeLinqServer:
             upload_ttl=self._upload_ttl,
         ).install(api)
         storage = web.Application(middlewares=[self._recorder("storage")])
-        storage.router.add_route("*", "/{tail:.*}", self._builtin.handle)
+        # [\s\S], not ".": a key may hold any character, a newline included, as in S3.
+        storage.router.add_route("*", r"/{tail:[\s\S]*}", self._builtin.handle)
         try:
             self._ports["api"] = await self._serve(api, self._api_port)
             self._ports["storage"] = await self._serve(storage, 0)
@@ -777,6 +791,22 @@ class FakeLinqServer:
         """
         self._storage.expire_issued_urls()
 
+    def shift_clock(self, delta: dt.timedelta) -> None:
+        """Run the fake's clock ``delta`` away from this machine's (negative: behind).
+
+        The API's ``Date`` headers, the issue and expiry times of new upload URLs and the
+        storage's expiry checks all follow the shifted clock, as a server whose clock
+        differs from the client's would: a client clock that runs fast is a fake clock that
+        runs behind.
+
+        Raises:
+            NotImplementedError: A custom ``storage`` keeps its own clock.
+        """
+        if self._storage is not self._builtin:
+            raise NotImplementedError("a custom storage keeps its own clock")
+        self._skew += delta
+        self._builtin.clock_offset += delta
+
     def reset_faults(self) -> None:
         """Forget every queued fault (failures, rate limits, drops and download cuts)."""
         self._faults.reset()
@@ -799,6 +829,10 @@ class FakeLinqServer:
             self._enter()
             try:
                 response = await self._process(site, request, handler, entry)
+                if self._skew and site == "api" and not response.prepared:
+                    response.headers["Date"] = _http_date(
+                        dt.datetime.now(dt.timezone.utc) + self._skew
+                    )
                 transport = request.transport
                 if transport is None or transport.is_closing():
                     entry.dropped = True

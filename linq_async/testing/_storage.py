@@ -123,6 +123,10 @@ class BuiltinStorage:
     # Bytes to serve of each of the next downloads before cutting the connection.
     download_cuts: list[int] = attrs.field(factory=list)
     _directory: Path | None = attrs.field(default=None, init=False)
+    sign_content_type: bool = True
+    """Whether upload URLs require (and sign) a ``Content-Type``; when not, the signature
+    covers an empty one, so a PUT that sends any ``Content-Type`` is refused, as a URL
+    presigned without a content type (signature V2 style) refuses it."""
 
     def now(self) -> dt.datetime:
         """Return the storage clock's time."""
@@ -142,18 +146,25 @@ class BuiltinStorage:
                 f"X-Amz-Credential={_ACCESS_KEY}%2F{issued:%Y%m%d}%2F{_REGION}%2Fs3%2Faws4_request",
                 f"X-Amz-Date={issued.strftime(_DATE_FORMAT)}",
                 f"X-Amz-Expires={seconds}",
-                "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost",
+                f"X-Amz-SignedHeaders={self._signed_header_names()}",
             ]
         )
         signature = self._sign(path, query, attachment)
+        required = {"Content-Length": str(attachment.size_bytes)}
+        if self.sign_content_type:
+            required = {"Content-Type": attachment.content_type, **required}
         return PresignedUpload(
             url=f"http://{self.host}{path}?{query}&{_SIGNATURE_PARAM}{signature}",
-            required_headers={
-                "Content-Type": attachment.content_type,
-                "Content-Length": str(attachment.size_bytes),
-            },
+            required_headers=required,
             expires_at=issued + dt.timedelta(seconds=seconds),
         )
+
+    def _signed_header_names(self) -> str:
+        names = ["content-length", "content-type", "host"]
+        return "%3B".join(names if self.sign_content_type else [names[0], names[2]])
+
+    def _content_type(self, attachment: FakeAttachment) -> str | None:
+        return attachment.content_type if self.sign_content_type else None
 
     async def refresh(self, attachment: FakeAttachment) -> None:
         """Do nothing: this host updates records while it receives uploads."""
@@ -170,7 +181,7 @@ class BuiltinStorage:
                 raw_path,
                 raw_query,
                 attachment.id,
-                attachment.content_type,
+                self._content_type(attachment) or "",
                 str(attachment.size_bytes),
                 self.host or "",
             ]
@@ -301,9 +312,11 @@ class BuiltinStorage:
         )
         if self.now() > expires_at:
             raise S3Error(403, "AccessDenied", "Request has expired")
+        # Without a signed Content-Type the signature covers an empty one: any value sent
+        # (an HTTP client's default, say) breaks it.
         signed_headers = {
             "Host": self.host,
-            "Content-Type": attachment.content_type,
+            "Content-Type": self._content_type(attachment),
             "Content-Length": str(attachment.size_bytes),
         }
         for name, value in signed_headers.items():

@@ -11,6 +11,7 @@ from pathlib import Path
 from linq_async import (
     APIStatusError,
     AutoSendResult,
+    BroadcastInterruptedError,
     BroadcastReport,
     CapabilityCheck,
     Chat,
@@ -71,9 +72,15 @@ async def reuse_and_broadcast(path: str) -> None:
         def seen(outcome: RecipientOutcome) -> None:
             print(outcome.recipient, outcome.ok)
 
-        report: BroadcastReport = await linq.broadcast(
-            upload, from_="+12223334444", recipients=["+15556667777"], on_recipient=seen
-        )
+        try:
+            report: BroadcastReport = await linq.broadcast(
+                upload, from_="+12223334444", recipients=["+15556667777"], on_recipient=seen
+            )
+        except BroadcastInterruptedError as exc:
+            resume_with: str = exc.broadcast_id
+            left: tuple[str, ...] = exc.remaining
+            report = exc.report
+            print(resume_with, left)
         count: int = report.sent + report.failed
         del count
 
