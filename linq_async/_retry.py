@@ -68,9 +68,12 @@ class RetryPolicy:
     Connection errors, timeouts, 408, 429 and 5xx are retried with exponential backoff and
     jitter: attempt *n* (0-based retry count) waits ``min(wait_initial * 2**n, wait_max)``
     scaled by a random factor in ``[1 - jitter, 1]``. A ``Retry-After`` header (seconds or an
-    HTTP date) or the body's ``error.retry_after`` replaces the backoff, capped at
-    ``retry_after_max``. Retrying stops after ``attempts`` attempts or once the next wait would
-    pass ``deadline`` seconds since the first attempt, whichever comes first.
+    HTTP date) or the body's ``error.retry_after`` replaces the backoff. A server-requested
+    wait longer than ``retry_after_max`` is not slept through: the call ends at once with its
+    error (a `RateLimitError` whose ``retry_after`` says how long to wait), since retrying
+    sooner than the server asked would only be refused again. Retrying stops after
+    ``attempts`` attempts or once the next wait would pass ``deadline`` seconds since the
+    first attempt, whichever comes first.
 
     A request that sends a message is retried only when it carries an idempotency key, which
     the SDK generates when the caller gives none, so a retried send never sends twice.
@@ -80,7 +83,8 @@ class RetryPolicy:
         wait_initial: backoff before the first retry, in seconds.
         wait_max: cap on the exponential backoff, in seconds.
         jitter: fraction of the backoff that is randomised, 0 to 1 (0 disables jitter).
-        retry_after_max: cap on a server-requested wait, in seconds (``math.inf``: no cap).
+        retry_after_max: the longest server-requested wait slept through, in seconds
+            (``math.inf``: any); a longer one ends the call with its error.
         deadline: total seconds across all attempts and waits before giving up
             (``math.inf``: none).
         sleep: the async function used to wait; tests pass a recorder that does not sleep.
@@ -110,10 +114,14 @@ class RetryPolicy:
         """A policy that makes a single attempt."""
         return cls(attempts=1)
 
-    def backoff(self, retry_number: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``retry_number`` (0 for the first retry)."""
+    def backoff(self, retry_number: int, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before retry number ``retry_number`` (0 for the first retry).
+
+        ``None`` when the server asked for a wait longer than ``retry_after_max``: do not
+        retry.
+        """
         if retry_after is not None and retry_after >= 0:
-            return min(retry_after, self.retry_after_max)
+            return retry_after if retry_after <= self.retry_after_max else None
         base = min(self.wait_initial * 2.0**retry_number, self.wait_max)
         return base * (1 - self.jitter * random.random())
 

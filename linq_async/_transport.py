@@ -949,7 +949,7 @@ class Transport:
         if retry_number + 1 >= policy.attempts:
             return None
         delay = policy.backoff(retry_number, retry_after)
-        if time.monotonic() - started + delay > policy.deadline:
+        if delay is None or time.monotonic() - started + delay > policy.deadline:
             return None
         return delay
 

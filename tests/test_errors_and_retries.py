@@ -158,14 +158,21 @@ async def test_429_retry_after_header_is_honoured(
     assert len(fake.chats) == 1
 
 
-async def test_retry_after_http_date_and_cap(fake: FakeLinqServer, sleeps: SleepRecorder) -> None:
-    """An HTTP-date Retry-After is converted to seconds and capped by the policy."""
+async def test_a_retry_after_beyond_the_cap_ends_the_call_at_once(
+    fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """An hour-long HTTP-date Retry-After is not slept through (nor cut short and retried,
+    which the server would refuse again): the RateLimitError says how long to wait."""
     when = email.utils.formatdate(time.time() + 3600, usegmt=True)
     fake.fail_next(429, code=1007, headers={"Retry-After": when})
     retry = RetryPolicy(retry_after_max=30.0, sleep=sleeps)
     async with LinqSession(fake.api_key, base_url=fake.base_url, retry=retry) as linq:
-        await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
-    assert sleeps.delays == [30.0]
+        with pytest.raises(RateLimitError) as info:
+            await linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi")
+    assert sleeps.delays == []
+    assert info.value.retry_after is not None
+    assert 3500 < info.value.retry_after <= 3600
+    assert len(fake.messages) == 0
 
 
 async def test_body_retry_after_is_used_without_header(
