@@ -30,6 +30,7 @@ from ._errors import (
     UploadError,
     UploadExpiredError,
 )
+from ._keys import campaign_key
 from ._pager import AsyncPager, Page
 from ._retry import RetryPolicy
 from ._session import DEFAULT_BASE_URL, LinqSession
@@ -171,5 +172,6 @@ __all__ = [
     "VoiceMemo",
     "VoiceMemoFile",
     "__version__",
+    "campaign_key",
     "guess_content_type",
 ]
