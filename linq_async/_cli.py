@@ -678,6 +678,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Uploads a generated 5 MiB file and sends it, against FakeLinqServer.",
     )
     _add_common(demo, top=False)
+
+    from ._cli_campaign import register
+
+    register(commands)
     return parser
 
 

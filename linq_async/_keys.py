@@ -11,11 +11,23 @@ import uuid
 from ._errors import LinqUsageError
 from ._validation import check_handle, check_no_lone_surrogates
 
-__all__ = ["campaign_key", "canonical_recipient"]
+__all__ = ["MAX_CAMPAIGN_ID_CHARS", "campaign_key", "canonical_recipient", "check_campaign_id"]
+
+MAX_CAMPAIGN_ID_CHARS = 255
 
 # Fixed forever: changing it changes every key, and a re-run after an upgrade would then
 # send again to recipients already served.
 _NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
+
+
+def check_campaign_id(value: object) -> str:
+    """Return ``value`` if it can name a campaign: a string of 1 to 255 characters."""
+    if not isinstance(value, str) or not value or len(value) > MAX_CAMPAIGN_ID_CHARS:
+        raise LinqUsageError(
+            f"a campaign id must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, "
+            f"got {value!r}"
+        )
+    return check_no_lone_surrogates(value, what="the campaign id")
 
 
 def canonical_recipient(recipient: str) -> str:

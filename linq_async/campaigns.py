@@ -47,8 +47,8 @@ from ._errors import (
     RateLimitError,
     ServerError,
 )
-from ._keys import campaign_key, canonical_recipient
-from ._validation import check_no_lone_surrogates, check_phone, check_text
+from ._keys import campaign_key, canonical_recipient, check_campaign_id
+from ._validation import check_phone, check_text
 from .models import MediaPart, Part, TextPart, Upload
 
 if TYPE_CHECKING:
@@ -66,17 +66,6 @@ __all__ = [
 
 OutcomeStatus = Literal["sent", "failed", "transient"]
 """What happened to one recipient: sent, failed for good, or failed for now."""
-
-MAX_CAMPAIGN_ID_CHARS = 255
-
-
-def _check_campaign_id(value: object) -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_CAMPAIGN_ID_CHARS:
-        raise LinqUsageError(
-            f"a campaign id must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, "
-            f"got {value!r}"
-        )
-    return check_no_lone_surrogates(value, what="the campaign id")
 
 
 @attrs.frozen(kw_only=True)
@@ -99,7 +88,7 @@ class Campaign:
         LinqUsageError: an argument is invalid, or there is neither a text nor a file.
     """
 
-    id: str = attrs.field(converter=_check_campaign_id)
+    id: str = attrs.field(converter=check_campaign_id)
     from_: str
     text: str | None = None
     upload: Upload | None = None
@@ -190,10 +179,9 @@ class CampaignOutcome:
 
     @property
     def retry_after(self) -> float | None:
-        """The seconds the API asked to wait (429 ``Retry-After``), when it said."""
-        if isinstance(self.error, APIStatusError):
-            return self.error.retry_after
-        return None
+        """The seconds to wait before trying again, when the error says (429 ``Retry-After``)."""
+        value = getattr(self.error, "retry_after", None)
+        return float(value) if isinstance(value, (int, float)) and value >= 0 else None
 
 
 def is_transient(error: LinqError) -> bool:
