@@ -141,7 +141,8 @@ async def test_send_uses_the_derived_key_and_returns_the_ids(
     """One POST /v3/chats to the canonical recipient, keyed by campaign_key."""
     campaign = Campaign(id="c1", from_=SENDER, text="Hi")
     outcome = await send_campaign_message(linq, campaign, "Ann@Example.com")
-    assert outcome.status == "sent" and outcome.ok
+    assert outcome.status == "sent"
+    assert outcome.ok
     (body,) = chat_posts(fake)
     assert body == {
         "from": SENDER,
