@@ -136,6 +136,7 @@ class _WorkerState:
     limiter: LineRateLimiter
     max_tries: int
     rate_wait: float
+    deadline: float
     retry_delay: float
     max_retry_delay: float
 
@@ -153,7 +154,8 @@ async def send_campaign_job(ctx: dict[str, Any], campaign_id: str, recipient: st
     sent or failed for good are recorded and returned (``"sent"``, ``"failed"``); a transient
     failure raises ``arq.worker.Retry`` with exponential backoff (at least the server's
     ``Retry-After``), and on the job's last try is recorded as failed instead, so every
-    recipient ends with an outcome. A Redis error also retries.
+    recipient ends with an outcome. A Redis error, or a job about to reach arq's
+    ``job_timeout`` (which arq would record as a failure and never retry), also retries.
 
     Args:
         ctx: arq's job context; `worker_settings` puts the session and stores in it.
@@ -170,17 +172,22 @@ async def send_campaign_job(ctx: dict[str, Any], campaign_id: str, recipient: st
     job_try = int(ctx.get("job_try") or 1)
     final = job_try >= state.max_tries
     try:
-        outcome = await deliver_campaign_message(
-            state.linq,
-            state.store,
-            campaign_id,
-            recipient,
-            limiter=state.limiter,
-            rate_wait=state.rate_wait,
-            attempt=job_try,
-            final_attempt=final,
+        # Our own deadline, inside arq's job timeout: arq records a timed-out job as failed
+        # and never runs it again, while a send cut short here is retried (with its key).
+        outcome = await asyncio.wait_for(
+            deliver_campaign_message(
+                state.linq,
+                state.store,
+                campaign_id,
+                recipient,
+                limiter=state.limiter,
+                rate_wait=state.rate_wait,
+                attempt=job_try,
+                final_attempt=final,
+            ),
+            state.deadline,
         )
-    except RedisError:
+    except (RedisError, asyncio.TimeoutError):
         if final:
             raise
         raise Retry(defer=state.backoff(job_try, None)) from None
@@ -267,6 +274,7 @@ def worker_settings(
             limiter=LineRateLimiter(redis, prefix=rate_prefix),
             max_tries=max_tries,
             rate_wait=wait,
+            deadline=max(job_timeout - 5, job_timeout * 0.8),
             retry_delay=retry_delay,
             max_retry_delay=max(max_retry_delay, retry_delay),
         )
