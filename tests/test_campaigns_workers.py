@@ -345,3 +345,45 @@ async def test_the_rate_holds_per_line_across_two_workers(
         for index in range(2)
     ]
     assert any(shared)
+
+
+async def test_cli_status_and_usage_errors(
+    fake: FakeLinqServer, procs: Processes, redis: ArqRedis, tmp_path: Path
+) -> None:
+    """campaign status prints the counts; bad input exits 2 and stores nothing; an unknown
+    campaign exits 1; a worker without an API key exits 2."""
+    uid = uuid.uuid4().hex[:12]
+    cid, queue = f"c-{uid}", f"q-{uid}"
+    csv_path = str(recipients_csv(tmp_path, ["+15550000001", "+15550000002"]))
+    base = ("campaign", "start", "--from", "+12223334444", "--recipients", csv_path,
+            "--campaign-id", cid, "--queue", queue)  # fmt: skip
+    for bad in (("--text", "Hi", "--rate", "fast"), ("--rate", "2/s"), ("--text", "")):
+        code, _, err = await procs.cli(*base, *bad, base_url=fake.base_url)
+        assert code == 2, err
+    assert not await redis.exists(f"linq-async:campaign:{cid}")
+
+    code, out, err = await procs.cli(*base, "--text", "Hi", base_url=fake.base_url)
+    assert code == 0, err
+    code, out, err = await procs.cli("campaign", "status", cid, base_url=fake.base_url)
+    assert code == 0, err
+    assert out.splitlines()[1:5] == ["total       2", "sent        0", "failed      0",
+                                     "pending     2"]  # fmt: skip
+    code, out, err = await procs.cli("--json", "campaign", "status", cid, "--check-jobs",
+                                     base_url=fake.base_url)  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["total"], data["pending"], data["lost"], data["done"]) == (2, 2, 0, False)
+
+    code, _, err = await procs.cli("campaign", "status", f"nope-{uid}", base_url=fake.base_url)
+    assert code == 1
+    assert "no campaign" in err
+
+    env = procs.env(fake.base_url)
+    del env["LINQ_API_KEY"]
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "linq_async", "worker", "--queue", queue, env=env, cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err_bytes = await asyncio.wait_for(worker.communicate(), 60)
+    assert worker.returncode == 2
+    assert b"LINQ_API_KEY" in err_bytes
