@@ -60,9 +60,15 @@ def examples(session: nox.Session) -> None:
     session.install(
         "-e", ".[dev]", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29", "jupyter_core>=5"
     )
+    # Only for examples/webhooks_fastapi.py: linq-async itself does not depend on them.
+    session.install("fastapi>=0.110", "uvicorn>=0.29")
     session.run("mypy", "--strict", "examples")
     env = {"LINQ_API_KEY": "", "LINQ_API_V3_API_KEY": ""}
-    extra_args = {"aiohttp_app.py": ["--self-test"]}
+    extra_args = {
+        "aiohttp_app.py": ["--self-test"],
+        "webhooks_aiohttp.py": ["--self-test"],
+        "webhooks_fastapi.py": ["--self-test"],
+    }
     for script in sorted(Path("examples").glob("[!_]*.py")):
         session.run("python", str(script), *extra_args.get(script.name, []), env=env)
     for notebook in sorted(Path("examples").glob("*.ipynb")):

@@ -1,4 +1,5 @@
-"""The ``linq-async`` command line: ``send``, ``upload``, ``broadcast``, ``fake-server``, ``demo``.
+"""The ``linq-async`` command line: ``send``, ``upload``, ``broadcast``, ``fake-server``, ``demo``,
+``webhooks`` (in ``_cli_webhooks.py``).
 
 ``python -m linq_async ...`` runs the same `main`.
 
@@ -29,19 +30,27 @@ import signal
 import sys
 import textwrap
 import traceback
+import uuid
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
 import attrs
 
-from ._errors import APIStatusError, LinqError, LinqUsageError, UploadError
-from ._sending import MAX_CONCURRENCY
+from . import _cli_webhooks
+from ._errors import (
+    APIStatusError,
+    BroadcastInterruptedError,
+    LinqError,
+    LinqUsageError,
+    UploadError,
+)
+from ._sending import MAX_CONCURRENCY, recipient_key
 from ._session import _KEY_VARS, DEFAULT_BASE_URL, LinqSession
 from ._upload import ProgressCallback, open_source
-from ._validation import check_handle, check_phone, check_recipients
+from ._validation import check_handle, check_phone, check_recipients, check_string
 from ._version import __version__
-from .models import RecipientOutcome, Upload
+from .models import MediaPart, RecipientOutcome, Upload
 
 __all__ = ["main"]
 
@@ -100,6 +109,8 @@ class _Console:
         self.stderr = stderr
         self.secret: str | None = None
         """The API key in use, scrubbed from anything printed."""
+        self.resume: str | None = None
+        """How to resume the command after an interruption, once there is a way."""
 
     def scrub(self, text: str) -> str:
         """``text`` on one line, with the API key (if it appears at all) redacted."""
@@ -126,7 +137,10 @@ class _Console:
         """Report ``exc`` as one line on stderr (and as JSON on stdout with ``--json``)."""
         if self.debug:
             self.stderr.write(self.scrub_block("".join(traceback.format_exception(exc))))
-        self.note(f"error: {_describe(exc)}")
+        hint = ""
+        if isinstance(exc, BroadcastInterruptedError) and self.resume is not None:
+            hint = f"; once that is fixed, resume with the same command and {self.resume}"
+        self.note(f"error: {_describe(exc)}{hint}")
         self.json({"ok": False, "exit_code": exit_code, "error": self.error_data(exc)})
         return exit_code
 
@@ -141,10 +155,29 @@ class _Console:
             data.update(status=exc.status, code=exc.code, trace_id=exc.trace_id)
         elif isinstance(exc, UploadError):
             data.update(attachment_id=exc.attachment_id, status=exc.status, s3_code=exc.s3_code)
+        elif isinstance(exc, BroadcastInterruptedError):
+            data.update(broadcast_id=exc.broadcast_id, remaining=len(exc.remaining))
         return data
 
 
+class _ScrubbingFormatter(logging.Formatter):
+    """Formats ``--debug`` log records with the API key, should any hold it, redacted."""
+
+    def __init__(self, console: _Console) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._console = console
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._console.scrub_block(super().format(record))
+
+
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BroadcastInterruptedError):
+        tried = len(exc.report.outcomes)
+        return (
+            f"broadcast {exc.broadcast_id} stopped after {tried} of "
+            f"{tried + len(exc.remaining)} recipients: {exc.__cause__}"
+        )
     if isinstance(exc, UploadError):
         return f"upload failed: {exc}"
     if isinstance(exc, (LinqError, _CommandError)):
@@ -262,15 +295,33 @@ def _open_session(args: argparse.Namespace, console: _Console) -> LinqSession:
 
 
 def _check_message(args: argparse.Namespace) -> None:
-    """Check --text, --file, --content-type and --filename before anything is sent."""
-    if args.text is None and args.file is None:
-        raise LinqUsageError("give --text, --file or both")
+    """Check --text, --file, --attachment-id and the file options before anything is sent."""
+    if args.text is None and args.file is None and args.attachment_id is None:
+        raise LinqUsageError(
+            "give --text, --file or both (--attachment-id: a file uploaded before)"
+        )
     if args.text is not None and not args.text:
         raise LinqUsageError("--text must not be empty")
+    if args.file is not None and args.attachment_id is not None:
+        raise LinqUsageError("give --file or --attachment-id, not both")
+    if args.attachment_id is not None:
+        check_string(args.attachment_id, what="--attachment-id")
     if args.file is None and (args.content_type is not None or args.filename is not None):
         raise LinqUsageError("--content-type and --filename apply to --file only")
     if args.file is not None:
         open_source(args.file, filename=args.filename, content_type=args.content_type)
+
+
+async def _uploaded(linq: LinqSession, attachment_id: str) -> Upload:
+    """The `Upload` of an attachment uploaded earlier (``linq-async upload`` prints its id)."""
+    info = await linq.attachments.get(attachment_id)
+    return Upload(
+        attachment_id=info.id,
+        filename=info.filename,
+        content_type=info.content_type,
+        size_bytes=info.size_bytes,
+        download_url=info.download_url or "",
+    )
 
 
 def _file_label(args: argparse.Namespace) -> str:
@@ -288,7 +339,16 @@ async def _send(args: argparse.Namespace, console: _Console) -> int:
     _check_message(args)
     async with _open_session(args, console) as linq:
         upload: Upload | None = None
-        if args.file is None:
+        if args.attachment_id is not None:
+            upload = await _uploaded(linq, args.attachment_id)
+            created = await linq.chats.create(
+                from_=args.from_,
+                to=args.to,
+                text=args.text,
+                parts=[MediaPart(attachment_id=upload.attachment_id)],
+            )
+            chat, message = created.chat, created.message
+        elif args.file is None:
             created = await linq.chats.create(from_=args.from_, to=args.to, text=args.text)
             chat, message = created.chat, created.message
         else:
@@ -341,13 +401,18 @@ async def _upload(args: argparse.Namespace, console: _Console) -> int:
 
 
 def _looks_like_header(cell: str) -> bool:
-    # A handle has digits (a phone number) or an @ (an email); "phone" or "email" has neither.
-    return not any(char.isdigit() or char == "@" for char in cell)
+    # A column name ("phone", "E164", "phone1", "Email") has a letter, and neither the "+" a
+    # phone number starts with nor the "@" of an email. A first cell that looks like a
+    # handle, even a malformed one ("555-1234", "ana@"), is data, and is checked as such.
+    return any(char.isalpha() for char in cell) and "@" not in cell and not cell.startswith("+")
 
 
 def _read_recipients(path: str) -> tuple[list[str], int]:
-    """The unique handles in the CSV's first column, and how many duplicate rows there were."""
-    handles: dict[str, None] = {}
+    """The unique handles in the CSV's first column, and how many duplicate rows there were.
+
+    Emails that differ only in case are the same recipient (the first spelling is kept).
+    """
+    handles: dict[str, str] = {}
     duplicates = 0
     first = True
     try:
@@ -365,16 +430,17 @@ def _read_recipients(path: str) -> tuple[list[str], int]:
                 if not cell:
                     raise LinqUsageError(f"{where}: the first column (the handle) is empty")
                 check_handle(cell, what=f"the handle on {where}")
-                if cell in handles:
+                key = recipient_key(cell)
+                if key in handles:
                     duplicates += 1
-                handles.setdefault(cell, None)
+                handles.setdefault(key, cell)
     except FileNotFoundError:
         raise LinqUsageError(f"--recipients: no such file: {path!r}") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LinqUsageError(f"--recipients: cannot read {path!r}: {exc}") from None
     if not handles:
         raise LinqUsageError(f"--recipients: {path!r} lists no recipients")
-    return list(handles), duplicates
+    return list(handles.values()), duplicates
 
 
 async def _broadcast(args: argparse.Namespace, console: _Console) -> int:
@@ -388,9 +454,20 @@ async def _broadcast(args: argparse.Namespace, console: _Console) -> int:
     if duplicates:
         console.note(f"{duplicates} duplicate row(s) in {args.recipients} skipped")
     progress = _Progress(console.stderr)
+    # The id exists before the first send, and is shown at once: an interrupted run (Ctrl-C,
+    # a crash) can be resumed with it, and nobody gets a message twice.
+    broadcast_id = args.broadcast_id or str(uuid.uuid4())
+    resume = f"--broadcast-id {broadcast_id}"
+    console.resume = resume
+    console.note(
+        f"broadcast {broadcast_id} to {len(recipients)} recipient(s); to resume it after an "
+        f"interruption, run the same command with {resume}"
+    )
     async with _open_session(args, console) as linq:
         upload: Upload | None = None
-        if args.file is not None:
+        if args.attachment_id is not None:
+            upload = await _uploaded(linq, args.attachment_id)
+        elif args.file is not None:
             with progress.upload(_file_label(args)) as on_progress:
                 upload = await linq.upload(
                     args.file,
@@ -398,6 +475,10 @@ async def _broadcast(args: argparse.Namespace, console: _Console) -> int:
                     filename=args.filename,
                     on_progress=on_progress,
                 )
+            # A resumed run reuses this upload instead of uploading the file again.
+            resume = f"--broadcast-id {broadcast_id} --attachment-id {upload.attachment_id}"
+            console.resume = resume
+            console.note(f"uploaded {upload.attachment_id}; to resume, use {resume}")
         with progress.broadcast(len(recipients)) as on_recipient:
             report = await linq.broadcast(
                 upload,
@@ -405,7 +486,7 @@ async def _broadcast(args: argparse.Namespace, console: _Console) -> int:
                 recipients=recipients,
                 text=args.text,
                 concurrency=args.concurrency,
-                broadcast_id=args.broadcast_id,
+                broadcast_id=broadcast_id,
                 on_recipient=on_recipient,
             )
     broadcast_id, outcomes = report.broadcast_id, report.outcomes
@@ -441,8 +522,8 @@ async def _broadcast(args: argparse.Namespace, console: _Console) -> int:
     console.lines(
         "failed:",
         *(f"  {outcome.recipient:<{width}}  {outcome.error}" for outcome in failures),
-        f"to retry only the failed recipients, run the same command with --broadcast-id "
-        f"{broadcast_id} (those already sent get nothing twice)",
+        f"to retry only the failed recipients, run the same command with {resume} "
+        "(those already sent get nothing twice)",
     )
     console.note(f"error: {len(failures)} of {len(outcomes)} recipients failed")
     return EXIT_FAILED
@@ -488,6 +569,7 @@ async def _fake_server(args: argparse.Namespace, console: _Console) -> int:
                 print(f"export LINQ_BASE_URL={shlex.quote(fake.base_url)}", file=console.stdout)
                 print(f"export LINQ_API_KEY={shlex.quote(fake.api_key)}", file=console.stdout)
                 console.stdout.flush()
+            _cli_webhooks.start_fake_webhooks(fake, args, console)
             await stop.wait()
         finally:
             await fake.close()
@@ -546,6 +628,11 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
 def _add_message_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", help="a text part, sent before the file")
     parser.add_argument("--file", metavar="PATH", help="a file to upload and send (up to 100 MiB)")
+    parser.add_argument(
+        "--attachment-id",
+        metavar="ID",
+        help="send a file uploaded before (the id 'linq-async upload' prints) instead of --file",
+    )
     parser.add_argument(
         "--content-type",
         metavar="TYPE",
@@ -621,10 +708,11 @@ def build_parser() -> argparse.ArgumentParser:
         "send a file and/or text to every recipient of a CSV file, each in a direct chat",
         textwrap.fill(
             "The CSV's first column is the handle (E.164 or email); a header row such as "
-            "'phone' and blank lines are skipped, duplicates are sent to once. The file is "
-            "uploaded once. A summary lists the recipients that failed; the exit status is 1 if "
-            "any did. Re-running with the printed --broadcast-id never sends anyone a message "
-            "twice.",
+            "'phone' and blank lines are skipped, duplicates are sent to once (emails whatever "
+            "their case). The file is uploaded once. The broadcast id is printed before the "
+            "first send; re-running with --broadcast-id (and --attachment-id for the file) "
+            "resumes it after an interruption and never sends anyone a message twice. A "
+            "summary lists the recipients that failed; the exit status is 1 if any did.",
             width=79,
         )
         + f"\n\nExample:\n  {PROG} broadcast --from +12223334444 --recipients customers.csv \\\n"
@@ -669,6 +757,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the API's port on 127.0.0.1 (default: a free one)",
     )
+    _cli_webhooks.add_fake_server_options(fake)
     _add_common(fake, top=False)
 
     demo = command(
@@ -678,10 +767,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Uploads a generated 5 MiB file and sends it, against FakeLinqServer.",
     )
     _add_common(demo, top=False)
+    _cli_webhooks.register(commands)
 
-    from ._cli_campaign import register
+    from ._cli_campaign import register as register_campaigns
 
-    register(commands)
+    register_campaigns(commands)
     return parser
 
 
@@ -693,17 +783,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    if args.debug:
-        logging.basicConfig(
-            level=logging.DEBUG,
-            stream=sys.stderr,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
     console = _Console(json_mode=args.json, debug=args.debug, stdout=sys.stdout, stderr=sys.stderr)
+    if args.debug:
+        # Each request of the SDK (method, path, status, attempt, seconds) and each retry;
+        # other libraries only from WARNING up. The key is scrubbed from every record.
+        handler_ = logging.StreamHandler(sys.stderr)
+        handler_.setFormatter(_ScrubbingFormatter(console))
+        logging.basicConfig(level=logging.WARNING, handlers=[handler_])
+        logging.getLogger("linq_async").setLevel(logging.DEBUG)
     try:
         return asyncio.run(handler(args, console))
     except KeyboardInterrupt:
-        console.note("interrupted")
+        if console.resume is not None:
+            console.note(f"interrupted; to resume, run the same command with {console.resume}")
+        else:
+            console.note("interrupted")
         return EXIT_INTERRUPTED
     except LinqUsageError as exc:
         return console.fail(exc, EXIT_USAGE)

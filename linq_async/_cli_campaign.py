@@ -34,10 +34,12 @@ from ._cli import (
     _Progress,
     _read_recipients,
     _upload_line,
+    _uploaded,
 )
 from ._errors import LinqUsageError
 from ._keys import check_campaign_id
 from ._validation import check_phone
+from .models import Upload
 
 __all__ = ["register"]
 
@@ -82,14 +84,18 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
     console.lines(campaign_id)
     if console.json_mode:
         console.note(f"campaign {campaign_id}")
-    linq = _open_session(args, console) if args.file is not None else None
+    uploads = args.file is not None or args.attachment_id is not None
+    linq = _open_session(args, console) if uploads else None
     try:
         redis = await contrib.connect(args.redis)
     except _redis_errors() as exc:
         raise _CommandError(f"cannot reach Redis: {exc}", EXIT_FAILED) from exc
     try:
+        file: str | Upload | None = args.file
         if linq is not None:
             await linq.open()
+            if args.attachment_id is not None:
+                file = await _uploaded(linq, args.attachment_id)
         uploading = (
             _Progress(console.stderr).upload(_file_label(args))
             if args.file is not None
@@ -101,7 +107,7 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
                 recipients,
                 from_=args.from_,
                 text=args.text,
-                file=args.file,
+                file=file,
                 linq=linq,
                 campaign_id=campaign_id,
                 rate=args.rate,
@@ -118,8 +124,6 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
         await redis.aclose()
         if linq is not None:
             await linq.close()
-    if report.duplicates:
-        console.note(f"{report.duplicates} recipient(s) repeat another in a different letter case")
     upload = report.upload
     console.json(
         {
@@ -314,6 +318,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     start.add_argument("--text", help="a text part, sent before the file")
     start.add_argument("--file", metavar="PATH", help="a file to upload once and send")
+    start.add_argument(
+        "--attachment-id", metavar="ID", help="send a file uploaded before, instead of --file"
+    )
     start.add_argument(
         "--content-type", metavar="TYPE", help="the file's MIME type (default: guessed)"
     )

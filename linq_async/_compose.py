@@ -12,7 +12,8 @@ from typing import Any, TypedDict
 
 from ._errors import LinqUsageError
 from ._validation import check_bool, check_idempotency_key, check_text
-from .models import Effect, MediaPart, MessageContent, Part, ReplyTo, TextPart
+from .models import Effect, Experience, MediaPart, MessageContent, Part, ReplyTo, TextPart
+from .models._parts import is_part, not_a_part
 
 __all__ = ["MESSAGE_OPTIONS", "MessageOptions", "SendOptions", "compose"]
 
@@ -21,10 +22,13 @@ class SendOptions(TypedDict, total=False):
     """The options of every call that sends a message, as keyword arguments.
 
     Attributes:
-        parts: the message parts (`TextPart`, `MediaPart`, `LinkPart` ...). At most 100,
-            at most 40 media parts by ``url``, no two text parts in a row, and a link must
-            be the only part.
+        parts: the message parts (`TextPart`, `MediaPart`, `LinkPart`, `AppClipPart`,
+            `IMessageAppPart` ...). At most 100, at most 40 media parts by ``url``, no two
+            text parts in a row, and a link, app clip or iMessage app part must be the only
+            part.
         text: a convenience: a text part sent before ``parts``.
+        experience: a Linq app-card `Experience`, sent instead of parts (so not with
+            ``parts`` or ``text``).
         effect: a screen or bubble `Effect` (not in a new chat's first message).
         preferred_service: ``"iMessage"``, ``"SMS"`` or ``"RCS"``.
         idempotency_key: up to 255 characters. One is generated when omitted; retries of the
@@ -35,6 +39,7 @@ class SendOptions(TypedDict, total=False):
 
     parts: Sequence[Part] | None
     text: str | None
+    experience: Experience | None
     effect: Effect | None
     preferred_service: str | None
     idempotency_key: str | None
@@ -82,14 +87,27 @@ def compose(
     given = options.get("parts")
     if given is None:
         parts: list[Part] = []
-    elif isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Sequence):
-        raise LinqUsageError(f"parts must be a list of message parts, got {given!r}")
+    elif isinstance(given, (str, bytes, bytearray, Mapping)) or not isinstance(given, Sequence):
+        raise LinqUsageError(
+            f"parts must be a list of message parts (TextPart, MediaPart ...), got {given!r}"
+        )
     else:
         parts = list(given)
+        for index, item in enumerate(parts):
+            if not is_part(item):
+                raise not_a_part(index, item)
     if text is not None:
         parts.insert(0, TextPart(value=text))
     if media is not None:
         parts.append(media)
+    experience = options.get("experience")
+    if experience is not None:
+        if not isinstance(experience, Experience):
+            raise LinqUsageError(f"experience must be an Experience, got {experience!r}")
+        if given is not None or text is not None or media is not None:
+            raise LinqUsageError(
+                "a message takes an experience or parts (parts=, text=, a file), not both"
+            )
     effect = options.get("effect")
     if effect is not None and not isinstance(effect, Effect):
         raise LinqUsageError(f"effect must be an Effect, got {effect!r}")
@@ -97,7 +115,8 @@ def compose(
     if reply_to is not None and not isinstance(reply_to, ReplyTo):
         raise LinqUsageError(f"reply_to must be a ReplyTo, got {reply_to!r}")
     content = MessageContent(
-        parts=parts,
+        parts=None if experience is not None else parts,
+        experience=experience,
         effect=effect,
         reply_to=reply_to,
         preferred_service=options.get("preferred_service"),

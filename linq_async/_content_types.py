@@ -136,6 +136,8 @@ def resolve_content_type(content_type: str | None, filename: str) -> str:
                 "(for example 'application/pdf')"
             )
         content_type = guessed
+    elif not isinstance(content_type, str):
+        raise LinqUsageError(f"content_type must be a MIME type string, got {content_type!r}")
     normalized = content_type.split(";", 1)[0].strip().lower()
     reason = REJECTED_CONTENT_TYPES.get(normalized)
     if reason is not None:

@@ -4,6 +4,7 @@
 LinqError
 +-- LinqUsageError (also ValueError)      bad arguments, raised before any I/O
 +-- LinqClosedError (also RuntimeError)   the session was used before open or after close
++-- LinqLoopError (also RuntimeError)     the session was used from another event loop
 +-- LinqConnectionError                   no usable response (refused, reset, dropped)
 |   +-- LinqTimeoutError (also TimeoutError)
 +-- APIStatusError                        the API answered with an error status
@@ -18,24 +19,39 @@ LinqError
 |   +-- ServerError                       5xx
 +-- UploadError                           the presigned PUT failed (.attachment_id, .s3_code)
 |   +-- UploadExpiredError                the upload URL expired
++-- DownloadError                         fetching a file from its download URL failed
 +-- ResponseValidationError               a 2xx body did not fit the model
++-- WebhookVerificationError              a webhook delivery failed verification
+    +-- WebhookHeaderError                a webhook-* header is missing or malformed
+    +-- WebhookSignatureError             no signature matches the body
+    +-- WebhookTimestampError             signed too long ago (or in the future)
+    +-- WebhookPayloadError               authentic, but not a JSON event envelope
++-- BroadcastInterruptedError             a broadcast stopped early (.broadcast_id, .report)
 ```
+
+The webhook errors are raised by `linq_async.webhooks` (and exported from it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import BroadcastReport
 
 __all__ = [
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
+    "BroadcastInterruptedError",
     "ConflictError",
+    "DownloadError",
     "LineIneligibleError",
     "LinqClosedError",
     "LinqConnectionError",
     "LinqError",
+    "LinqLoopError",
     "LinqTimeoutError",
     "LinqUsageError",
     "NotFoundError",
@@ -46,6 +62,11 @@ __all__ = [
     "ServerError",
     "UploadError",
     "UploadExpiredError",
+    "WebhookHeaderError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
+    "WebhookVerificationError",
 ]
 
 
@@ -59,6 +80,15 @@ class LinqUsageError(LinqError, ValueError):
 
 class LinqClosedError(LinqError, RuntimeError):
     """The session is not open: use ``async with LinqSession(...)`` or reopen a new one."""
+
+
+class LinqLoopError(LinqError, RuntimeError):
+    """The session was used from an event loop other than the one that opened it.
+
+    A `LinqSession` holds connections that belong to the event loop it was opened in (the
+    first ``async with`` or call). A second ``asyncio.run(...)`` runs a new loop: make a new
+    `LinqSession` inside it instead of reusing the first one.
+    """
 
 
 class LinqConnectionError(LinqError):
@@ -226,5 +256,150 @@ class UploadExpiredError(UploadError):
     """The upload URL expired before the upload started or finished."""
 
 
+class DownloadError(LinqError):
+    """Downloading an attachment's file (from its download URL) failed.
+
+    The destination is left as it was: nothing partial is ever written there.
+
+    Attributes:
+        attachment_id: the attachment, when the download was asked for by id.
+        status: the file host's HTTP status, or ``None`` if there was no response.
+    """
+
+    def __init__(
+        self, message: str, *, attachment_id: str | None = None, status: int | None = None
+    ) -> None:
+        self.message = message
+        self.attachment_id = attachment_id
+        self.status = status
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        details = [
+            f"{name} {value}"
+            for name, value in (("attachment", self.attachment_id), ("HTTP", self.status))
+            if value is not None
+        ]
+        return self.message + (f" ({', '.join(details)})" if details else "")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_download,
+            (type(self), self.message, self.attachment_id, self.status),
+        )
+
+
+def _rebuild_download(
+    cls: type[DownloadError], message: str, attachment_id: str | None, status: int | None
+) -> DownloadError:
+    return cls(message, attachment_id=attachment_id, status=status)
+
+
 class ResponseValidationError(LinqError):
     """A successful response did not have the shape the models expect."""
+
+
+class WebhookVerificationError(LinqError):
+    """A webhook delivery could not be verified, so it must not be trusted.
+
+    The message says why in terms safe to log: it never holds the secret, and never the
+    expected signature.
+
+    Attributes:
+        reason: the message.
+        header: the header at fault (``"webhook-signature"`` ...), when one is.
+    """
+
+    def __init__(self, reason: str, *, header: str | None = None) -> None:
+        self.reason = reason
+        self.header = header
+        super().__init__(reason)
+
+
+class WebhookHeaderError(WebhookVerificationError):
+    """A required header is missing, empty or malformed (``webhook-id``,
+    ``webhook-timestamp``, ``webhook-signature``), or the same header came twice with
+    different values. A proxy that strips unknown headers causes this on every delivery."""
+
+
+class WebhookSignatureError(WebhookVerificationError):
+    """No ``v1`` signature of ``webhook-signature`` matches the body: a wrong secret, a body
+    changed on the way (re-serialised JSON, re-encoded text), or a forgery.
+
+    Attributes:
+        signatures: how many entries the header held.
+        malformed: how many of them were not ``v1,<base64>`` (no comma, bad base64 ...).
+    """
+
+    def __init__(
+        self, reason: str, *, header: str | None = None, signatures: int = 0, malformed: int = 0
+    ) -> None:
+        super().__init__(reason, header=header)
+        self.signatures = signatures
+        self.malformed = malformed
+
+
+class WebhookTimestampError(WebhookVerificationError):
+    """The signature is right but the timestamp is further from now than the tolerance: a
+    replayed delivery, or a clock that is wrong (this machine's or the sender's).
+
+    Attributes:
+        skew: now minus the signed timestamp, in seconds (positive: signed in the past).
+        tolerance: the largest skew accepted either way, in seconds.
+    """
+
+    def __init__(
+        self, reason: str, *, header: str | None = None, skew: float = 0.0, tolerance: float = 0.0
+    ) -> None:
+        super().__init__(reason, header=header)
+        self.skew = skew
+        self.tolerance = tolerance
+
+
+class WebhookPayloadError(WebhookVerificationError):
+    """The delivery is authentic but its body is not a JSON event envelope (not JSON, not an
+    object, or without a string ``event_id``/``event_type`` and an object ``data``)."""
+
+
+class BroadcastInterruptedError(LinqError):
+    """A broadcast stopped before every recipient was tried: the cause is in ``__cause__``.
+
+    A broadcast stops when a send fails in a way that would fail every other recipient too
+    (the API key was refused, the API cannot be reached, the session was closed) instead of
+    failing the recipients one by one. Run the broadcast again with the same
+    ``broadcast_id`` once the cause is fixed: recipients already sent get nothing twice.
+
+    Attributes:
+        broadcast_id: the id to pass as ``broadcast_id=`` to resume.
+        report: the outcomes of the recipients tried so far, in the order given, and the
+            upload (pass ``report.upload`` as the file to resume without uploading again).
+        remaining: the recipients never tried.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        broadcast_id: str,
+        report: BroadcastReport,
+        remaining: tuple[str, ...],
+    ) -> None:
+        self.message = message
+        self.broadcast_id = broadcast_id
+        self.report = report
+        self.remaining = remaining
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kwargs = {
+            "broadcast_id": self.broadcast_id,
+            "report": self.report,
+            "remaining": self.remaining,
+        }
+        return (_rebuild_interrupted, (type(self), self.message, kwargs))
+
+
+def _rebuild_interrupted(
+    cls: type[BroadcastInterruptedError], message: str, kwargs: Mapping[str, Any]
+) -> BroadcastInterruptedError:
+    return cls(message, **kwargs)

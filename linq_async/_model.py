@@ -54,6 +54,7 @@ __all__ = [
     "materialize",
     "parse_datetime",
     "register_open_union",
+    "response_only",
     "unknown_keys",
     "unstructure",
     "whole_object",
@@ -64,6 +65,7 @@ __all__ = [
 M = TypeVar("M", bound="WireModel")
 
 _WIRE = "linq_wire"
+_RESPONSE_ONLY = "linq_response_only"
 _WHOLE = "<whole object>"
 _MISSING = object()
 
@@ -98,6 +100,15 @@ def wire_name(name: str) -> dict[str, Any]:
 def wire_path(*keys: str) -> dict[str, Any]:
     """Field metadata for a field nested in the wire object: ``wire_path("chat", "message")``."""
     return {_WIRE: tuple(keys)}
+
+
+def response_only() -> dict[str, Any]:
+    """Field metadata for a field the API fills in answers and never takes in requests.
+
+    Such a field is loaded but never unstructured, so a model read from an answer (a part
+    with its ``reactions``, say) can be sent again as it is.
+    """
+    return {_RESPONSE_ONLY: True}
 
 
 def whole_object() -> dict[str, Any]:
@@ -454,7 +465,10 @@ def register_open_union(
     open_union = OpenUnion(tag=tag, members=dict(members), fallback=fallback)
     _OPEN_UNIONS[union] = open_union
     for tag_value, cls in members.items():
-        _TAGS[cls] = (tag, tag_value)
+        # A class that models the tag as a field (one class for several tags, as webhook
+        # events are) sends its own value; the others get theirs added.
+        if all(_wire_of(field) != tag for field in attrs.fields(cls)):  # type: ignore[arg-type]
+            _TAGS[cls] = (tag, tag_value)
     return open_union
 
 
@@ -485,10 +499,13 @@ def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
 
         return unstructure_fallback
     nested = {name: wire for name, wire in wires.items() if isinstance(wire, tuple)}
+    response_only = {field.name for field in fields if field.metadata.get(_RESPONSE_ONLY)}
     overrides: dict[str, Any] = {
-        name: override(omit=True) if isinstance(wire, tuple) else override(rename=wire)
+        name: override(omit=True)
+        if isinstance(wire, tuple) or name in response_only
+        else override(rename=wire)
         for name, wire in wires.items()
-        if wire != name
+        if wire != name or name in response_only
     }
     base = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
     tagged = _TAGS.get(cls)

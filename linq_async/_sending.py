@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._compose import compose
-from ._errors import LinqError, LinqUsageError, UploadExpiredError
+from ._errors import (
+    AuthenticationError,
+    BroadcastInterruptedError,
+    LinqClosedError,
+    LinqConnectionError,
+    LinqError,
+    LinqLoopError,
+    LinqUsageError,
+    UploadExpiredError,
+)
 from ._transport import Transport
-from ._upload import FileInput, FileSource, ProgressCallback, open_source, put_file
-from ._validation import check_handle, check_phone, check_recipients, check_text
+from ._upload import (
+    FileInput,
+    FileSource,
+    ProgressCallback,
+    check_callback,
+    open_source,
+    put_file,
+)
+from ._validation import check_handle, check_phone, check_recipients, check_text, is_email
 from .models import (
     BroadcastReport,
     MediaPart,
+    Message,
     Part,
     RecipientOutcome,
     SendResult,
@@ -24,8 +42,20 @@ from .models import (
 )
 from .resources import Attachments, Chats
 
+logger = logging.getLogger("linq_async")
+
 _BROADCAST_NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
 MAX_CONCURRENCY = 256
+
+# Errors that are not about one recipient: every other send would fail the same way. A
+# 2027 (line ineligible) is not one of them: it is documented as temporary, and may clear
+# before the next recipient's turn.
+_STOPS_BROADCAST = (
+    AuthenticationError,
+    LinqConnectionError,
+    LinqClosedError,
+    LinqLoopError,
+)
 
 
 async def upload(
@@ -35,21 +65,32 @@ async def upload(
     *,
     on_progress: ProgressCallback | None,
 ) -> Upload:
-    """Ask for a slot and stream the file to it; an expired slot is replaced once."""
+    """Ask for a slot and stream the file to it; an expired slot is replaced once.
+
+    The upload lane is taken before the slot is asked for, so an upload that waits for its
+    turn does so before its 15 minutes start.
+    """
+    check_callback(on_progress, what="on_progress")
 
     async def new_slot() -> UploadSlot:
         return await attachments.create(
             filename=source.filename, content_type=source.content_type, size_bytes=source.size
         )
 
-    slot = await new_slot()
-    try:
-        await put_file(transport, slot, source, on_progress=on_progress)
-    except UploadExpiredError:
-        # A slot lives 15 minutes; a slow start or a long retry can outlive it. One fresh
-        # slot, once: a second expiry means something else is wrong (a skewed clock).
+    async with transport.upload_lane():
         slot = await new_slot()
-        await put_file(transport, slot, source, on_progress=on_progress)
+        try:
+            await put_file(transport, slot, source, on_progress=on_progress)
+        except UploadExpiredError:
+            # A slot lives 15 minutes; a long retry can outlive it. One fresh slot, once: a
+            # second expiry means something else is wrong. (Tried outside the handler, so
+            # the first expiry does not ride along as the second failure's context.)
+            expired = True
+        else:
+            expired = False
+        if expired:
+            slot = await new_slot()
+            await put_file(transport, slot, source, on_progress=on_progress)
     return Upload(
         attachment_id=slot.attachment_id,
         filename=source.filename,
@@ -81,22 +122,88 @@ async def upload_and_send(
     on_progress: ProgressCallback | None,
     options: Mapping[str, Any],
 ) -> SendResult:
-    """Check everything locally, upload (unless given an Upload), then create the chat message."""
+    """Check everything locally, upload (unless given an Upload), then create the chat message.
+
+    With the caller's own idempotency key, a repeat of an earlier call is answered with the
+    earlier message, which references the earlier upload: this call's upload is then
+    deleted (no orphan is left) and the result names the attachment the message references.
+    """
     check_phone(from_, what="from_")
     recipients = check_recipients(to)
+    check_callback(on_progress, what="on_progress")
     if isinstance(file, Upload):
         if content_type is not None or filename is not None:
             raise LinqUsageError("content_type and filename cannot change an existing Upload")
         done = file
+        uploaded = False
     else:
         source = open_source(file, filename=filename, content_type=content_type)
         # Every option is checked before the upload: a bad one must not cost a 100 MB PUT.
         compose(with_media(options, "pending-upload"))
         done = await upload(transport, attachments, source, on_progress=on_progress)
+        uploaded = True
     created = await chats.create(
         from_=from_, to=recipients, **with_media(options, done.attachment_id)
     )
+    if uploaded and options.get("idempotency_key") is not None:
+        done = await _upload_sent(attachments, done, created.message)
     return SendResult(upload=done, chat=created.chat, message=created.message)
+
+
+def _referenced(message: Message, ours: str) -> MediaPart | None:
+    """The media part of ``message`` that is not ``ours``, when none is ours; else ``None``.
+
+    A response's media part names its attachment in ``id`` (the API's "unique attachment
+    identifier"). The last one is the part `with_media` added.
+    """
+    media = [
+        part
+        for part in message.parts
+        if isinstance(part, MediaPart) and (part.attachment_id or part.id)
+    ]
+    if not media or any(ours in (part.attachment_id, part.id) for part in media):
+        return None
+    return media[-1]
+
+
+async def _upload_sent(attachments: Attachments, ours: Upload, message: Message) -> Upload:
+    """The upload ``message`` references: ``ours``, or an earlier one (then ours is deleted)."""
+    part = _referenced(message, ours.attachment_id)
+    return ours if part is None else await _adopt(attachments, ours, part)
+
+
+async def _adopt(attachments: Attachments, ours: Upload, part: MediaPart) -> Upload:
+    """Delete ``ours``, which no message uses, and describe the upload ``part`` names."""
+    await _discard(attachments, ours.attachment_id)
+    attachment_id = part.attachment_id or part.id
+    assert attachment_id is not None
+    try:
+        info = await attachments.get(attachment_id)
+    except LinqError:  # the send stands; describe the attachment from the message instead
+        return Upload(
+            attachment_id=attachment_id,
+            filename=part.filename or ours.filename,
+            content_type=part.mime_type or ours.content_type,
+            size_bytes=part.size_bytes if part.size_bytes is not None else ours.size_bytes,
+            download_url=part.url or "",
+        )
+    return Upload(
+        attachment_id=info.id,
+        filename=info.filename,
+        content_type=info.content_type,
+        size_bytes=info.size_bytes,
+        download_url=info.download_url or part.url or "",
+    )
+
+
+async def _discard(attachments: Attachments, attachment_id: str) -> None:
+    """Delete an upload no message uses; a failure is logged, never raised (the send stands)."""
+    try:
+        await attachments.delete(attachment_id)
+    except LinqError as exc:
+        logger.warning(
+            "the unused upload %s could not be deleted: %s", attachment_id, type(exc).__name__
+        )
 
 
 def broadcast_key(broadcast_id: str, recipient: str) -> str:
@@ -109,15 +216,36 @@ def broadcast_key(broadcast_id: str, recipient: str) -> str:
     return campaign_key(broadcast_id, recipient)
 
 
+def recipient_key(handle: str) -> str:
+    """What makes two handles the same recipient: an email's case does not count.
+
+    Phone numbers are checked to be E.164 already, which has one spelling per number.
+    """
+    return handle.lower() if is_email(handle) else handle
+
+
 def _unique(recipients: Iterable[str]) -> list[str]:
     if isinstance(recipients, str):
         raise LinqUsageError("recipients must be a list of handles, not one string")
-    seen: dict[str, None] = {}
+    if not isinstance(recipients, Iterable) or isinstance(recipients, (bytes, bytearray)):
+        raise LinqUsageError(f"recipients must be a list of handles, got {recipients!r}")
+    seen: dict[str, str] = {}
     for recipient in recipients:
-        seen.setdefault(check_handle(recipient, what="each recipient"), None)
+        handle = check_handle(recipient, what="each recipient")
+        seen.setdefault(recipient_key(handle), handle)
     if not seen:
         raise LinqUsageError("recipients must name at least one handle")
-    return list(seen)
+    return list(seen.values())
+
+
+def _note(exc: BaseException, run_id: str, tried: int, total: int) -> None:
+    """Name the broadcast on an exception passing through (Python 3.11+ shows notes)."""
+    add_note = getattr(exc, "add_note", None)
+    if add_note is not None:
+        add_note(
+            f"linq-async: broadcast {run_id} stopped after {tried} of {total} recipients; run "
+            f"it again with broadcast_id={run_id!r}: recipients already sent get nothing twice"
+        )
 
 
 async def broadcast(
@@ -148,6 +276,8 @@ async def broadcast(
         raise LinqUsageError(f"concurrency must be 1 to {MAX_CONCURRENCY}, got {concurrency}")
     if broadcast_id is not None and not (isinstance(broadcast_id, str) and broadcast_id):
         raise LinqUsageError(f"broadcast_id must be a non-empty string, got {broadcast_id!r}")
+    check_callback(on_upload_progress, what="on_upload_progress")
+    check_callback(on_recipient, what="on_recipient")
     run_id = broadcast_id or str(uuid.uuid4())
 
     done = None
@@ -164,35 +294,81 @@ async def broadcast(
     if done is not None:
         parts.append(MediaPart(attachment_id=done.attachment_id))
     outcomes: dict[str, RecipientOutcome] = {}
-    queue: Iterator[str] = iter(handles)
+    queue = iter(handles)
+    stop: list[Exception] = []  # the error that stops the broadcast, if any
+    failed_callback: list[Exception] = []  # on_recipient's exception, once it raised
+    earlier: list[MediaPart] = []  # media parts of messages sent by an earlier run
+    ours_sent = False
+    # Only a caller's id can repeat an earlier run, whose messages hold an earlier upload.
+    rerun = source is not None and broadcast_id is not None
 
     async def worker() -> None:
-        for recipient in queue:
+        nonlocal ours_sent
+        while not stop:
+            recipient = next(queue, None)
+            if recipient is None:
+                return
             try:
                 created = await chats.create(
                     from_=from_,
                     to=recipient,
                     parts=parts,
-                    idempotency_key=broadcast_key(run_id, recipient),
+                    idempotency_key=broadcast_key(run_id, recipient_key(recipient)),
                 )
                 outcome = RecipientOutcome(
                     recipient=recipient, chat_id=created.chat.id, message_id=created.message.id
                 )
-            except LinqError as exc:  # one recipient's failure never stops the others
+                if rerun and done is not None:
+                    other = _referenced(created.message, done.attachment_id)
+                    if other is None:
+                        ours_sent = True
+                    else:
+                        earlier.append(other)
+            except LinqError as exc:  # one recipient's failure never stops the others ...
                 outcome = RecipientOutcome(recipient=recipient, error=exc)
+                if isinstance(exc, _STOPS_BROADCAST) and not stop:
+                    stop.append(exc)  # ... unless it would fail every other recipient too
             outcomes[recipient] = outcome
-            if on_recipient is not None:
-                on_recipient(outcome)
+            if on_recipient is not None and not failed_callback:
+                try:
+                    on_recipient(outcome)
+                except Exception as exc:  # the caller's own error ends the broadcast
+                    failed_callback.append(exc)
+                    stop.append(exc)
+                    return
 
     workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(handles)))]
     try:
         await asyncio.gather(*workers)
+    except BaseException as exc:  # passed on unchanged, with the broadcast's id as a note
+        _note(exc, run_id, len(outcomes), len(handles))
+        raise
     finally:
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-    return BroadcastReport(
+    if rerun and done is not None and earlier and not ours_sent and not stop:
+        # Every message came from an earlier run of this broadcast (same broadcast_id),
+        # with that run's upload: this one is an orphan.
+        done = await _adopt(attachments, done, earlier[0])
+    report = BroadcastReport(
         broadcast_id=run_id,
         upload=done,
-        outcomes=tuple(outcomes[handle] for handle in handles),
+        outcomes=tuple(outcomes[handle] for handle in handles if handle in outcomes),
     )
+    if not stop:
+        return report
+    if failed_callback:  # the caller's exception, as itself
+        _note(failed_callback[0], run_id, len(outcomes), len(handles))
+        raise failed_callback[0]
+    cause = stop[0]
+    remaining = tuple(handle for handle in handles if handle not in outcomes)
+    raise BroadcastInterruptedError(
+        f"the broadcast {run_id} stopped after {len(outcomes)} of {len(handles)} recipients, "
+        f"on an error that is not about one recipient: {cause}. Run it again with "
+        f"broadcast_id={run_id!r} once that is fixed: recipients already sent get nothing "
+        "twice",
+        broadcast_id=run_id,
+        report=report,
+        remaining=remaining,
+    ) from cause

@@ -14,7 +14,7 @@ from yarl import URL
 from . import _sending
 from ._errors import LinqUsageError
 from ._retry import RetryPolicy
-from ._transport import Pool, Timeouts, Transport
+from ._transport import Pool, Timeouts, Transport, _Secret
 from ._upload import FileInput, ProgressCallback, open_source
 from .models import BroadcastReport, RecipientOutcome, SendResult, Upload
 from .resources import (
@@ -42,6 +42,7 @@ DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 """The production API root; paths such as ``/v3/chats`` are appended to it."""
 
 _KEY_VARS = ("LINQ_API_KEY", "LINQ_API_V3_API_KEY")
+_AIOHTTP_VERSION = tuple(int(part) for part in aiohttp.__version__.split(".")[:2] if part.isdigit())
 _BASE_URL_VARS = ("LINQ_BASE_URL", "LINQ_API_V3_BASE_URL")
 
 
@@ -57,8 +58,64 @@ def _check_base_url(base_url: str) -> str:
 
 def _check_option(value: Any, cls: type[Any], name: str) -> Any:
     if value is not None and not isinstance(value, cls):
-        raise LinqUsageError(f"{name} must be a {cls.__name__} or None, got {value!r}")
+        example = {"timeout": "Timeouts(total=5)", "retry": "RetryPolicy(attempts=3)"}
+        raise LinqUsageError(
+            f"{name} must be a {cls.__name__} (such as {example.get(name, cls.__name__)}) "
+            f"or None, got {value!r}"
+        )
     return value
+
+
+def _key_ok(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and value == value.strip()
+
+
+def _check_key(key: _Secret) -> None:
+    # The key is never a local of a frame that raises: a traceback printed with its locals
+    # would show it.
+    if not _key_ok(key.reveal()):
+        raise LinqUsageError(
+            "an API key is required: pass LinqSession(api_key) or use "
+            "LinqSession.from_env(), which reads LINQ_API_KEY "
+            "(the key must be a non-empty string without surrounding whitespace)"
+        )
+
+
+def _check_session(session: object) -> None:
+    """Refuse a caller's ClientSession whose defaults would break or leak API calls."""
+    if session is None:
+        return
+    if not isinstance(session, aiohttp.ClientSession):
+        raise LinqUsageError(f"session must be an aiohttp.ClientSession or None, got {session!r}")
+    if session.closed:
+        raise LinqUsageError("the aiohttp ClientSession passed as session= is closed")
+    if "Authorization" in session.headers or session.auth:
+        # aiohttp refuses an Authorization header next to auth=, and the key is LinqSession's
+        # to send: a second credential on every API call is a mistake either way.
+        raise LinqUsageError(
+            "the ClientSession passed as session= sends credentials on every request "
+            "(a default Authorization header or auth=); pass one without them: "
+            "LinqSession adds the API key to API requests itself"
+        )
+    if getattr(session, "_base_url", None) is not None and _AIOHTTP_VERSION < (3, 12):
+        # Before aiohttp 3.12 a session with a base_url fails on every absolute URL.
+        raise LinqUsageError(
+            "the ClientSession passed as session= has a base_url, which this aiohttp "
+            f"({aiohttp.__version__}) cannot combine with absolute URLs; pass one without it "
+            "(LinqSession(base_url=...) sets the API root)"
+        )
+    if getattr(session, "_auto_decompress", True) is False:
+        raise LinqUsageError(
+            "the ClientSession passed as session= has auto_decompress=False, which would "
+            "hand compressed API answers to the JSON decoder; pass one with the default"
+        )
+
+
+def _read_environ(env: Mapping[str, str]) -> tuple[_Secret, str | None]:
+    key = next((_Secret(env[name].strip()) for name in _KEY_VARS if env.get(name)), None)
+    if key is None:
+        raise LinqUsageError(f"no API key in the environment: set {' or '.join(_KEY_VARS)}")
+    return key, next((env[name] for name in _BASE_URL_VARS if env.get(name)), None)
 
 
 class LinqSession:
@@ -84,13 +141,23 @@ class LinqSession:
             is kept: ``/v3/chats`` is appended to it.
         timeout: timeouts for API calls and uploads.
         retry: which failures are retried and how long to wait.
-        session: an aiohttp ``ClientSession`` of yours to send through. It is used as given
-            and never closed by this object. It must not carry a default ``Authorization``
-            header or ``auth=``, which aiohttp would also send to upload URLs.
+        session: an aiohttp ``ClientSession`` of yours to send API calls through. It is
+            used as given and never closed by this object; its ``raise_for_status`` is
+            ignored (errors still come as `APIStatusError`). Uploads never go through it but
+            through a connection pool of the SDK's own (following its ``trust_env``), so
+            none of its default headers, cookies or auth reaches storage. Its connector's
+            limit is its own: a call waiting for one of its connections waits within
+            ``Timeouts.total``. It must not carry
+            a default ``Authorization`` header, ``auth=`` or ``auto_decompress=False`` (nor,
+            before aiohttp 3.12, a ``base_url``).
+
+    The session belongs to the event loop it is opened in (``async with``, or its first
+    call): using it from another loop (a second ``asyncio.run``) raises `LinqLoopError`.
 
     Raises:
         LinqUsageError: the API key is missing or empty, ``base_url`` is not an http(s) URL,
-            or ``session`` carries credentials of its own.
+            ``timeout`` or ``retry`` is not a `Timeouts` or `RetryPolicy`, or ``session``
+            is not an open ClientSession fit for API calls (see above).
     """
 
     def __init__(
@@ -102,23 +169,15 @@ class LinqSession:
         retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        if not isinstance(api_key, str) or not api_key.strip() or api_key != api_key.strip():
-            raise LinqUsageError(
-                "an API key is required: pass LinqSession(api_key) or use "
-                "LinqSession.from_env(), which reads LINQ_API_KEY "
-                "(the key must be a non-empty string without surrounding whitespace)"
-            )
-        if session is not None and ("Authorization" in session.headers or session.auth):
-            # aiohttp adds a session's default headers and auth to every request, so they
-            # would also reach the presigned upload URLs, which must never carry credentials.
-            raise LinqUsageError(
-                "the ClientSession passed as session= sends credentials on every request "
-                "(a default Authorization header or auth=); pass one without them: "
-                "LinqSession adds the API key to API requests itself"
-            )
+        # From here on no frame holds the key as a plain string: a traceback printed with
+        # its locals (pytest --showlocals, error trackers) must not show it.
+        key = api_key if isinstance(api_key, _Secret) else _Secret(api_key)  # type: ignore[arg-type]
+        del api_key
+        _check_key(key)
+        _check_session(session)
         self._transport = Transport(
             Pool(
-                api_key=api_key,
+                api_key=key,
                 base_url=_check_base_url(base_url or DEFAULT_BASE_URL),
                 session=session,
             ),
@@ -221,13 +280,10 @@ class LinqSession:
         Raises:
             LinqUsageError: no API key variable is set.
         """
-        env = os.environ if environ is None else environ
-        api_key = next((env[name] for name in _KEY_VARS if env.get(name)), None)
-        if api_key is None:
-            raise LinqUsageError(f"no API key in the environment: set {' or '.join(_KEY_VARS)}")
-        base_url = next((env[name] for name in _BASE_URL_VARS if env.get(name)), None)
+        key, base_url = _read_environ(os.environ if environ is None else environ)
+        del environ  # the caller's mapping holds the key: keep it out of this frame's locals
         options.setdefault("base_url", base_url)
-        return cls(api_key.strip(), **options)
+        return cls(key, **options)  # type: ignore[arg-type]  # the key stays wrapped
 
     @property
     def base_url(self) -> str:
@@ -250,6 +306,11 @@ class LinqSession:
     async def close(self) -> None:
         """Close the connection pool (unless it is the caller's). Safe to call twice.
 
+        Calls still in flight end with `LinqClosedError` (none is left half-sent: a request
+        either went out whole or not at all, and an upload cut short is refused by
+        storage); `close` returns once they have ended. An API call on a caller's
+        ``session=``, which stays open, finishes its current attempt first.
+
         On a copy made by `with_options` this does nothing: the original owns the pool.
         """
         if self._owns_pool:
@@ -268,7 +329,10 @@ class LinqSession:
         await self.close()
 
     def __repr__(self) -> str:
-        return f"<LinqSession {self.base_url} {self._transport.pool.state}>"
+        transport = getattr(self, "_transport", None)
+        if transport is None:  # __init__ refused its arguments (a traceback shows this)
+            return "<LinqSession (not constructed)>"
+        return f"<LinqSession {transport.base_url} {transport.pool.state}>"
 
     async def upload(
         self,
@@ -289,14 +353,17 @@ class LinqSession:
                 required).
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
-            on_progress: called as ``on_progress(sent_bytes, total_bytes)`` as bytes go out.
+            on_progress: called as ``on_progress(sent_bytes, total_bytes)`` as the storage
+                takes the bytes (see `Timeouts`). An exception it raises ends the upload,
+                unretried, and is raised as itself.
 
         Returns:
             An `Upload` to pass to `upload_and_send` or `broadcast`.
 
         Raises:
-            LinqUsageError: the file is missing, not a regular file, empty or over 100 MiB,
-                or its type is unsupported (before anything is sent).
+            LinqUsageError: the file is missing, unreadable, not a regular file, empty or
+                over 100 MiB, its name is not valid text, or its type is unsupported
+                (before anything is sent).
             UploadError: storage refused the upload, or the file changed while being read.
             APIStatusError: the API refused the slot request.
         """
@@ -324,13 +391,19 @@ class LinqSession:
         the media. If the upload fails, no message is sent. The send carries an idempotency
         key (generated when not given), so its retries can never send twice.
 
+        Run again with the same ``idempotency_key``, the call is answered with the first
+        call's message, which references the first call's upload: the new upload is then
+        deleted, and the result names the attachment the message references. (To skip the
+        second upload, pass the first result's ``upload`` as ``file``.)
+
         Args:
             file: a path, bytes-like data, or an `Upload` from `upload`.
             from_: your sending line, E.164.
             to: one handle (a direct chat) or several (a group chat); E.164 or email.
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
-            on_progress: called as ``on_progress(sent_bytes, total_bytes)`` during upload.
+            on_progress: called as ``on_progress(sent_bytes, total_bytes)`` during upload
+                (as in `upload`).
             **options: the message options of `MessageOptions` (``text``, ``effect``,
                 ``preferred_service``, ``idempotency_key`` ...).
 
@@ -372,9 +445,21 @@ class LinqSession:
         """Send a file (uploaded once) and/or a text to each recipient in their own direct chat.
 
         At most ``concurrency`` sends are in flight. A recipient's failure is recorded in
-        the report and never stops the others. Each message's idempotency key is derived
-        from ``(broadcast_id, recipient)``: run the same broadcast again with the report's
-        ``broadcast_id`` after a crash, and recipients already served get nothing twice.
+        the report and does not stop the others; a failure that would fail every recipient
+        (the key refused, the API unreachable or silent after retries, the session closed)
+        stops the broadcast instead: no new send starts, those in flight
+        finish, and `BroadcastInterruptedError` is raised.
+
+        Each message's idempotency key is derived from ``(broadcast_id, recipient)``: run
+        the same broadcast again with the same ``broadcast_id`` after a crash or an
+        interruption, and recipients already served get nothing twice. The id is chosen
+        before the first send; to know it whatever happens (even when the broadcast is
+        cancelled, which cannot carry it), pass your own, e.g. ``str(uuid.uuid4())``. An
+        exception passing through (a cancellation, your callback's) also gets a note
+        naming it, on Python 3.11+.
+
+        Recipients are sent to once each: emails compare without regard to case (the
+        first spelling given is used), phone numbers by their E.164 form.
 
         Args:
             file: a path, bytes-like data, an `Upload` to reuse, or ``None`` for a
@@ -387,7 +472,9 @@ class LinqSession:
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
             on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.
-            on_recipient: called with each `RecipientOutcome` as it completes.
+            on_recipient: called with each `RecipientOutcome` as it completes. If it raises,
+                the broadcast stops as on a fatal error (no new send; those in flight
+                finish, without further calls) and its exception is raised as itself.
 
         Returns:
             One outcome per recipient, in the order given, with counts.
@@ -395,6 +482,9 @@ class LinqSession:
         Raises:
             LinqUsageError: an argument, a recipient or the file is invalid (nothing sent).
             UploadError: the upload failed (nothing sent).
+            BroadcastInterruptedError: the broadcast stopped on an error that is not about
+                one recipient (in ``__cause__``); it carries the ``broadcast_id``, the
+                outcomes so far and the recipients never tried.
         """
         return await _sending.broadcast(
             self._transport,

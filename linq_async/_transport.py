@@ -11,15 +11,23 @@ call, reused by every attempt) or when its endpoint states why repeating it is h
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import json
 import logging
+import math
 import re
+import sys
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Literal, Protocol, TypeVar
 
 import aiohttp
+import aiohttp.payload
 import attrs
+from aiohttp import hdrs
+from aiohttp.abc import AbstractStreamWriter
 from yarl import URL
 
 from ._errors import (
@@ -27,11 +35,14 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    DownloadError,
     LineIneligibleError,
     LinqClosedError,
     LinqConnectionError,
     LinqError,
+    LinqLoopError,
     LinqTimeoutError,
+    LinqUsageError,
     NotFoundError,
     OptedOutError,
     PermissionDeniedError,
@@ -41,10 +52,18 @@ from ._errors import (
     UploadError,
     UploadExpiredError,
 )
-from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from ._retry import RETRY_STATUSES, RetryPolicy, http_date, parse_retry_after
 from ._version import __version__
 
-__all__ = ["Pool", "Retry", "Timeouts", "Transport", "retry_safe", "status_error"]
+__all__ = [
+    "Pool",
+    "Retry",
+    "SignedURL",
+    "Timeouts",
+    "Transport",
+    "retry_safe",
+    "status_error",
+]
 
 logger = logging.getLogger("linq_async")
 
@@ -80,29 +99,56 @@ def retry_safe(method: str, idempotency_key: str | None, reason: str | None = No
     return method in _SAFE_METHODS or idempotency_key is not None or reason is not None
 
 
+def _seconds(_: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < math.inf  # also refuses NaN
+    ):
+        raise LinqUsageError(
+            f"Timeouts.{attribute.name} must be a positive, finite number of seconds, got {value!r}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class Timeouts:
     """Timeouts in seconds.
 
     API calls are bounded as a whole (``total``). Uploads have no total, so a 100 MB file on a
-    slow link can finish, but a connection that stalls for ``upload_read`` seconds fails.
+    slow link can finish; instead an upload fails once the storage takes no bytes of it for
+    ``upload_read`` seconds, or gives no answer for that long after the last byte. The bytes
+    counted are those the storage's TCP stack acknowledged on Linux, and those handed to
+    the operating system elsewhere (so there, up to a socket buffer's worth of a stalled upload
+    can be counted before the silence starts).
+
+    Waiting for a free connection (every connection of the pool busy) counts towards no
+    timeout: calls queue for their turn, then their timeouts start.
 
     Args:
-        total: whole API call, per attempt.
+        total: a whole API call, per attempt.
         connect: establishing a connection (API calls and uploads).
-        upload_read: longest silence while uploading or awaiting the storage's answer.
+        upload_read: the longest silence of an upload: no body bytes taken by the storage,
+            or no answer after the last one.
+
+    Raises:
+        LinqUsageError: a value is not a positive, finite number.
     """
 
-    total: float = 60.0
-    connect: float = 10.0
-    upload_read: float = 60.0
+    total: float = attrs.field(default=60.0, validator=_seconds)
+    connect: float = attrs.field(default=10.0, validator=_seconds)
+    upload_read: float = attrs.field(default=60.0, validator=_seconds)
 
     def api(self) -> aiohttp.ClientTimeout:
         """The aiohttp timeout of one API call attempt."""
-        return aiohttp.ClientTimeout(total=self.total, connect=self.connect)
+        return aiohttp.ClientTimeout(total=self.total, sock_connect=self.connect)
 
     def upload(self) -> aiohttp.ClientTimeout:
-        """The aiohttp timeout of one upload attempt."""
+        """The aiohttp timeout of a transfer with storage: no total, ``upload_read`` per read.
+
+        The presigned PUT does not use it: aiohttp's read timeout does not see a stalled
+        write, and some aiohttp versions start it with the request, failing a long upload
+        that is still moving. The PUT's silence is watched on the bytes storage takes.
+        """
         return aiohttp.ClientTimeout(
             total=None, sock_connect=self.connect, sock_read=self.upload_read
         )
@@ -188,6 +234,7 @@ def status_error(
 
     if secret:
         body = _documented_error(body, envelope)
+
     cls = _CODE_CLASSES.get(code or 0) or _STATUS_CLASSES.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else APIStatusError
@@ -246,84 +293,490 @@ def storage_error(status: int, reason: str | None, raw: bytes, attachment_id: st
     )
 
 
+_URL_QUERY = re.compile(r"""(\w+://[^\s?#'"<>]*)\?[^\s#'"<>]*""")
+_USERINFO = re.compile(r"(\w+://)[^/\s@]+@")
+
+
+def _scrub(text: str) -> str:
+    """``text`` with the query of any URL in it, and any user:password@, redacted."""
+    return _USERINFO.sub(r"\1<redacted>@", _URL_QUERY.sub(r"\1?<redacted>", text))
+
+
 def _redact(text: str, url: str) -> str:
     query = url.partition("?")[2]
-    return text.replace(query, "<redacted>") if query else text
+    return _scrub(text.replace(query, "<redacted>") if query else text)
+
+
+class SignedURL:
+    """A presigned URL whose query (the signature) no repr, log record or traceback shows."""
+
+    __slots__ = ("_url",)
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def reveal(self) -> str:
+        """The URL, to send byte for byte."""
+        return self._url
+
+    @property
+    def where(self) -> str:
+        """The URL without its query: what logs and errors may show."""
+        return self._url.partition("?")[0]
+
+    def redact(self, text: str) -> str:
+        """``text`` with this URL's query (and any other URL's) redacted."""
+        return _redact(text, self._url)
+
+    def __repr__(self) -> str:
+        return f"<SignedURL {self.where}?<redacted>>"
+
+
+def _detached(exc: BaseException, url: SignedURL | None = None) -> OSError | None:
+    """A fresh copy of the operating system error under ``exc``, holding nothing else.
+
+    aiohttp's exceptions keep the request (whose headers hold the API key), and their
+    tracebacks keep frames whose locals hold the request and the upload URL. A `LinqError`'s
+    ``__cause__`` is this copy instead: the errno and the text, without a traceback.
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and type(seen).__module__ in ("builtins", "socket", "ssl"):
+            break
+        seen = getattr(seen, "os_error", None) or seen.__cause__ or seen.__context__
+    if not isinstance(seen, OSError):
+        seen = exc if isinstance(exc, OSError) else None
+    if seen is None:
+        return None
+    cls = type(seen) if type(seen).__module__ == "builtins" else OSError
+    scrub = url.redact if url is not None else _scrub
+    if seen.errno is not None:
+        return cls(seen.errno, scrub(str(seen.strerror)))
+    return cls(scrub(str(seen)))
+
+
+def _describe(exc: BaseException, url: SignedURL | None = None) -> str:
+    text = str(exc)
+    text = url.redact(text) if url is not None else _scrub(text)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 State = Literal["unopened", "open", "closed"]
 
+API_CONNECTIONS = 100
+"""The most API requests one session has in flight; more wait for their turn."""
+UPLOAD_CONNECTIONS = 16
+"""The most uploads one session has in flight; more wait for their turn."""
+
+_upload_lane_held: ContextVar[bool] = ContextVar("linq_async_upload_lane", default=False)
+_attempt_number: ContextVar[int] = ContextVar("linq_async_attempt", default=1)
+
 
 class Pool:
-    """The connection pool and the API credentials, shared by a session and its copies.
+    """The connections and the API credentials, shared by a session and its copies.
+
+    API calls and uploads have separate connection pools and separate limits, so uploads
+    in flight never hold up an API call, and uploads always go through a pool of the SDK's
+    own: nothing of a caller's ``session=`` (default headers, cookies, auth) reaches storage.
+
+    The pool belongs to the event loop that opened it, and counts the calls in flight, so
+    that `close` can end them (each raises `LinqClosedError`) and return once they have.
 
     Args:
         api_key: the bearer token, sent to ``base_url`` only.
         base_url: the API root; ``/v3/...`` paths are appended to it, keeping its own path.
-        session: a caller-owned ClientSession to use (never closed here), or ``None``.
+        session: a caller-owned ClientSession for API calls (never closed here), or ``None``.
+        api_connections: the most API requests in flight at once.
+        upload_connections: the most uploads in flight at once.
     """
 
     def __init__(
-        self, *, api_key: str, base_url: str, session: aiohttp.ClientSession | None
+        self,
+        *,
+        api_key: str | _Secret,
+        base_url: str,
+        session: aiohttp.ClientSession | None,
+        api_connections: int = API_CONNECTIONS,
+        upload_connections: int = UPLOAD_CONNECTIONS,
     ) -> None:
         self.base_url = str(URL(base_url.rstrip("/")))
-        self._key = _Secret(api_key)
-        self._session = session
+        self._key = api_key if isinstance(api_key, _Secret) else _Secret(api_key)
+        del api_key  # no frame local holds the key in plain text
+        self._callers = session
+        self._session: aiohttp.ClientSession | None = None
+        self._uploads: aiohttp.ClientSession | None = None
         self._owns_session = session is None
         self.state: State = "unopened"
-        auth = f"Bearer {api_key}"
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.api_lanes = asyncio.Semaphore(api_connections)
+        self.upload_lanes = asyncio.Semaphore(upload_connections)
+        self.closing = asyncio.Event()
+        self._calls: dict[object, int] = {}
+        self._settled = asyncio.Event()
+        self._flows: set[_Flow] = set()
+        self._date: tuple[str, float] | None = None
         self.headers = _Headers(
-            {"Authorization": auth, "Accept": "application/json", "User-Agent": USER_AGENT}
+            {
+                "Authorization": f"Bearer {self._key.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
         )
         self.json_headers = _Headers(self.headers, **{"Content-Type": "application/json"})
 
     def __repr__(self) -> str:
         return f"<Pool {self.base_url} {self.state}>"
 
-    async def open(self) -> None:
-        """Create the ClientSession (inside the running loop) unless the caller gave one."""
-        if self.state == "closed":
-            raise LinqClosedError("this LinqSession is closed; create a new one")
+    def ready(self) -> None:
+        """Open on first use, inside the running loop; refuse a closed pool or another loop.
+
+        Raises:
+            LinqClosedError: the pool was closed, or the caller's ClientSession was.
+            LinqLoopError: the pool was opened in another event loop.
+        """
+        loop = asyncio.get_running_loop()
         if self.state == "open":
+            if loop is not self.loop:
+                raise LinqLoopError(
+                    "this LinqSession was opened in another event loop (an earlier "
+                    "asyncio.run(), or another thread), and its connections belong to that "
+                    "loop; make one LinqSession per event loop, inside it"
+                )
             return
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=100),
-                headers={"User-Agent": USER_AGENT},
-            )
+        if self.state == "closed":
+            raise self.closed_error()
+        if self._callers is not None and self._callers.closed:
+            raise LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
+        self.loop = loop
+        trust_env = self._callers.trust_env if self._callers is not None else False
+        # limit=0: the lanes are the limits, so a call never queues inside aiohttp, where
+        # the wait would count as its connect timeout (and a close would cancel it).
+        self._session = self._callers or aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), headers={"User-Agent": USER_AGENT}
+        )
+        self._uploads = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0),
+            headers={"User-Agent": USER_AGENT},
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=trust_env,
+        )
         self.state = "open"
 
-    async def close(self) -> None:
-        """Close the owned ClientSession. Idempotent; a caller's session is left open."""
-        if self.state == "closed":
-            return
-        self.state = "closed"
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-        self._session = None
+    async def open(self) -> None:
+        """Create the ClientSessions (inside the running loop) unless already open."""
+        self.ready()
 
-    async def client(self) -> aiohttp.ClientSession:
-        """The open ClientSession, opening it on first use."""
-        if self.state != "open":
-            await self.open()
+    def closed_error(self, *, in_flight: bool = False) -> LinqClosedError:
+        """The error of a call refused, or cut short, by `close`."""
+        if in_flight:
+            return LinqClosedError(
+                "the LinqSession was closed while this call was in flight (a request that "
+                "had been sent may or may not have been processed)"
+            )
+        return LinqClosedError("this LinqSession is closed; create a new one")
+
+    def begin(self) -> aiohttp.ClientSession:
+        """Count a call in flight (until `end`) and return the API ClientSession."""
+        self.ready()
+        task = asyncio.current_task()
+        self._calls[task] = self._calls.get(task, 0) + 1
         session = self._session
         assert session is not None
-        if session.closed:
+        if session.closed:  # the caller closed their own session under us
+            self.end()
             raise LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
         return session
 
+    def end(self) -> None:
+        """A call counted by `begin` is over."""
+        task = asyncio.current_task()
+        left = self._calls.pop(task) - 1
+        if left:
+            self._calls[task] = left
+        if self.state == "closed":
+            self._settled.set()
+
+    async def take(self, lanes: asyncio.Semaphore) -> None:
+        """Wait for a free lane (no timeout runs meanwhile); refuse once closed."""
+        await lanes.acquire()
+        if self.state == "closed":
+            lanes.release()  # hand the wake-up on to the next waiter
+            raise self.closed_error(in_flight=True)
+
+    def uploads(self) -> aiohttp.ClientSession:
+        """The ClientSession for presigned URLs: no credentials, no cookies of anyone's."""
+        session = self._uploads
+        if session is None:
+            raise self.closed_error(in_flight=True)
+        return session
+
+    @contextlib.asynccontextmanager
+    async def upload_lane(self) -> AsyncIterator[None]:
+        """Hold one of the upload lanes (once per task: nested use holds the same one)."""
+        if _upload_lane_held.get():
+            yield
+            return
+        self.ready()
+        await self.take(self.upload_lanes)
+        token = _upload_lane_held.set(True)
+        try:
+            yield
+        finally:
+            _upload_lane_held.reset(token)
+            self.upload_lanes.release()
+
+    def saw_date(self, value: str | None) -> None:
+        """Remember the API's ``Date`` header, to tell the time by the API's clock."""
+        if value is not None:
+            self._date = (value, time.time())
+
+    def server_time(self) -> float:
+        """Now, as a POSIX timestamp on the API's clock (the local clock until it answered)."""
+        if self._date is not None:
+            text, local = self._date
+            server = http_date(text)
+            if server is not None:
+                return server + (time.time() - local)
+        return time.time()
+
+    async def close(self) -> None:
+        """Close the owned ClientSessions and end the calls in flight. Idempotent.
+
+        Each call in flight raises `LinqClosedError` (one waiting for a lane or a retry at
+        once, one mid-request once its connection is closed); an API call on a caller's
+        ClientSession, which is left open, finishes its current attempt. Returns once
+        every call in flight (but those of the task calling it) has ended.
+        """
+        if self.state == "closed":
+            return
+        opened = self.state == "open"
+        self.state = "closed"
+        if not opened:
+            return
+        sessions = [self._uploads, self._session if self._owns_session else None]
+        self._uploads = None
+        if asyncio.get_running_loop() is not self.loop:
+            # The loop that opened the pool is gone (or busy elsewhere): nothing of it can be
+            # awaited here, so its connections are closed as far as they still can be.
+            for session in sessions:
+                if session is not None:
+                    with contextlib.suppress(RuntimeError):
+                        await session.close()
+            return
+        self.closing.set()
+        self.api_lanes.release()  # each waiter wakes, raises, and wakes the next
+        self.upload_lanes.release()
+        for flow in list(self._flows):
+            flow.abort()  # an upload's buffered bytes must not delay closing its socket
+        for session in sessions:
+            if session is not None:
+                await session.close()
+        me = asyncio.current_task()
+        while any(task is not me for task in self._calls):
+            self._settled.clear()
+            await self._settled.wait()
+
+    async def client(self) -> aiohttp.ClientSession:
+        """The API ClientSession, opening the pool on first use."""
+        self.ready()
+        session = self._session
+        assert session is not None
+        return session
+
+
+class DownloadSink(Protocol):
+    """Where `Transport.download` writes a file's bytes as they arrive."""
+
+    received: int
+
+    async def begin(self, total: int | None) -> None:
+        """Called once the host answered 2xx, before the first chunk (``total``: its length)."""
+
+    async def write(self, chunk: bytes) -> None:
+        """Store one chunk (and count it in ``received``)."""
+
 
 class UploadBody(Protocol):
-    """What `Transport.upload` streams: chunks, with a count and a local failure, if any."""
+    """What `Transport.upload` streams: a file opened only once its bytes are to go out.
 
-    sent: int
+    Attributes:
+        size: the bytes it yields in all (the ``Content-Length``).
+        failure: the local failure that stopped it (the file changed), if any.
+    """
+
+    size: int
     failure: UploadError | None
 
-    def __aiter__(self) -> AsyncIterable[bytes]: ...
+    async def open(self) -> None:
+        """Get ready to yield the first chunk (open the file), from the start each time."""
+
+    async def read(self) -> bytes:
+        """The next chunk; ``b""`` once all ``size`` bytes were read."""
+        ...
+
+    async def close(self) -> None:
+        """Release what `open` took. Idempotent."""
+
+
+ProgressCallback = Callable[[int, int], Any]
+
+
+if sys.platform == "linux":
+    import fcntl
+    import struct
+    import termios
+
+    def _unacked(fd: int) -> int:
+        # SIOCOUTQ (= TIOCOUTQ): bytes in the socket's send queue not yet acknowledged
+        # by the peer.
+        queued: int = struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        return queued
+
+else:
+    _unacked = None
+
+
+class _Stopped(Exception):
+    """Stops writing an upload body once the caller's progress callback has raised."""
+
+
+class _Flow:
+    """One upload attempt: the bytes the storage took, progress reports, the silence watch.
+
+    The count is of body bytes the storage's TCP stack acknowledged (Linux: the socket's
+    send queue is subtracted), else of bytes handed to the operating system. When it does
+    not grow for ``silence`` seconds, or no answer comes that long after the last byte, the
+    connection is aborted and the attempt fails.
+    """
+
+    def __init__(self, *, total: int, silence: float, on_progress: ProgressCallback | None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.total = total
+        self.silence = silence
+        self._every = min(1.0, silence / 4)
+        self._on_progress = on_progress
+        self.written = 0
+        self.taken = 0
+        self._reported = 0
+        self._transport: asyncio.BaseTransport | None = None
+        self._fd: int | None = None
+        self._last_move = self._loop.time()
+        self.stalled = False
+        self.callback_error: Exception | None = None
+        self._timer = self._loop.call_later(self._every, self._tick)
+
+    def attach(self, transport: asyncio.BaseTransport) -> None:
+        """The body starts going out on ``transport`` (again): silence counts from now."""
+        self._transport = transport
+        self.written = self.taken = 0
+        self._last_move = self._loop.time()
+        sock = transport.get_extra_info("socket") if _unacked is not None else None
+        try:
+            self._fd = sock.fileno() if sock is not None else None
+        except (OSError, ValueError):
+            self._fd = None
+
+    def measure(self) -> None:
+        """Count what the storage took so far; report it if it grew."""
+        transport: Any = self._transport  # asyncio's, uvloop's: duck-typed
+        if transport is None or transport.is_closing():
+            return
+        taken = self.written - transport.get_write_buffer_size()
+        if self._fd is not None and _unacked is not None:
+            try:
+                taken -= _unacked(self._fd)
+            except OSError:
+                self._fd = None
+        if taken > self.taken:
+            self.taken = min(taken, self.total)
+            self._last_move = self._loop.time()
+            self.report(self.taken)
+
+    def report(self, sent: int) -> None:
+        """Call the progress callback; keep its exception, to raise as itself."""
+        if self._on_progress is None or sent <= self._reported or self.callback_error:
+            return
+        self._reported = sent
+        try:
+            self._on_progress(sent, self.total)
+        except Exception as exc:  # the caller's own error: it ends the upload, unretried
+            self.callback_error = exc
+            self.abort()
+
+    def _tick(self) -> None:
+        self.measure()
+        transport = self._transport
+        if (
+            transport is not None
+            and not transport.is_closing()
+            and self._loop.time() - self._last_move >= self.silence
+        ):
+            self.stalled = True
+            self.abort()
+            return
+        self._timer = self._loop.call_later(self._every, self._tick)
+
+    def abort(self) -> None:
+        """Drop the connection at once (buffered bytes are discarded)."""
+        transport: Any = self._transport
+        if transport is not None:
+            transport.abort()
+
+    def stop(self) -> None:
+        """The attempt is over: stop watching."""
+        self._timer.cancel()
+
+
+class _UploadPayload(aiohttp.payload.Payload):
+    """The PUT body: streams an `UploadBody` once the connection is up, counting it."""
+
+    def __init__(self, body: UploadBody, flow: _Flow) -> None:
+        # aiohttp labels every payload with a Content-Type (application/octet-stream); the
+        # request skips it (skip_auto_headers): a presigned PUT carries only the headers it
+        # was signed with.
+        super().__init__(body)
+        self._size = body.size
+        self._body = body
+        self._flow = flow
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        raise TypeError("an upload body is streamed, never decoded")
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        # Marked consumed: aiohttp would otherwise send it again by itself after a dropped
+        # connection, behind the retry policy's back (each PUT is one counted attempt).
+        self._consumed = True
+        body, flow = self._body, self._flow
+        transport = getattr(writer, "transport", None)
+        if transport is not None:
+            flow.attach(transport)
+        try:
+            await body.open()  # the file is opened now, not while the upload waited its turn
+            while chunk := await body.read():
+                flow.written += len(chunk)
+                await writer.write(chunk)
+                flow.measure()
+                if flow.callback_error is not None:
+                    raise _Stopped
+        finally:
+            await body.close()
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        await self.write(writer)
+
+
+_NO_AUTO_CONTENT_TYPE = frozenset({hdrs.CONTENT_TYPE})
 
 
 class Transport:
     """Sends API requests and uploads through a `Pool`, with per-copy timeouts and retries.
+
+    Each attempt is logged at DEBUG on the ``linq_async`` logger (method, path, status,
+    attempt number, seconds), never with a header, a query or a body.
 
     Args:
         pool: the connection pool and credentials.
@@ -337,6 +790,9 @@ class Transport:
         self.retry = retry
         self._api_timeout = timeouts.api()
         self._upload_timeout = timeouts.upload()
+        # The pool's own connections never queue (the lanes are the limit), so ``connect``
+        # bounds DNS, TCP and TLS only; the silence is `_Flow`'s to judge.
+        self._put_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect)
         self._accept_any = _Headers(pool.headers, Accept="*/*")
         self._json_accept_any = _Headers(pool.json_headers, Accept="*/*")
 
@@ -353,6 +809,10 @@ class Transport:
     ) -> Transport:
         """A transport over the same pool with other timeouts or retries."""
         return Transport(self.pool, timeouts=timeouts or self.timeouts, retry=retry or self.retry)
+
+    def upload_lane(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold an upload lane (see `Pool.upload_lane`)."""
+        return self.pool.upload_lane()
 
     async def request(
         self,
@@ -385,97 +845,101 @@ class Transport:
                 endpoints that answer with an empty body).
             final_codes: Linq error codes that end the call at once, whatever the status:
                 the endpoint knows that asking again cannot change the answer.
-            secret: the answers hold secrets (card data): errors never quote or chain a
-                body that is not JSON, and error statuses keep only the documented error
-                fields as ``body`` (see `status_error`).
+            secret: the answers hold secrets (card data): errors never quote a body that is
+                not JSON, and error statuses keep only the documented error fields as
+                ``body`` (see `status_error`).
 
         Raises:
             APIStatusError: (a subclass of) for an error status, after retries.
             LinqConnectionError: no response, after retries.
+            LinqClosedError: the session was closed before or during the call.
+            LinqLoopError: the session belongs to another event loop.
             ResponseValidationError: a 2xx body that is not JSON.
         """
         pool = self.pool
-        session = pool._session if pool.state == "open" else await pool.client()
-        assert session is not None
-        url = URL(pool.base_url + path, encoded=True)
-        if query:
-            url = url.with_query(query)
-        data: bytes | None = None
-        if body is None:
-            headers = self._accept_any if accept == "*/*" else pool.headers
-        else:
-            data = json.dumps(body, separators=(",", ":")).encode()
-            headers = self._json_accept_any if accept == "*/*" else pool.json_headers
-        if (accept is not None and accept != "*/*") or (key_header and idempotency_key):
-            headers = _Headers(headers)
-            if accept is not None:
-                headers["Accept"] = accept
-            if key_header and idempotency_key:
-                headers["Idempotency-Key"] = idempotency_key
-        safe = method in _SAFE_METHODS or idempotency_key is not None or safe_reason is not None
-        retry_number = 0
-        started = time.monotonic()
-        while True:
-            retry_after: float | None = None
-            try:
-                async with session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=self._api_timeout,
-                    allow_redirects=False,
-                ) as resp:
-                    raw = await resp.read()
-                    status = resp.status
+        session = pool.begin()
+        try:
+            url = URL(pool.base_url + path, encoded=True)
+            if query:
+                url = url.with_query(query)
+            data: bytes | None = None
+            if body is None:
+                headers = self._accept_any if accept == "*/*" else pool.headers
+            else:
+                data = json.dumps(body, separators=(",", ":")).encode()
+                headers = self._json_accept_any if accept == "*/*" else pool.json_headers
+            if (accept is not None and accept != "*/*") or (key_header and idempotency_key):
+                headers = _Headers(headers)
+                if accept is not None:
+                    headers["Accept"] = accept
+                if key_header and idempotency_key:
+                    headers["Idempotency-Key"] = idempotency_key
+            safe = method in _SAFE_METHODS or idempotency_key is not None or safe_reason is not None
+            debug = logger.isEnabledFor(logging.DEBUG)
+            retry_number = 0
+            started = time.monotonic()
+            while True:
+                lanes = pool.api_lanes
+                await pool.take(lanes)
+                sent_at = time.monotonic()
+                failure: LinqError | None = None
+                unsent = False
+                try:
+                    async with session.request(
+                        method,
+                        url,
+                        data=data,
+                        headers=headers,
+                        timeout=self._api_timeout,
+                        allow_redirects=False,
+                        raise_for_status=False,
+                    ) as resp:
+                        raw = await resp.read()
+                        status, reason, answer = resp.status, resp.reason, resp.headers
+                # The errors are built here and raised below, outside the handlers: an
+                # aiohttp exception must not ride along as __context__ (it holds the
+                # request, whose headers hold the key).
+                except aiohttp.ClientConnectorError as exc:
+                    failure, unsent = _connection_error(exc, method, path), True
+                except asyncio.TimeoutError as exc:
+                    failure = LinqTimeoutError(f"{method} {path} timed out")
+                    failure.__cause__ = _detached(exc)
+                    unsent = isinstance(exc, aiohttp.ConnectionTimeoutError)
+                except aiohttp.ClientError as exc:
+                    failure = _connection_error(exc, method, path)
+                finally:
+                    lanes.release()
+                if failure is None:
+                    pool.saw_date(answer.get("Date"))
+                    if debug:
+                        _log_attempt(method, path, status, retry_number, sent_at)
                     if status < 300:
-                        if not raw:
-                            return None
-                        try:
-                            return json.loads(raw)
-                        except ValueError as exc:
-                            if not secret:
-                                raise ResponseValidationError(
-                                    f"the response to {method} {path} is not JSON: {raw[:200]!r}"
-                                ) from exc
-                        # Raised outside the handler: the decode error keeps the whole body.
-                        raise ResponseValidationError(
-                            f"the response to {method} {path} is not JSON (not quoted: it "
-                            "may hold secrets)"
-                        )
+                        return _decode(raw, method, path, secret=secret)
                     error: LinqError = status_error(
-                        status,
-                        resp.reason,
-                        resp.headers,
-                        raw,
-                        method=method,
-                        path=path,
-                        secret=secret,
+                        status, reason, answer, raw, method=method, path=path, secret=secret
                     )
-                # 429 means the request was refused unprocessed, so it is safe to repeat.
-                if status != 429 and not (safe and status in RETRY_STATUSES):
+                    # 429 means the request was refused unprocessed, so it is safe to repeat.
+                    if status != 429 and not (safe and status in RETRY_STATUSES):
+                        raise error
+                    if final_codes and getattr(error, "code", None) in final_codes:
+                        raise error
+                    retry_after = error.retry_after  # type: ignore[attr-defined]
+                else:
+                    if pool.state == "closed":
+                        raise pool.closed_error(in_flight=True)
+                    if debug:
+                        _log_attempt(method, path, type(failure).__name__, retry_number, sent_at)
+                    if not (safe or unsent):
+                        raise failure
+                    error, retry_after = failure, None
+                delay = self._next_delay(retry_number, started, retry_after)
+                if delay is None:
                     raise error
-                if final_codes and getattr(error, "code", None) in final_codes:
-                    raise error
-                retry_after = error.retry_after  # type: ignore[attr-defined]
-            except aiohttp.ClientConnectorError as exc:
-                # Nothing reached the server: always safe to try again.
-                error = _connection_error(exc, method, path)
-            except asyncio.TimeoutError as exc:
-                error = LinqTimeoutError(f"{method} {path} timed out")
-                error.__cause__ = exc
-                if not (safe or isinstance(exc, aiohttp.ConnectionTimeoutError)):
-                    raise error from exc
-            except aiohttp.ClientError as exc:
-                error = _connection_error(exc, method, path)
-                if not safe:
-                    raise error from exc
-            delay = self._next_delay(retry_number, started, retry_after)
-            if delay is None:
-                raise error from error.__cause__
-            retry_number += 1
-            self._log_retry(method, path, retry_number, delay, error)
-            await self.retry.sleep(delay)
+                retry_number += 1
+                self._log_retry(method, path, retry_number, delay, error)
+                await self._pause(delay)
+        finally:
+            pool.end()
 
     def _next_delay(
         self, retry_number: int, started: float, retry_after: float | None
@@ -488,6 +952,30 @@ class Transport:
         if time.monotonic() - started + delay > policy.deadline:
             return None
         return delay
+
+    async def _pause(self, delay: float) -> None:
+        """The retry policy's wait, cut short by `Pool.close`."""
+        pool = self.pool
+        if pool.state == "closed":
+            raise pool.closed_error(in_flight=True)
+        nap = self.retry.sleep(delay)
+        if not inspect.isawaitable(nap):
+            raise LinqUsageError(
+                f"RetryPolicy.sleep must return an awaitable (like asyncio.sleep), got {nap!r}"
+            )
+        napping = asyncio.ensure_future(nap)
+        closing = asyncio.ensure_future(pool.closing.wait())
+        try:
+            await asyncio.wait((napping, closing), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+            if not napping.done():
+                napping.cancel()
+        if pool.closing.is_set():
+            if napping.done() and not napping.cancelled():
+                napping.exception()  # seen: the session's end wins
+            raise pool.closed_error(in_flight=True)
+        napping.result()
 
     def _log_retry(
         self, method: str, label: str, retry_number: int, delay: float, error: LinqError
@@ -513,63 +1001,250 @@ class Transport:
         started = time.monotonic()
         retry_number = 0
         while True:
+            token = _attempt_number.set(retry_number + 1)
+            signal: Retry | None = None
             try:
                 return await attempt()
-            except Retry as signal:
-                error = signal.error
-                delay = self._next_delay(retry_number, started, signal.retry_after)
-                if delay is None:
-                    raise error from error.__cause__
+            except Retry as caught:
+                signal = caught
+            finally:
+                _attempt_number.reset(token)
+            error, retry_after = signal.error, signal.retry_after
+            del signal
+            delay = self._next_delay(retry_number, started, retry_after)
+            if delay is None:
+                raise error  # outside the handler: no Retry signal as its __context__
             retry_number += 1
             self._log_retry(method, label, retry_number, delay, error)
-            await self.retry.sleep(delay)
+            await self._pause(delay)
 
     async def upload(
         self,
         method: str,
-        url: str,
+        url: SignedURL | str,
         *,
         headers: Mapping[str, str],
         body: UploadBody,
         attachment_id: str,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         """One attempt of a presigned upload: no API key, upload timeouts, no redirects.
 
         The URL is sent byte for byte (re-quoting its query would break the signature) and
-        never appears in an error text.
+        never appears in an error text or a log record. The headers sent are ``headers``
+        and ``Host``, ``Content-Length``, ``User-Agent``, ``Accept`` and
+        ``Accept-Encoding``: no ``Content-Type`` unless ``headers`` has one. It goes
+        through the pool's own upload ClientSession: nothing of a caller's ``session=``.
+
+        ``on_progress(taken, total)`` is called as the storage takes the bytes (see
+        `Timeouts`); an exception it raises ends the upload and is raised as itself.
 
         Raises:
-            Retry: a dropped connection or a 5xx (wrapping the `UploadError`).
+            Retry: a dropped or silent connection, or a 5xx (wrapping the `UploadError`).
             UploadError: storage refused the upload (`UploadExpiredError` for an expired
                 URL), or ``body.failure`` (the file changed while it was read).
+            LinqClosedError: the session was closed during the upload.
         """
-        session = await self.pool.client()
+        signed = url if isinstance(url, SignedURL) else SignedURL(url)
+        del url
+        pool = self.pool
+        pool.begin()
+        try:
+            outcome = await self._put(method, signed, headers, body, attachment_id, on_progress)
+        finally:
+            pool.end()
+        if outcome is not None:
+            raise outcome
+
+    async def _put(
+        self,
+        method: str,
+        url: SignedURL,
+        headers: Mapping[str, str],
+        body: UploadBody,
+        attachment_id: str,
+        on_progress: ProgressCallback | None,
+    ) -> BaseException | None:
+        """Do the exchange; return the exception to raise, so no frame that raises holds the
+        response or the URL (tracebacks with locals show both)."""
+        pool = self.pool
+        session = pool.uploads()
+        flow = _Flow(total=body.size, silence=self.timeouts.upload_read, on_progress=on_progress)
+        pool._flows.add(flow)
+        sent_at = time.monotonic()
+        caught: Exception | None = None
         try:
             async with session.request(
                 method,
-                URL(url, encoded=True),
-                data=body,
+                URL(url.reveal(), encoded=True),
+                data=_UploadPayload(body, flow),
                 headers=headers,
-                timeout=self._upload_timeout,
+                timeout=self._put_timeout,
                 allow_redirects=False,
+                raise_for_status=False,
+                skip_auto_headers=_NO_AUTO_CONTENT_TYPE,
             ) as resp:
                 raw = await resp.read()
                 status, reason = resp.status, resp.reason
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            if body.failure is not None:
-                raise body.failure from None
-            failure = UploadError(
-                f"the upload connection failed after {body.sent:,} bytes: "
-                f"{type(exc).__name__}: {_redact(str(exc), url)}",
+        except Exception as exc:  # any failure of the exchange, sorted out below
+            caught = exc
+        finally:
+            flow.stop()
+            pool._flows.discard(flow)
+        attempt = _attempt_number.get() - 1
+        if caught is not None:
+            failure = self._upload_failure(caught, flow, body, url, attachment_id)
+            if logger.isEnabledFor(logging.DEBUG):
+                shown = failure.error if isinstance(failure, Retry) else failure
+                _log_attempt(method, url.where, type(shown).__name__, attempt, sent_at)
+            return failure
+        if logger.isEnabledFor(logging.DEBUG):
+            _log_attempt(method, url.where, status, attempt, sent_at)
+        if status < 300:
+            flow.report(body.size)  # a 2xx: storage holds every byte
+            return flow.callback_error
+        error = storage_error(status, reason, raw, attachment_id)
+        return Retry(error) if status in _UPLOAD_RETRY_STATUSES else error
+
+    async def download(
+        self, url: str, sink: DownloadSink, *, attachment_id: str | None = None
+    ) -> None:
+        """One attempt of a download from a file host (a CDN or storage URL).
+
+        Never sends the API key or anything of a caller's ``session=`` (it goes through the
+        pool's credential-free session, as uploads do), uses the transfer timeouts (no
+        total, bounded connect and reads: a big file can take its time, a stalled one
+        fails), follows redirects, and streams the body to ``sink`` chunk by chunk, so
+        memory stays O(chunk). The URL is sent byte for byte (a signed query must not be
+        re-quoted) and never appears in an error text.
+
+        Raises:
+            Retry: a dropped or timed-out connection, or 408, 429 or 5xx (wrapping the
+                `DownloadError`); the caller restarts the download from the beginning.
+            DownloadError: the host refused the download (404, 403 ...).
+            LinqClosedError: the session was closed during the download.
+        """
+        signed = SignedURL(url)
+        del url
+        pool = self.pool
+        pool.begin()
+        try:
+            outcome = await self._get(signed, sink, attachment_id)
+        finally:
+            pool.end()
+        if outcome is not None:
+            raise outcome
+
+    async def _get(
+        self, url: SignedURL, sink: DownloadSink, attachment_id: str | None
+    ) -> BaseException | None:
+        """Do the exchange; return the exception to raise (see `_put` for why)."""
+        session = self.pool.uploads()
+        retry_after: float | None = None
+        caught: Exception | None = None
+        status, reason, raw = 0, None, b""
+        try:
+            async with session.get(
+                URL(url.reveal(), encoded=url.reveal().isascii()),
+                headers={"Accept": "*/*"},
+                timeout=self.timeouts.upload(),
+                raise_for_status=False,
+            ) as resp:
+                status, reason = resp.status, resp.reason
+                if status < 300:
+                    await sink.begin(resp.content_length)
+                    async for chunk in resp.content.iter_chunked(_DOWNLOAD_CHUNK):
+                        await sink.write(chunk)
+                    return None
+                raw = await resp.content.read(_DOWNLOAD_ERROR_PEEK)
+                if status == 429:
+                    retry_after = parse_retry_after(resp.headers, None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            caught = exc
+        if caught is not None:
+            if self.pool.state == "closed":
+                return self.pool.closed_error(in_flight=True)
+            failure = DownloadError(
+                f"the download connection failed after {sink.received:,} bytes: "
+                f"{_describe(caught, url)}",
                 attachment_id=attachment_id,
             )
-            raise Retry(failure) from None
-        if status < 300:
-            return
-        error = storage_error(status, reason, raw, attachment_id)
-        if status in _UPLOAD_RETRY_STATUSES:
-            raise Retry(error)
-        raise error
+            failure.__cause__ = _detached(caught, url)
+            return Retry(failure)
+        code = _S3_CODE.search(raw)
+        detail = f" ({code.group(1).decode('utf-8', 'replace')})" if code else ""
+        error = DownloadError(
+            f"the file host answered {status} {reason or ''}".rstrip() + detail,
+            attachment_id=attachment_id,
+            status=status,
+        )
+        if status in RETRY_STATUSES:
+            return Retry(error, retry_after=retry_after)
+        return error
+
+    def _upload_failure(
+        self,
+        exc: Exception,
+        flow: _Flow,
+        body: UploadBody,
+        url: SignedURL,
+        attachment_id: str,
+    ) -> BaseException:
+        """What a failed exchange means, most specific cause first."""
+        if flow.callback_error is not None:
+            return flow.callback_error
+        if body.failure is not None:
+            return body.failure
+        if self.pool.state == "closed":
+            return self.pool.closed_error(in_flight=True)
+        if flow.stalled:
+            return Retry(
+                UploadError(
+                    f"the upload stalled: storage took no bytes for {flow.silence:g} s "
+                    f"(Timeouts.upload_read), after {flow.taken:,} of {flow.total:,}",
+                    attachment_id=attachment_id,
+                )
+            )
+        if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, OSError)):
+            failure = UploadError(
+                f"the upload connection failed after {flow.taken:,} bytes: {_describe(exc, url)}",
+                attachment_id=attachment_id,
+            )
+            failure.__cause__ = _detached(exc, url)
+            return Retry(failure)
+        return exc
+
+
+def _log_attempt(
+    method: str, path: str, outcome: int | str, retry_number: int, sent_at: float
+) -> None:
+    logger.debug(
+        "%s %s -> %s (attempt %d, %.3fs)",
+        method,
+        path,
+        outcome,
+        retry_number + 1,
+        time.monotonic() - sent_at,
+    )
+
+
+def _decode(raw: bytes, method: str, path: str, *, secret: bool = False) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        pass
+    # Raised outside the handler: the JSON error (which holds the whole body) stays out.
+    if secret:
+        raise ResponseValidationError(
+            f"the response to {method} {path} is not JSON (not quoted: it may hold secrets)"
+        )
+    raise ResponseValidationError(f"the response to {method} {path} is not JSON: {raw[:200]!r}")
+
+
+_DOWNLOAD_CHUNK = 256 * 1024
+_DOWNLOAD_ERROR_PEEK = 4096
 
 
 class Retry(Exception):
@@ -582,6 +1257,6 @@ class Retry(Exception):
 
 
 def _connection_error(exc: aiohttp.ClientError, method: str, path: str) -> LinqConnectionError:
-    error = LinqConnectionError(f"{method} {path} failed: {type(exc).__name__}: {exc}")
-    error.__cause__ = exc
+    error = LinqConnectionError(f"{method} {path} failed: {_describe(exc)}")
+    error.__cause__ = _detached(exc)
     return error

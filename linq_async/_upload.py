@@ -2,16 +2,17 @@
 
 The body is read in fixed chunks (memory stays O(chunk) whatever the file size) and sent
 with an explicit ``Content-Length``, never chunked: storage services refuse chunked bodies on
-presigned URLs. Each attempt reopens the file, and a file that changes size while it is sent
-fails the upload rather than storing something other than what was declared.
+presigned URLs. Each attempt reopens the file, only once its connection is up (so uploads
+waiting for their turn hold no file descriptor), and a file that changes size while it is
+sent fails the upload rather than storing something other than what was declared.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any, Union
 
 import aiofiles
@@ -20,7 +21,7 @@ from aiofiles.threadpool.binary import AsyncBufferedReader
 
 from ._content_types import resolve_content_type
 from ._errors import LinqUsageError, UploadError, UploadExpiredError
-from ._transport import Transport
+from ._transport import SignedURL, Transport
 from ._validation import check_filename, check_size
 from .models import UploadSlot
 
@@ -28,7 +29,10 @@ CHUNK_SIZE = 512 * 1024
 """Bytes read from disk and handed to the socket at a time."""
 
 ProgressCallback = Callable[[int, int], Any]
-"""Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs."""
+"""Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs.
+
+``sent_bytes`` counts the bytes the storage took (see `Timeouts`), not those merely queued
+for sending. An exception it raises ends the upload, unretried, and is raised as itself."""
 
 FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 """A file to upload: a path (streamed from disk) or bytes-like data (sent from memory)."""
@@ -45,39 +49,55 @@ class FileSource:
     content_type: str
 
 
+def check_callback(callback: object, *, what: str) -> None:
+    """Refuse a callback that is neither ``None`` nor callable, before anything is sent."""
+    if callback is not None and not callable(callback):
+        raise LinqUsageError(f"{what} must be a function or None, got {callback!r}")
+
+
 def open_source(file: FileInput, *, filename: str | None, content_type: str | None) -> FileSource:
     """Check a file locally, before any I/O to the API, and describe it.
 
+    A path is opened for reading once here (and closed again), so a file that cannot be
+    read fails now rather than after an upload slot was made; the upload itself opens it
+    again only when its bytes are about to be sent. The filename (given, or the path's base
+    name) is NFC-normalised before its length is checked, so a name as macOS spells it
+    (NFD) counts and travels as the same characters.
+
     Raises:
-        LinqUsageError: the path is missing or not a regular file, the size is outside
-            1..104,857,600 bytes, the filename is empty or too long, or the content type is
-            unsupported, rejected or cannot be guessed.
+        LinqUsageError: the path is missing, unreadable or not a regular file, the size is
+            outside 1..104,857,600 bytes, the filename is empty, too long or not valid
+            text (a name of undecodable bytes: pass ``filename=``), the memoryview is not
+            contiguous, or the content type is unsupported, rejected or cannot be guessed.
     """
     if isinstance(file, (bytes, bytearray, memoryview)):
-        data = memoryview(file).cast("B")
+        data = _byte_view(file)
         if filename is None:
             raise LinqUsageError("filename= is required when uploading bytes")
         path = None
         size = data.nbytes
     elif isinstance(file, (str, os.PathLike)):
-        path = os.fspath(file)
+        raw_path = os.fspath(file)
+        if not isinstance(raw_path, (str, bytes)):
+            raise LinqUsageError(f"file's __fspath__ returned {type(raw_path).__name__}")
+        # A bytes path is opened as given; only the name shown to recipients must be text.
+        path = os.fsdecode(raw_path)
         data = None
-        try:
-            info = os.stat(path)
-        except FileNotFoundError:
-            raise LinqUsageError(f"no such file: {path!r}") from None
-        except OSError as exc:
-            raise LinqUsageError(f"cannot read {path!r}: {exc.strerror}") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise LinqUsageError(f"not a regular file: {path!r}")
-        size = info.st_size
-        filename = os.path.basename(path) if filename is None else filename
+        size = _readable_size(raw_path, path)
+        if filename is None:
+            filename = os.path.basename(path)
+            if _undecodable(filename):
+                raise LinqUsageError(
+                    f"the file name {filename!r} is not valid UTF-8 text (its bytes could not "
+                    "be decoded), so recipients could not be shown it; pass filename= with "
+                    "the name to show"
+                )
     else:
         raise LinqUsageError(
             f"file must be a path (str or os.PathLike) or bytes-like, got {type(file).__name__}"
         )
     check_size(size)
-    check_filename(filename)
+    filename = check_filename(filename)
     return FileSource(
         path=path,
         data=data,
@@ -87,50 +107,98 @@ def open_source(file: FileInput, *, filename: str | None, content_type: str | No
     )
 
 
+def _undecodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _byte_view(file: bytes | bytearray | memoryview) -> memoryview:
+    try:
+        view = memoryview(file)
+        if not view.c_contiguous:
+            raise LinqUsageError(
+                "a memoryview that is not contiguous (a slice with a step, a transposed "
+                "array) cannot be streamed; pass bytes(view) instead"
+            )
+        return view.cast("B")
+    except (TypeError, ValueError) as exc:  # a released view, an odd format
+        raise LinqUsageError(f"the bytes to upload cannot be read: {exc}") from None
+
+
+def _readable_size(raw_path: str | bytes, shown: str) -> int:
+    """The size of the regular file at ``raw_path``, after opening it for reading."""
+    # Opening is the only check that holds for every reader, root included (a mode-000
+    # file stats fine). O_NONBLOCK: opening a FIFO must not wait for a writer.
+    try:
+        fd = os.open(raw_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise LinqUsageError(f"no such file: {shown!r}") from None
+    except OSError as exc:
+        raise LinqUsageError(f"cannot read {shown!r}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise LinqUsageError(f"not a regular file: {shown!r}")
+    return info.st_size
+
+
 class _Body:
     """The request body: yields the file's chunks, checking the size as it goes.
 
-    It is a plain async iterator over a handle the caller owns (not an async generator), so
-    nothing is left to finalise when a cancelled upload abandons it.
+    The file is opened by `open`, which the transport calls once the connection is up and
+    the bytes are about to go out (so an upload waiting for its turn holds no descriptor),
+    and closed as soon as the last chunk is read. `open` starts over, so a body can be sent
+    again.
     """
 
-    def __init__(
-        self,
-        source: FileSource,
-        handle: AsyncBufferedReader | None,
-        on_progress: ProgressCallback | None,
-        attachment_id: str,
-    ) -> None:
+    def __init__(self, source: FileSource, attachment_id: str) -> None:
         self._source = source
         self._attachment_id = attachment_id
-        self._handle = handle
-        self._on_progress = on_progress
+        self._handle: AsyncBufferedReader | None = None
+        self.size = source.size
         self.sent = 0
         self.failure: UploadError | None = None
 
-    def __aiter__(self) -> _Body:
-        return self
+    async def open(self) -> None:
+        # From the start every time: aiohttp may replay a body itself (once, when a reused
+        # connection turns out to be closed).
+        await self.close()
+        self.sent = 0
+        self.failure = None
+        if self._source.path is not None:
+            self._handle = await _reopen(self._source, self._attachment_id, self)
 
-    async def __anext__(self) -> bytes:
+    async def read(self) -> bytes:
         size = self._source.size
         if self.sent >= size:
-            raise StopAsyncIteration
+            return b""
         want = min(CHUNK_SIZE, size - self.sent)
-        if self._handle is None:
+        handle = self._handle
+        if handle is None:
             assert self._source.data is not None
             chunk = bytes(self._source.data[self.sent : self.sent + want])
         else:
-            chunk = await self._handle.read(want)
+            chunk = await handle.read(want)
             if len(chunk) < want:
                 self._fail(f"the file shrank while it was uploaded ({self.sent + len(chunk):,}")
             # Before the last bytes go out, make sure the file did not grow: once they are
             # sent, storage would hold a truncated copy of a different file.
-            if self.sent + want == size and await self._handle.read(1):
-                self._fail(f"the file grew while it was uploaded (more than {size:,}")
+            if self.sent + want == size:
+                if await handle.read(1):
+                    self._fail(f"the file grew while it was uploaded (more than {size:,}")
+                await self.close()
         self.sent += len(chunk)
-        if self._on_progress is not None:
-            self._on_progress(self.sent, size)
         return chunk
+
+    async def close(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            _close_now(handle)
 
     def _fail(self, what: str) -> None:
         self.failure = UploadError(
@@ -150,15 +218,21 @@ async def put_file(
     """PUT ``source`` to ``slot.upload_url``, retrying 5xx and dropped connections.
 
     The slot's ``http_method`` and ``required_headers`` are sent verbatim, plus an explicit
-    ``Content-Length``; never the API key. The URL is sent byte for byte: re-quoting its
-    query would break the signature.
+    ``Content-Length``; never the API key, and no ``Content-Type`` the slot does not ask
+    for. The URL is sent byte for byte: re-quoting its query would break the signature.
+    Whether the slot has expired is judged on the API's clock (its ``Date`` header), not
+    the local one; storage has the last word.
 
     Raises:
         UploadExpiredError: the slot expired before or during the upload.
         UploadError: storage refused the upload, the connection kept failing, or the file
             changed size while it was read.
-        LinqUsageError: the slot does not fit the file (its signed length differs).
+        LinqUsageError: the slot is not an `UploadSlot`, or does not fit the file (its
+            signed length differs).
     """
+    if not isinstance(slot, UploadSlot):
+        raise LinqUsageError(f"slot must be an UploadSlot from attachments.create, got {slot!r}")
+    check_callback(on_progress, what="on_progress")
     headers = dict(slot.required_headers)
     length_key = next((key for key in headers if key.lower() == "content-length"), None)
     if length_key is not None and headers.pop(length_key) != str(source.size):
@@ -168,46 +242,62 @@ async def put_file(
         )
     headers["Content-Length"] = str(source.size)
     attachment_id = slot.attachment_id
+    url = SignedURL(slot.upload_url)
+    pool = transport.pool
 
     async def attempt() -> None:
-        if slot.expires_at <= datetime.now(timezone.utc):
+        if slot.expires_at.timestamp() <= pool.server_time():
             raise UploadExpiredError(
                 "the upload URL expired before the upload started", attachment_id=attachment_id
             )
-        handle = None
-        try:
-            if source.path is not None:
-                handle = await _reopen(source, attachment_id)
-            body = _Body(source, handle, on_progress, attachment_id)
-            await transport.upload(
-                slot.http_method,
-                slot.upload_url,
-                headers=headers,
-                body=body,
-                attachment_id=attachment_id,
-            )
-        finally:
-            if handle is not None:
-                await handle.close()
+        await transport.upload(
+            slot.http_method,
+            url,
+            headers=headers,
+            body=_Body(source, attachment_id),
+            attachment_id=attachment_id,
+            on_progress=on_progress,
+        )
 
-    await transport.retrying(slot.http_method, f"upload of attachment {attachment_id}", attempt)
+    async with transport.upload_lane():
+        await transport.retrying(slot.http_method, f"upload of attachment {attachment_id}", attempt)
 
 
-async def _reopen(source: FileSource, attachment_id: str) -> AsyncBufferedReader:
+async def _reopen(source: FileSource, attachment_id: str, body: _Body) -> AsyncBufferedReader:
     assert source.path is not None
+    opening = asyncio.ensure_future(aiofiles.open(source.path, "rb"))
     try:
-        handle = await aiofiles.open(source.path, "rb")
+        # Shielded: a cancellation while the worker thread opens the file must not leave
+        # the descriptor it opens behind, unowned.
+        handle = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_when_opened)
+        raise
     except OSError as exc:
-        raise UploadError(
+        body.failure = UploadError(
             f"cannot reopen {source.path!r} for upload: {exc.strerror}",
             attachment_id=attachment_id,
-        ) from None
+        )
+        raise body.failure from None
     size = os.fstat(handle.fileno()).st_size
     if size != source.size:
-        await handle.close()
-        raise UploadError(
+        _close_now(handle)
+        body.failure = UploadError(
             f"{source.path!r} changed size since it was checked "
             f"({source.size:,} bytes declared, {size:,} now)",
             attachment_id=attachment_id,
         )
+        raise body.failure
     return handle
+
+
+def _close_when_opened(opening: asyncio.Future[AsyncBufferedReader]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        _close_now(opening.result())
+
+
+def _close_now(handle: AsyncBufferedReader) -> None:
+    # Closed here, not in a worker thread: a cancelled upload (or a loop shutting down)
+    # can cancel a close job queued for a thread before it runs, leaving the descriptor
+    # open. Closing a file opened for reading does not block.
+    handle.raw.close()

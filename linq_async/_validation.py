@@ -8,7 +8,9 @@ documented values; the server stays the judge of everything this module cannot k
 from __future__ import annotations
 
 import json
+import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -157,7 +159,15 @@ def check_part_text(value: object) -> str:
 
 
 def check_filename(filename: object) -> str:
-    """Return ``filename`` if it is 1 to 255 characters long."""
+    """Return ``filename`` in Unicode NFC form if it is 1 to 255 characters long then.
+
+    macOS spells names in NFD (``e`` + a combining accent); NFC is what other systems show
+    and what the length limit is meant for, so the name is normalised before it is counted
+    and sent. A lone surrogate (undecodable bytes in a file name) is refused.
+    """
+    if isinstance(filename, str):
+        check_no_lone_surrogates(filename, what="filename")
+        filename = unicodedata.normalize("NFC", filename)
     if not isinstance(filename, str) or not 1 <= len(filename) <= MAX_FILENAME_CHARS:
         shown = filename if not isinstance(filename, str) else f"{len(filename)} characters"
         raise LinqUsageError(
@@ -244,15 +254,47 @@ def check_range(value: object) -> tuple[int, int]:
     return value
 
 
-def check_phones(value: object, *, what: str) -> tuple[str, ...]:
-    """Normalise one E.164 number or several to a non-empty tuple without repeats."""
-    if isinstance(value, str):
-        items: tuple[object, ...] = (value,)
-    elif isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray)):
-        items = tuple(value)
+REACTION_TYPES = frozenset(
+    {"love", "like", "dislike", "laugh", "emphasize", "question", "custom", "sticker"}
+)
+"""Values of a reaction's ``type``: the six tapbacks, ``custom`` (an emoji) and ``sticker``."""
+THREAD_ORDERS = frozenset({"asc", "desc"})
+"""Values of ``order`` when listing a thread."""
+MIN_POLL_OPTIONS = 2
+
+
+def check_reaction_type(value: object) -> str:
+    """A reaction ``type``: one of `REACTION_TYPES`."""
+    return _one_of(value, REACTION_TYPES, "type")
+
+
+def check_order(value: object) -> str | None:
+    """A thread ``order``: ``None`` (the API's default, oldest first), ``asc`` or ``desc``."""
+    if value is None:
+        return None
+    return _one_of(value, THREAD_ORDERS, "order")
+
+
+def check_number(
+    value: object, *, what: str, low: float | None = None, high: float | None = None
+) -> float:
+    """Return ``value`` if it is a finite int or float (not a bool) from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise LinqUsageError(f"{what} must be a finite number, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise LinqUsageError(f"{what} must be from {low} to {high}, got {value!r}")
+    return value
+
+
+def check_phones(values: object, *, what: str, allow_empty: bool = False) -> tuple[str, ...]:
+    """One E.164 number or several, as a tuple (each checked, none twice)."""
+    if isinstance(values, str):
+        items: tuple[object, ...] = (values,)
+    elif isinstance(values, Iterable) and not isinstance(values, (bytes, bytearray)):
+        items = tuple(values)
     else:
-        raise LinqUsageError(f"{what} must be a phone number or a list of them, got {value!r}")
-    if not items:
+        raise LinqUsageError(f"{what} must be a phone number or a list of them, got {values!r}")
+    if not items and not allow_empty:
         raise LinqUsageError(f"{what} must name at least one phone number")
     for item in items:
         check_phone(item, what=f"each number in {what}")
@@ -297,3 +339,18 @@ def check_extra_body(extra: object, *, named: Iterable[str]) -> dict[str, Any] |
     except (TypeError, ValueError) as exc:
         raise LinqUsageError(f"extra_body must hold JSON values only: {exc}") from None
     return out
+
+
+def check_poll_options(options: object, *, minimum: int) -> tuple[str, ...]:
+    """Poll option texts: a list of at least ``minimum`` non-empty strings."""
+    if isinstance(options, (str, bytes, bytearray)) or not isinstance(options, Iterable):
+        raise LinqUsageError(f"options must be a list of option texts, got {options!r}")
+    texts = tuple(options)
+    if len(texts) < minimum:
+        raise LinqUsageError(
+            f"options needs at least {minimum} option text{'s' if minimum > 1 else ''}, "
+            f"got {len(texts)}"
+        )
+    for index, text in enumerate(texts):
+        check_string(text, what=f"options[{index}]")
+    return texts

@@ -16,7 +16,7 @@ from linq_async import (
     CapabilityCheck,
     ConflictError,
     ContactCardInfo,
-    Experience,
+    ExperienceInfo,
     LinqConnectionError,
     LinqSession,
     LinqUsageError,
@@ -176,9 +176,9 @@ async def test_auditing_a_number_that_is_not_a_line_is_not_found(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:
     """Audits of a number outside the account (or an unknown audit) answer 404."""
-    fake.account.add_line(SENDER)
+    assert "+12223339999" not in fake.lines
     with pytest.raises(NotFoundError):
-        await linq.phone_numbers.start_reputation_audit(LINE_B)
+        await linq.phone_numbers.start_reputation_audit("+12223339999")
     with pytest.raises(NotFoundError):
         await linq.phone_numbers.get_reputation_audit(SENDER, "no-such-audit")
 
@@ -256,9 +256,8 @@ async def test_available_with_every_line_excluded_is_a_bad_request(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:
     """No line left to suggest answers 400 (code 1005)."""
-    fake.account.add_line(SENDER)
     with pytest.raises(BadRequestError) as info:
-        await linq.phone_numbers.available(exclude_from=SENDER)
+        await linq.phone_numbers.available(exclude_from=list(fake.lines))
     assert info.value.code == 1005
 
 
@@ -657,7 +656,7 @@ async def test_experiences_list_and_get(linq: LinqSession, fake: FakeLinqServer)
     assert (first.method, first.path) == ("GET", "/api/partner/v3/experiences")
     assert (second.method, second.path) == ("GET", "/api/partner/v3/experiences/agentpay")
     assert [experience.experience for experience in listed] == ["agentpay"]
-    assert isinstance(agentpay, Experience)
+    assert isinstance(agentpay, ExperienceInfo)
     assert agentpay.display_name == "Agent Pay"
     (action,) = agentpay.actions
     assert action.name == "request_payment"
@@ -710,7 +709,7 @@ async def test_the_models_cover_every_field_the_fake_answers(
         "/v3/phone_numbers": ("phone_numbers", PhoneNumber),
         "/v3/contact_card": ("contact_cards", ContactCardInfo),
         "/v3/blocked_handles": ("blocked_handles", BlockedHandle),
-        "/v3/experiences": ("experiences", Experience),
+        "/v3/experiences": ("experiences", ExperienceInfo),
     }
     for path, (envelope, model) in lists.items():
         items = (await raw_get(fake, path))[envelope]
@@ -732,12 +731,15 @@ async def test_the_fake_also_takes_comma_joined_lists(fake: FakeLinqServer) -> N
 
 
 def test_fake_account_configuration_is_checked() -> None:
-    """add_line refuses numbers that are not E.164, duplicates and unknown values."""
+    """add_line refuses numbers that are not E.164 and unknown values; re-adding a line
+    reconfigures it under the same id."""
     account = FakeLinqServer().account
-    account.add_line(SENDER)
+    first = account.add_line(SENDER)
+    again = account.add_line(SENDER, reputation="AT_RISK")
+    assert (again.id, again.reputation) == (first.id, "AT_RISK")
+    assert account.lines[SENDER] is again
     for bad, word in (
         (lambda: account.add_line("2223334444"), "E.164"),
-        (lambda: account.add_line(SENDER), "already a line"),
         (lambda: account.add_line(LINE_B, reputation="GREAT"), "reputation"),
         (lambda: account.add_line(LINE_B, rcs_error=4010), "rcs_error"),
         (lambda: account.advance_clock(-1), "seconds"),

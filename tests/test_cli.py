@@ -257,13 +257,13 @@ async def test_upload_prints_the_attachment_id_and_url(
     assert result.code == 0, result.err
     [attachment_id] = fake.attachments
     assert result.out.splitlines()[0] == f"attachment_id  {attachment_id}"
-    assert result.out.splitlines()[1].startswith("download_url   https://")
+    assert result.out.splitlines()[1].startswith(f"download_url   {fake.storage_url}/")
     assert attachment_id in result.out.splitlines()[1]
 
     data = (await run_cli("--json", "upload", str(pdf), env=env)).json()
     assert data["attachment_id"] in fake.attachments
     assert data["size_bytes"] == PDF_SIZE
-    assert data["download_url"].startswith("https://")
+    assert data["download_url"].startswith(f"{fake.storage_url}/")
 
 
 async def test_upload_refused_by_storage_names_the_s3_code(

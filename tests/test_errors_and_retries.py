@@ -249,7 +249,7 @@ async def test_retries_are_logged_without_headers_or_key(
     fake.fail_next(503, times=2)
     with pytest.raises(NotFoundError):
         await linq.chats.get("c1")
-    retries = [r for r in caplog.records if r.name == "linq_async"]
+    retries = [r for r in caplog.records if r.name == "linq_async" and r.levelno == logging.INFO]
     assert len(retries) == 2
     message = retries[0].getMessage()
     assert "GET /v3/chats/c1" in message

@@ -49,6 +49,22 @@ def test_example_runs_against_the_fake(name: str, args: tuple[str, ...], expecte
     assert expected in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("name", "module", "expected"),
+    [
+        ("webhooks_aiohttp.py", "aiohttp", "deliveries answered: [200, 200, 200]"),
+        ("webhooks_fastapi.py", "fastapi", "POST /linq/webhooks -> [200]"),
+    ],
+)
+def test_webhook_examples_receive_from_the_fake(name: str, module: str, expected: str) -> None:
+    """The receiving examples' self-tests get the fake's deliveries (FastAPI only if installed)."""
+    pytest.importorskip(module)
+    pytest.importorskip("uvicorn" if module == "fastapi" else module)
+    result = run_example(name, "--self-test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert expected in result.stdout
+
+
 def test_broadcast_summary_lists_the_injected_failures() -> None:
     """The broadcast example's summary names the opted-out and the ineligible-line failures."""
     result = run_example("broadcast.py")

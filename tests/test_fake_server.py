@@ -764,7 +764,11 @@ def _parts(count: int, kind: str = "media") -> list[dict[str, Any]]:
 _TEXT = {"type": "text", "value": "hi"}
 _LINK = {"type": "link", "value": "https://example.com"}
 _CLIP = {"type": "app_clip", "value": "https://appclip.example.com"}
-_APP = {"type": "imessage_app", "app": {"bundle_id": "a.b"}, "layout": {"caption": "c"}}
+_APP = {
+    "type": "imessage_app",
+    "app": {"bundle_id": "a.b", "name": "App", "team_id": "ABCDE12345"},
+    "layout": {"caption": "c"},
+}
 
 
 @pytest.mark.parametrize(

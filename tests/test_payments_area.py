@@ -6,6 +6,7 @@ exception's text or anything reachable from an exception.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -841,3 +842,18 @@ async def test_fake_answers_fit_the_models(linq: LinqSession, fake: FakeLinqServ
     assert unknown_keys(fake.payment_requests[request.id].wire(), PaymentRequest) == []
     assert unknown_keys(fake.payments[payment.id].wire(), Payment) == []
     assert unknown_keys(fake.payment_connections[CUSTOMER].wire(), PaymentConnection) == []
+
+
+async def test_concurrent_repeats_of_one_key_create_one_payment_request(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Ten concurrent creates with one Idempotency-Key make one request and one answer."""
+    fake.connect_payment_provider()
+    results = await asyncio.gather(
+        *(
+            linq.payment_requests.create(amount=100, currency="usd", idempotency_key="same-key")
+            for _ in range(10)
+        )
+    )
+    assert len({result.id for result in results}) == 1
+    assert len(fake.payment_requests) == 1

@@ -32,11 +32,17 @@ EXPECTED_ALL = {
     "guess_content_type", "ChatUpdate", "LocationCollection", "LocationFeature", "LocationPoint",
     "LocationProperties", "VoiceMemo", "VoiceMemoFile",
     "AvailableNumber", "BlockedHandle", "CapabilityCheck", "ContactCardInfo", "Experience",
-    "ExperienceAction", "ExperienceField", "LineReputation", "PhoneNumber",
+    "ExperienceAction", "ExperienceInfo", "ExperienceField", "LineReputation", "PhoneNumber",
     "ReputationActionItem", "ReputationAudit", "ReputationChat", "ReputationDriver",
     "ReputationEvidence", "ReputationReport",
     "HandleConnectAttempt", "Payment", "PaymentConnection", "PaymentCredentials",
     "PaymentProvider", "PaymentRequest", "ProviderOnboarding", "Secret",
+    "AutoSendResult", "LineSelection", "Poll", "PollMessage",
+    "PollOption", "PollVoter", "Reaction", "Sticker", "StickerImage", "StickerPlacement",
+    "AppClipPart", "DownloadError", "IMessageApp", "IMessageAppLayout",
+    "IMessageAppPart", "InlineSticker", "Mention", "utf16_range",
+    "CreatedWebhookSubscription", "WebhookEventTypes", "WebhookSubscription",
+    "BroadcastInterruptedError", "LinqLoopError",
     "campaign_key",
 }  # fmt: skip
 

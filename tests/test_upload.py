@@ -87,9 +87,10 @@ async def test_upload_and_send_streams_then_sends(
         {"type": "media", "attachment_id": result.upload.attachment_id},
     ]
     assert [type(p) for p in result.message.parts] == [TextPart, MediaPart]
-    assert progress[-1] == (path.stat().st_size, path.stat().st_size)
-    assert [s for s, _ in progress] == sorted(s for s, _ in progress)
-    assert len(progress) == 4
+    size = path.stat().st_size
+    assert progress[-1] == (size, size)
+    assert [s for s, _ in progress] == sorted({s for s, _ in progress})
+    assert {total for _, total in progress} == {size}
     assert open_fds_for(path) == 0
 
 
@@ -198,10 +199,12 @@ async def test_file_growing_during_upload_fails_without_sending(
     linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
 ) -> None:
     """A file that grows mid-upload raises UploadError; no message is sent."""
-    path = make_file(tmp_path)
+    path = make_file(tmp_path, size=8 * CHUNK_SIZE)
+    grown: list[int] = []
 
     def grow(sent: int, total: int) -> None:
-        if sent == CHUNK_SIZE:
+        if not grown:  # the first report comes while chunks are still to be read
+            grown.append(sent)
             with path.open("ab") as handle:
                 handle.write(b"more")
 
@@ -216,11 +219,13 @@ async def test_file_shrinking_during_upload_fails_without_sending(
     linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
 ) -> None:
     """A file truncated mid-upload raises UploadError; no message is sent."""
-    path = make_file(tmp_path)
+    path = make_file(tmp_path, size=8 * CHUNK_SIZE)
+    shrunk: list[int] = []
 
     def shrink(sent: int, total: int) -> None:
-        if sent == CHUNK_SIZE:
-            os.truncate(path, CHUNK_SIZE + 10)
+        if not shrunk:  # the first report comes while chunks are still to be read
+            shrunk.append(sent)
+            os.truncate(path, 10)
 
     with pytest.raises(UploadError, match="shrank"):
         await linq.upload_and_send(path, from_=SENDER, to=RECIPIENT, on_progress=shrink)

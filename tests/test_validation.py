@@ -145,8 +145,6 @@ def test_size_and_filename_bounds() -> None:
         ([], "at least one part"),
         ([TextPart(value="a"), TextPart(value="b")], "text parts may not follow"),
         ([LinkPart(value="https://x.example"), TextPart(value="b")], "only part"),
-        ([MediaPart()], "url or attachment_id"),
-        ([MediaPart(url="https://x.example/a.png", attachment_id="a")], "url or attachment_id"),
         ([MediaPart(url="https://x.example/a.png")] * 41, "at most 40"),
         ([TextPart(value="a"), MediaPart(attachment_id="a")] * 51, "at most 100"),
         (["just a string"], "not a message part"),

@@ -14,9 +14,9 @@ from ._account import (
     BlockedHandle,
     CapabilityCheck,
     ContactCardInfo,
-    Experience,
     ExperienceAction,
     ExperienceField,
+    ExperienceInfo,
     LineReputation,
     PhoneNumber,
     ReputationActionItem,
@@ -27,6 +27,7 @@ from ._account import (
     ReputationReport,
 )
 from ._attachments import Attachment, UploadSlot
+from ._auto_send import AutoSendResult, LineSelection
 from ._chats import (
     Chat,
     ChatHandle,
@@ -40,8 +41,21 @@ from ._chats import (
     VoiceMemoFile,
 )
 from ._common import OperationResult
-from ._messages import CreatedChat, Effect, Message, MessageContent, ReplyTo
-from ._parts import LinkPart, MediaPart, Part, TextDecoration, TextPart, UnknownPart
+from ._messages import CreatedChat, Effect, Experience, Message, MessageContent, ReplyTo
+from ._parts import (
+    AppClipPart,
+    IMessageApp,
+    IMessageAppLayout,
+    IMessageAppPart,
+    InlineSticker,
+    LinkPart,
+    MediaPart,
+    Mention,
+    Part,
+    TextDecoration,
+    TextPart,
+    UnknownPart,
+)
 from ._payments import (
     HandleConnectAttempt,
     Payment,
@@ -51,10 +65,15 @@ from ._payments import (
     PaymentRequest,
     ProviderOnboarding,
 )
+from ._polls import Poll, PollMessage, PollOption, PollVoter
+from ._reactions import Reaction, Sticker, StickerImage, StickerPlacement
 from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
+from ._webhooks import CreatedWebhookSubscription, WebhookEventTypes, WebhookSubscription
 
 __all__ = [
+    "AppClipPart",
     "Attachment",
+    "AutoSendResult",
     "AvailableNumber",
     "BlockedHandle",
     "BroadcastReport",
@@ -64,19 +83,27 @@ __all__ = [
     "ChatUpdate",
     "ContactCardInfo",
     "CreatedChat",
+    "CreatedWebhookSubscription",
     "Effect",
     "Experience",
     "ExperienceAction",
     "ExperienceField",
+    "ExperienceInfo",
     "HandleConnectAttempt",
     "HealthStatus",
+    "IMessageApp",
+    "IMessageAppLayout",
+    "IMessageAppPart",
+    "InlineSticker",
     "LineReputation",
+    "LineSelection",
     "LinkPart",
     "LocationCollection",
     "LocationFeature",
     "LocationPoint",
     "LocationProperties",
     "MediaPart",
+    "Mention",
     "Message",
     "MessageContent",
     "OperationResult",
@@ -87,7 +114,12 @@ __all__ = [
     "PaymentProvider",
     "PaymentRequest",
     "PhoneNumber",
+    "Poll",
+    "PollMessage",
+    "PollOption",
+    "PollVoter",
     "ProviderOnboarding",
+    "Reaction",
     "RecipientOutcome",
     "ReplyTo",
     "ReputationActionItem",
@@ -98,6 +130,9 @@ __all__ = [
     "ReputationReport",
     "Secret",
     "SendResult",
+    "Sticker",
+    "StickerImage",
+    "StickerPlacement",
     "TextDecoration",
     "TextPart",
     "UnknownPart",
@@ -105,4 +140,6 @@ __all__ = [
     "UploadSlot",
     "VoiceMemo",
     "VoiceMemoFile",
+    "WebhookEventTypes",
+    "WebhookSubscription",
 ]

@@ -21,9 +21,9 @@ __all__ = [
     "BlockedHandle",
     "CapabilityCheck",
     "ContactCardInfo",
-    "Experience",
     "ExperienceAction",
     "ExperienceField",
+    "ExperienceInfo",
     "LineReputation",
     "PhoneNumber",
     "ReputationActionItem",
@@ -271,7 +271,7 @@ class ExperienceAction(WireModel):
 
 
 @attrs.frozen(kw_only=True)
-class Experience(WireModel):
+class ExperienceInfo(WireModel):
     """A Linq app-card experience you can send in a message.
 
     Attributes:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
+from .._errors import LinqUsageError
 from .._model import WireModel, wire_path
-from .._validation import check_effect, check_reply_index, check_service
+from .._validation import check_effect, check_reply_index, check_service, check_string
 from ._chats import Chat, ChatHandle
 from ._parts import Part, check_parts
 
-__all__ = ["CreatedChat", "Effect", "Message", "MessageContent", "ReplyTo"]
+__all__ = ["CreatedChat", "Effect", "Experience", "Message", "MessageContent", "ReplyTo"]
 
 
 @attrs.frozen(kw_only=True)
@@ -41,21 +44,65 @@ class ReplyTo(WireModel):
 
 
 @attrs.frozen(kw_only=True)
-class MessageContent(WireModel):
-    """The content of a message to send: parts plus optional delivery options.
+class Experience(WireModel):
+    """A Linq app-card experience, sent instead of parts (e.g. ``agentpay``).
 
-    The parts are checked against the API's rules when it is built: 1 to 100 parts, at most
-    40 media parts by ``url``, no two text parts in a row, and a link (or app clip, or
-    iMessage app card) alone.
+    ``GET /v3/experiences`` lists the experiences and their actions; the API refuses
+    ``params`` the experience does not take.
+
+    Attributes:
+        name: the experience, e.g. ``"agentpay"``.
+        action: what it does, e.g. ``"request_payment"``.
+        params: the action's parameters (JSON values), if any.
     """
 
-    parts: tuple[Part, ...] = attrs.field(converter=check_parts)
+    name: str
+    action: str
+    params: Mapping[str, Any] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_string(self.name, what="experience name")
+        check_string(self.action, what="experience action")
+        if self.params is not None and (
+            not isinstance(self.params, Mapping)
+            or not all(isinstance(key, str) for key in self.params)
+        ):
+            raise LinqUsageError(
+                f"experience params must be a mapping with string keys, got {self.params!r}"
+            )
+
+
+def _parts_or_none(parts: Sequence[Part] | None) -> tuple[Part, ...] | None:
+    return None if parts is None else check_parts(parts)
+
+
+@attrs.frozen(kw_only=True)
+class MessageContent(WireModel):
+    """The content of a message to send: parts (or an experience) plus delivery options.
+
+    Give ``parts`` or ``experience``, not both. The parts are checked against the API's
+    rules when it is built: 1 to 100 parts, at most 40 media parts by ``url``, no two text
+    parts in a row, and a link (or app clip, or iMessage app card) alone.
+    """
+
+    parts: tuple[Part, ...] | None = attrs.field(default=None, converter=_parts_or_none)
+    experience: Experience | None = None
     effect: Effect | None = None
     reply_to: ReplyTo | None = None
     preferred_service: str | None = attrs.field(
         default=None, validator=lambda _, __, value: check_service(value)
     )
     idempotency_key: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.experience is not None and not isinstance(self.experience, Experience):
+            raise LinqUsageError(f"experience must be an Experience, got {self.experience!r}")
+        if (self.parts is None) == (self.experience is None):
+            raise LinqUsageError(
+                "a message takes parts (or text=) or an experience, not both"
+                if self.parts is not None
+                else "a message needs parts (or text=) or an experience"
+            )
 
 
 @attrs.frozen(kw_only=True)

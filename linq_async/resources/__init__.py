@@ -17,6 +17,7 @@ from .messages import Messages
 from .payment_requests import PaymentRequests
 from .payments import PaymentHandles, PaymentProviders, Payments
 from .phone_numbers import PhoneNumbers
+from .polls import ChatPolls, MessagePoll
 from .webhook_subscriptions import WebhookSubscriptions
 
 __all__ = [
@@ -27,10 +28,12 @@ __all__ = [
     "ChatLocation",
     "ChatMessages",
     "ChatParticipants",
+    "ChatPolls",
     "ChatTyping",
     "Chats",
     "ContactCard",
     "Experiences",
+    "MessagePoll",
     "Messages",
     "PaymentHandles",
     "PaymentProviders",

@@ -1,12 +1,15 @@
-"""``linq.attachments``: presigned upload slots and attachment metadata."""
+"""``linq.attachments``: presigned upload slots, attachment metadata and downloads."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import attrs
 
+from .. import _download
 from .._content_types import resolve_content_type
+from .._errors import DownloadError, LinqUsageError
 from .._upload import FileInput, ProgressCallback, open_source, put_file
 from .._validation import check_filename, check_int, check_size
 from ..models import Attachment, UploadSlot
@@ -96,6 +99,8 @@ class Attachments(Resource):
             UploadExpiredError: the slot expired; ask `create` for a new one.
             UploadError: storage refused the upload or the file changed while it was read.
         """
+        if not isinstance(slot, UploadSlot):
+            raise LinqUsageError(f"slot must be an UploadSlot from create(), got {slot!r}")
         declared = {key.lower(): value for key, value in slot.required_headers.items()}
         if isinstance(file, (str, os.PathLike)):
             filename = os.path.basename(os.fspath(file)) or slot.attachment_id
@@ -103,3 +108,79 @@ class Attachments(Resource):
             filename = slot.attachment_id
         source = open_source(file, filename=filename, content_type=declared.get("content-type"))
         await put_file(self._transport, slot, source, on_progress=on_progress)
+
+    async def download(
+        self,
+        attachment_id_or_url: str,
+        destination: str | os.PathLike[str],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> Path:
+        """Stream an attachment's file to disk (``GET`` of its ``download_url``).
+
+        Given an attachment id, first fetches its metadata
+        (``GET /v3/attachments/{attachmentId}``) for a fresh ``download_url`` (ephemeral
+        attachments have short-lived URLs, so a fresh one is asked for each time); given a
+        URL (a ``download_url``, or a media part's ``url``), downloads it directly. The file
+        host is not the API: the API key is never sent to it.
+
+        The file is written to a temporary file next to the destination in fixed chunks
+        (memory stays O(chunk)) and renamed into place only when complete, so a failed or
+        cancelled download leaves no partial file. Dropped connections and 5xx answers are
+        retried per the session's policy, starting the file over.
+
+        Args:
+            attachment_id_or_url: an attachment id, or an ``https://`` URL (plain
+                ``http://`` only to 127.0.0.1, e.g. a test server).
+            destination: the file to write (replaced if it exists; its directory must
+                exist), or an existing directory to write into under the attachment's
+                ``filename`` (for a URL: its last path segment).
+            on_progress: called as ``on_progress(received_bytes, total_bytes)`` per chunk;
+                ``total_bytes`` is 0 when the host does not say.
+
+        Returns:
+            The path written.
+
+        Raises:
+            LinqUsageError: not an id or an acceptable URL, or the destination's directory
+                does not exist (before anything is sent).
+            NotFoundError: no such attachment (given an id).
+            DownloadError: the attachment has no download URL yet, the file host refused
+                (``status`` says how) or kept failing, or the file could not be written.
+        """
+        target = _download.check_destination(destination)
+        if not isinstance(attachment_id_or_url, str) or not attachment_id_or_url:
+            raise LinqUsageError(
+                f"attachment_id_or_url must be an attachment id or a URL, "
+                f"got {attachment_id_or_url!r}"
+            )
+        if _download.is_url(attachment_id_or_url):
+            url = _download.check_download_url(attachment_id_or_url, what="attachment_id_or_url")
+            return await _download.download(
+                self._transport,
+                url,
+                target,
+                suggested_name=_download.name_from_url(url),
+                on_progress=on_progress,
+            )
+        attachment = await self.get(attachment_id_or_url)
+        if attachment.download_url is None:
+            raise DownloadError(
+                "the attachment has no download URL (is its upload complete?)",
+                attachment_id=attachment.id,
+            )
+        try:
+            url = _download.check_download_url(attachment.download_url)
+        except LinqUsageError as exc:
+            raise DownloadError(
+                f"the API gave an unusable download URL: {exc}", attachment_id=attachment.id
+            ) from None
+        return await _download.download(
+            self._transport,
+            url,
+            target,
+            suggested_name=attachment.filename or attachment.id,
+            attachment_id=attachment.id,
+            size=attachment.size_bytes,
+            on_progress=on_progress,
+        )

@@ -36,6 +36,7 @@ from ..models import (
     VoiceMemo,
 )
 from ._base import RequestBody, Resource
+from .polls import ChatPolls
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -669,6 +670,11 @@ class Chats(Resource):
             NotFoundError: no such chat, or the line has no active contact card (code 2012).
         """
         await self._request("POST", "/v3/chats/{chatId}/share_contact_card", chat_id, cast_to=None)
+
+    @cached_property
+    def polls(self) -> ChatPolls:
+        """Sending polls into a chat."""
+        return ChatPolls(self._transport)
 
     async def mark_read(self, chat_id: str) -> None:
         """Mark every message of a chat as read (``POST /v3/chats/{chatId}/read``).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import Experience
+from ..models import ExperienceInfo
 from ._base import Resource
 
 __all__ = ["Experiences"]
@@ -16,13 +16,13 @@ class Experiences(Resource):
     ``params`` each action takes.
     """
 
-    async def list(self) -> list[Experience]:
+    async def list(self) -> list[ExperienceInfo]:
         """Every experience you can send (``GET /v3/experiences``)."""
         return await self._request_list(
-            "GET", "/v3/experiences", item=Experience, envelope="experiences"
+            "GET", "/v3/experiences", item=ExperienceInfo, envelope="experiences"
         )
 
-    async def get(self, name: str) -> Experience:
+    async def get(self, name: str) -> ExperienceInfo:
         """One experience, with its actions and their ``params``.
 
         ``GET /v3/experiences/{experience}``.
@@ -34,4 +34,6 @@ class Experiences(Resource):
             LinqUsageError: ``name`` is empty or not a single path segment (nothing is sent).
             NotFoundError: no such experience.
         """
-        return await self._request("GET", "/v3/experiences/{experience}", name, cast_to=Experience)
+        return await self._request(
+            "GET", "/v3/experiences/{experience}", name, cast_to=ExperienceInfo
+        )

@@ -29,20 +29,24 @@ from ._routes_account import (
     FakeReputationAudit,
 )
 from ._routes_chats import FakeChatActivity, FakeLocationShare
+from ._routes_messages import FakeEdit, FakePoll, FakePollOption, FakeReaction
 from ._routes_payments import FakeHandleConnection, FakePayment, FakePaymentRequest
 from ._s3 import S3Storage
 from ._server import FakeLinqServer
 from ._sigv4 import S3Target
 from ._state import FakeAttachment, FakeChat, FakeMessage, RecordedRequest
 from ._storage import PresignedUpload, UploadStorage
+from ._webhooks import DeliveryAttempt, FakeSubscription, FakeWebhooks, WebhookDelivery
 
 __all__ = [
+    "DeliveryAttempt",
     "FakeAccount",
     "FakeAttachment",
     "FakeBlockedHandle",
     "FakeChat",
     "FakeChatActivity",
     "FakeContactCard",
+    "FakeEdit",
     "FakeHandleConnection",
     "FakeLine",
     "FakeLinqServer",
@@ -50,10 +54,16 @@ __all__ = [
     "FakeMessage",
     "FakePayment",
     "FakePaymentRequest",
+    "FakePoll",
+    "FakePollOption",
+    "FakeReaction",
     "FakeReputationAudit",
+    "FakeSubscription",
+    "FakeWebhooks",
     "PresignedUpload",
     "RecordedRequest",
     "S3Storage",
     "S3Target",
     "UploadStorage",
+    "WebhookDelivery",
 ]

@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from . import _render as render
 from . import _rules as rules
-from ._declare import Call, Endpoint, run_handler
+from ._declare import Call, Endpoint, add_message, new_chat, run_handler, uploaded_attachment
 from ._envelope import ApiError, api_error_response, default_api_code
 from ._routes import ENDPOINTS
 from ._routes_account import refuse_blocked_direct_send
@@ -101,11 +101,9 @@ class ApiRoutes:
             key = None
             if endpoint.idempotency_header:
                 key = request.headers.get("Idempotency-Key") or None
-                replay = self._store.replays.get((self._api_key, key)) if key else None
-                if replay is not None:
-                    return web.Response(
-                        status=replay.status, body=replay.body, content_type="application/json"
-                    )
+            # A header key is scoped to its route: the same key on another endpoint is another
+            # request. Checked under the lock, so two concurrent repeats run the handler once.
+            replay_key = (self._api_key, f"{endpoint.method} {endpoint.route} {key}")
             call = Call(
                 request=request,
                 params=dict(request.match_info),
@@ -113,16 +111,20 @@ class ApiRoutes:
                 query=query,
                 store=self._store,
                 idempotency_key=key,
+                storage=self._storage,
             )
             async with self._store.write_lock:
+                replay = self._store.replays.get(replay_key) if key else None
+                if replay is not None:
+                    return web.Response(
+                        status=replay.status, body=replay.body, content_type="application/json"
+                    )
                 result = await run_handler(endpoint, call)
-            if result is None:
+                data = None if result is None else json.dumps(result).encode()
+                if key is not None and data is not None:
+                    self._store.replays[replay_key] = Replay(status=endpoint.status, body=data)
+            if data is None:
                 return web.Response(status=endpoint.empty_status)
-            data = json.dumps(result).encode()
-            if key is not None:
-                self._store.replays[(self._api_key, key)] = Replay(
-                    status=endpoint.status, body=data
-                )
             return web.Response(
                 status=endpoint.status, body=data, content_type=endpoint.content_type
             )
@@ -170,6 +172,8 @@ class ApiRoutes:
             created_at=utcnow(),
         )
         self._store.attachments[record.id] = record
+        if self._store.download_url is not None:
+            record.download_url = self._store.download_url(record)
         upload = self._storage.presign(record, ttl=self._upload_ttl)
         record.upload_url = upload.url
         record.upload_expires_at = upload.expires_at
@@ -217,6 +221,8 @@ class ApiRoutes:
                 return replay
             spec = rules.chat_request(body)
             refuse_blocked_direct_send(self._store, spec.to)
+            if spec.message.has_mention() and len(spec.to) == 1:
+                raise _mention_in_direct_chat()
             await self._check_attachments(spec.message)
             chat_key = (spec.from_handle, frozenset(spec.to))
             chat_id = self._store.chat_keys.get(chat_key)
@@ -243,6 +249,8 @@ class ApiRoutes:
                 return replay
             spec = rules.send_request(body)
             refuse_blocked_direct_send(self._store, chat.handles)
+            if spec.message.has_mention() and not chat.is_group:
+                raise _mention_in_direct_chat()
             await self._check_attachments(spec.message)
             self._check_reply_to(spec.message, chat)
             message = self._add_message(chat, spec.message, spec.override_optout)
@@ -322,14 +330,7 @@ class ApiRoutes:
 
     async def _check_attachments(self, message: rules.MessageRequest) -> None:
         for attachment_id in message.attachment_ids():
-            record = self._attachment(attachment_id)
-            await self._storage.refresh(record)
-            if record.status != "complete":
-                raise ApiError(
-                    400,
-                    1004,
-                    f"Attachment {attachment_id} has not been uploaded (status {record.status})",
-                )
+            await uploaded_attachment(self._store, self._storage, attachment_id)
 
     def _check_reply_to(self, message: rules.MessageRequest, chat: FakeChat) -> None:
         if message.reply_to is None:
@@ -343,43 +344,12 @@ class ApiRoutes:
             raise ApiError(400, 1005, f"message.reply_to.part_index {index} is out of range")
 
     def _new_chat(self, from_handle: str, to: list[str]) -> FakeChat:
-        now = utcnow()
-        chat = FakeChat(
-            id=_new_id(),
-            from_handle=from_handle,
-            handles=list(to),
-            is_group=len(to) > 1,
-            created_at=now,
-            updated_at=now,
-            handle_ids={handle: _new_id() for handle in [from_handle, *to]},
-        )
-        self._store.chats[chat.id] = chat
-        return chat
+        return new_chat(self._store, from_handle, to)
 
     def _add_message(
         self, chat: FakeChat, spec: rules.MessageRequest, override_optout: bool | None
     ) -> FakeMessage:
-        now = utcnow()
-        message = FakeMessage(
-            id=_new_id(),
-            chat_id=chat.id,
-            parts=spec.parts,
-            response_parts=[
-                render.response_part(part, self._store.attachments, _new_id())
-                for part in spec.parts
-            ],
-            experience=spec.experience,
-            idempotency_key=spec.idempotency_key,
-            effect=spec.effect,
-            reply_to=spec.reply_to,
-            preferred_service=spec.preferred_service,
-            override_optout=override_optout,
-            created_at=now,
-        )
-        self._store.messages[message.id] = message
-        chat.message_ids.append(message.id)
-        chat.updated_at = now
-        return message
+        return add_message(self._store, chat, spec, override_optout)
 
 
 def _check_query(request: web.Request, endpoint: Endpoint) -> dict[str, Any]:
@@ -399,6 +369,10 @@ def _check_query(request: web.Request, endpoint: Endpoint) -> dict[str, Any]:
             continue
         checked[name] = field.check(values if field.repeated else values[0], name)
     return checked
+
+
+def _mention_in_direct_chat() -> ApiError:
+    return ApiError(409, 2023, "Mentions are only supported in group chats")
 
 
 def _check_first_message(message: rules.MessageRequest) -> None:

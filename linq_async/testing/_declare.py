@@ -25,19 +25,24 @@ from typing import Any, TypeVar
 import attrs
 from aiohttp import web
 
+from . import _render as render
+from . import _rules as rules
 from ._envelope import ApiError
-from ._state import FakeChat, FakeMessage, Store, utcnow
+from ._state import FakeAttachment, FakeChat, FakeMessage, Store, utcnow
+from ._storage import UploadStorage
 
 __all__ = [
     "Call",
     "Check",
     "Endpoint",
     "Field",
+    "add_message",
     "array",
     "boolean",
     "email_or_phone",
     "https_url",
     "integer",
+    "new_chat",
     "number",
     "obj",
     "one_of",
@@ -47,6 +52,7 @@ __all__ = [
     "repeated",
     "req",
     "string",
+    "uploaded_attachment",
 ]
 
 T = TypeVar("T")
@@ -265,6 +271,7 @@ class Call:
     query: dict[str, Any]
     store: Store
     idempotency_key: str | None = None
+    storage: UploadStorage | None = None
 
     def chat(self, chat_id: str | None = None) -> FakeChat:
         """The chat named by ``chat_id`` (default: the ``{chatId}`` of the path); 404 2001."""
@@ -281,6 +288,20 @@ class Call:
         if message is None:
             raise ApiError(404, 2002, f"Message {message_id} not found")
         return message
+
+    async def uploaded_attachment(self, attachment_id: str) -> FakeAttachment:
+        """The attachment, which must be fully uploaded (404 2003; 400 1004 when not yet)."""
+        return await uploaded_attachment(self.store, self.storage, attachment_id)
+
+    def new_chat(self, from_handle: str, to: list[str]) -> FakeChat:
+        """Make a chat from a line to recipients (see `new_chat`)."""
+        return new_chat(self.store, from_handle, to)
+
+    def add_message(
+        self, chat: FakeChat, spec: rules.MessageRequest, override_optout: bool | None
+    ) -> FakeMessage:
+        """Send a checked message into a chat (see `add_message`)."""
+        return add_message(self.store, chat, spec, override_optout)
 
     def area(self, cls: type[T]) -> T:
         """The state of one area of the API (one instance of ``cls`` per fake)."""
@@ -299,6 +320,71 @@ class Call:
     def now() -> Any:
         """The current time (aware UTC)."""
         return utcnow()
+
+
+async def uploaded_attachment(
+    store: Store, storage: UploadStorage | None, attachment_id: str
+) -> FakeAttachment:
+    """The attachment ``attachment_id``, brought up to date and fully uploaded.
+
+    Raises:
+        ApiError: 404 2003 when there is no such attachment; 400 1004 when its upload has
+            not completed.
+    """
+    record = store.attachments.get(attachment_id)
+    if record is None or not rules.is_uuid(attachment_id):
+        raise ApiError(404, 2003, f"Attachment {attachment_id} not found")
+    if storage is not None:
+        await storage.refresh(record)
+    if record.status != "complete":
+        raise ApiError(
+            400, 1004, f"Attachment {attachment_id} has not been uploaded (status {record.status})"
+        )
+    return record
+
+
+def new_chat(store: Store, from_handle: str, to: list[str]) -> FakeChat:
+    """Make and keep a chat from ``from_handle`` to the recipients ``to``."""
+    now = utcnow()
+    chat = FakeChat(
+        id=str(uuid.uuid4()),
+        from_handle=from_handle,
+        handles=list(to),
+        is_group=len(to) > 1,
+        created_at=now,
+        updated_at=now,
+        handle_ids={handle: str(uuid.uuid4()) for handle in [from_handle, *to]},
+    )
+    store.chats[chat.id] = chat
+    return chat
+
+
+def add_message(
+    store: Store, chat: FakeChat, spec: rules.MessageRequest, override_optout: bool | None
+) -> FakeMessage:
+    """Keep a checked message as sent into ``chat`` (attachments already checked)."""
+    now = utcnow()
+    message = FakeMessage(
+        id=str(uuid.uuid4()),
+        chat_id=chat.id,
+        parts=spec.parts,
+        response_parts=[
+            render.response_part(part, store.attachments, str(uuid.uuid4()), me=chat.from_handle)
+            for part in spec.parts
+        ],
+        experience=spec.experience,
+        idempotency_key=spec.idempotency_key,
+        effect=spec.effect,
+        reply_to=spec.reply_to,
+        preferred_service=spec.preferred_service,
+        override_optout=override_optout,
+        created_at=now,
+    )
+    store.messages[message.id] = message
+    chat.message_ids.append(message.id)
+    chat.updated_at = now
+    store.emit("message.sent", {"chat_id": chat.id, "message_id": message.id})
+    return message
 
 
 async def run_handler(endpoint: Endpoint, call: Call) -> Any:

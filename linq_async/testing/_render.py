@@ -10,6 +10,7 @@ import datetime as dt
 import mimetypes
 import posixpath
 import urllib.parse
+import uuid
 from typing import Any
 
 from ._state import FakeAttachment, FakeChat, FakeMessage
@@ -25,7 +26,9 @@ def iso(value: dt.datetime) -> str:
 
 
 def download_url(attachment: FakeAttachment) -> str:
-    """Return the (never fetched) CDN URL of an attachment."""
+    """Return an attachment's download URL: the one issued on the storage site, if any."""
+    if attachment.download_url is not None:
+        return attachment.download_url
     name = urllib.parse.quote(attachment.filename, safe="")
     return f"{CDN_ORIGIN}/attachments/partners/fake-partner/{attachment.id}/{name}"
 
@@ -44,24 +47,26 @@ def attachment(record: FakeAttachment) -> dict[str, Any]:
 
 
 def response_part(
-    part: dict[str, Any], attachments: dict[str, FakeAttachment], part_id: str
+    part: dict[str, Any],
+    attachments: dict[str, FakeAttachment],
+    part_id: str,
+    *,
+    me: str | None = None,
 ) -> dict[str, Any]:
     """Render one sent part as the API returns it.
 
     Args:
         part: The part as the client sent it (already validated).
-        attachments: The fake's attachments, to describe media parts.
+        attachments: The fake's attachments, to describe media parts and inline stickers.
         part_id: The id to give a media part sent by ``url``.
+        me: The sending line, to tell which mentions are ``is_me``.
 
     Returns:
         The response part.
     """
     kind = part["type"]
     if kind == "text":
-        rendered: dict[str, Any] = {"type": "text", "value": part["value"], "reactions": None}
-        if part.get("text_decorations") is not None:
-            rendered["text_decorations"] = part["text_decorations"]
-        return rendered
+        return _text_part(part, attachments, me)
     if kind == "media":
         if part.get("attachment_id") is not None:
             record = attachments[part["attachment_id"]]
@@ -74,8 +79,7 @@ def response_part(
                 "url": download_url(record),
             }
         url = part["url"]
-        filename = posixpath.basename(urllib.parse.urlsplit(url).path) or "file"
-        mime_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        filename, mime_type = _name_and_type(url)
         # The real API downloads the file; the fake never fetches it, so the size is unknown.
         return {
             "type": "media",
@@ -85,9 +89,73 @@ def response_part(
             "size_bytes": 0,
             "url": url,
         }
-    if kind in ("link", "app_clip"):
+    if kind == "link":
         return {"type": kind, "value": part["value"]}
-    return {key: value for key, value in part.items() if key != "interactive"}
+    if kind == "app_clip":
+        # The real API fills these from the clip's metadata, which the fake never fetches.
+        return {
+            "type": kind,
+            "value": part["value"],
+            "title": None,
+            "description": None,
+            "image_url": None,
+        }
+    rendered = {
+        "type": kind,
+        "app": part["app"],
+        "layout": part["layout"],
+        "url": part.get("url"),
+    }
+    if part.get("fallback_text") is not None:
+        rendered["fallback_text"] = part["fallback_text"]
+    return rendered
+
+
+def _name_and_type(url: str) -> tuple[str, str]:
+    filename = posixpath.basename(urllib.parse.urlsplit(url).path) or "file"
+    return filename, mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _text_part(
+    part: dict[str, Any], attachments: dict[str, FakeAttachment], me: str | None
+) -> dict[str, Any]:
+    rendered: dict[str, Any] = {"type": "text", "value": part["value"], "reactions": None}
+    if part.get("text_decorations") is not None:
+        rendered["text_decorations"] = part["text_decorations"]
+    mention = part.get("mention")
+    if mention is not None:
+        whole = [0, len(part["value"].encode("utf-16-le")) // 2]
+        span = part.get("mention_range") or whole
+        rendered["mentions"] = [{"handle": mention, "is_me": mention == me, "range": span}]
+        # Deprecated in responses, still sent.
+        rendered["mention"] = mention
+        if part.get("mention_range") is not None:
+            rendered["mention_range"] = part["mention_range"]
+    if part.get("inline_stickers") is not None:
+        rendered["inline_stickers"] = [
+            _sticker(sticker, attachments) for sticker in part["inline_stickers"]
+        ]
+    return rendered
+
+
+def _sticker(sticker: dict[str, Any], attachments: dict[str, FakeAttachment]) -> dict[str, Any]:
+    if sticker.get("attachment_id") is not None:
+        record = attachments[sticker["attachment_id"]]
+        return {
+            "range": sticker["range"],
+            "id": record.id,
+            "file_name": record.filename,
+            "mime_type": record.content_type,
+            "url": download_url(record),
+        }
+    file_name, mime_type = _name_and_type(sticker["url"])
+    return {
+        "range": sticker["range"],
+        "id": str(uuid.uuid4()),
+        "file_name": file_name,
+        "mime_type": mime_type,
+        "url": sticker["url"],
+    }
 
 
 def health_status(chat: FakeChat) -> dict[str, Any]:
@@ -146,12 +214,12 @@ def message(record: FakeMessage, chat: FakeChat) -> dict[str, Any]:
         "chat_id": record.chat_id,
         "created_at": iso(record.created_at),
         "updated_at": iso(record.created_at),
-        "delivery_status": "queued",
-        "is_from_me": True,
+        "delivery_status": "received" if record.sender else "queued",
+        "is_from_me": record.sender is None,
         "is_delivered": False,
         "is_read": False,
         "parts": record.response_parts,
-        "from_handle": chat_handle(chat, chat.from_handle),
+        "from_handle": chat_handle(chat, record.sender or chat.from_handle),
         "service": chat.service,
         **_optional(record),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._declare import Endpoint
 from ._routes_account import ENDPOINTS as ACCOUNT
+from ._routes_app_cards import ENDPOINTS as APP_CARDS
 from ._routes_chats import ENDPOINTS as CHATS
 from ._routes_messages import ENDPOINTS as MESSAGES
 from ._routes_payments import ENDPOINTS as PAYMENTS
@@ -11,4 +12,4 @@ from ._routes_webhooks import ENDPOINTS as WEBHOOKS
 
 __all__ = ["ENDPOINTS"]
 
-ENDPOINTS: list[Endpoint] = [*CHATS, *MESSAGES, *ACCOUNT, *PAYMENTS, *WEBHOOKS]
+ENDPOINTS: list[Endpoint] = [*CHATS, *MESSAGES, *APP_CARDS, *ACCOUNT, *PAYMENTS, *WEBHOOKS]

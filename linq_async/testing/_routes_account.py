@@ -218,7 +218,8 @@ class FakeAccount:
 
     Holds the account's lines, contact cards, blocked handles and reputation audits (live
     records: read them, configure through the methods), and which addresses are reachable
-    over iMessage or RCS. A new fake has no line: add them with `add_line`.
+    over iMessage or RCS. A new fake has the lines given as ``FakeLinqServer(lines=...)``;
+    add more (or reconfigure one) with `add_line`.
     """
 
     def __init__(self) -> None:
@@ -252,7 +253,9 @@ class FakeAccount:
         forwarding_number: str | None = None,
         rcs_error: int | None = None,
     ) -> FakeLine:
-        """Give the account a line.
+        """Give the account a line, or reconfigure one it has (keeping its id).
+
+        A fake starts with the lines given as ``FakeLinqServer(lines=...)``.
 
         Args:
             phone_number: the line, E.164.
@@ -266,21 +269,19 @@ class FakeAccount:
             The line's record.
 
         Raises:
-            ValueError: a number is not E.164, the line exists, or a value is not one of
-                those listed.
+            ValueError: a number is not E.164, or a value is not one of those listed.
         """
         if not isinstance(phone_number, str) or not _E164.fullmatch(phone_number):
             raise ValueError(f"phone_number must be E.164, got {phone_number!r}")
-        if phone_number in self.lines:
-            raise ValueError(f"{phone_number} is already a line of the account")
         if reputation not in _REPUTATIONS:
             raise ValueError(f"reputation must be one of {_REPUTATIONS}, got {reputation!r}")
         if rcs_error is not None and rcs_error not in _RCS_LINE_ERRORS:
             raise ValueError(f"rcs_error must be None, 4004 or 4009, got {rcs_error!r}")
         if forwarding_number is not None and not _E164.fullmatch(forwarding_number):
             raise ValueError(f"forwarding_number must be E.164, got {forwarding_number!r}")
+        existing = self.lines.get(phone_number)
         line = FakeLine(
-            id=str(uuid.uuid4()),
+            id=existing.id if existing is not None else str(uuid.uuid4()),
             phone_number=phone_number,
             line_type=line_type,
             reputation=reputation,

@@ -5,8 +5,11 @@ validated values or raises `_envelope.ApiError` with the documented code:
 
 * 1001 a required field is missing (absent or ``null``)
 * 1002 a handle is not E.164 (phones: ``+`` then 8-15 digits; emails only as recipients)
-* 1004 invalid message content (the part rules)
+* 1004 invalid message content (the part rules, app card fields)
 * 1005 any other invalid value, unknown fields included
+
+A mention whose handle is neither E.164 nor an email is 1002, like any other handle.
+Ranges are JSON arrays ``[start, end]`` of UTF-16 code-unit offsets, ``end`` exclusive.
 
 Checks that need the fake's records (does an attachment exist, is a chat new) live in the
 routes.
@@ -14,6 +17,7 @@ routes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -55,6 +59,26 @@ _BUBBLE_EFFECTS = frozenset({"slam", "loud", "gentle", "invisible"})
 _SERVICES = frozenset({"iMessage", "SMS", "RCS"})
 # Part types that must be the only part of a message.
 _EXCLUSIVE_PARTS = frozenset({"link", "app_clip", "imessage_app"})
+_TEXT_STYLES = frozenset({"bold", "italic", "strikethrough", "underline"})
+_TEXT_ANIMATIONS = frozenset(
+    {"big", "small", "shake", "nod", "explode", "ripple", "bloom", "jitter"}
+)
+_MAX_INLINE_STICKERS = 100
+_MAX_STICKER_IMAGES = 10
+_MAX_DATA_URL = 16384
+_TEAM_ID = re.compile(r"[A-Z0-9]{10}")
+_APP_FIELDS = frozenset({"bundle_id", "name", "team_id", "app_store_id"})
+_LAYOUT_FIELDS = frozenset(
+    {
+        "caption",
+        "subcaption",
+        "trailing_caption",
+        "trailing_subcaption",
+        "image_url",
+        "image_title",
+        "image_subtitle",
+    }
+)
 _PART_FIELDS: dict[str, frozenset[str]] = {
     "text": frozenset(
         {"type", "value", "text_decorations", "mention", "mention_range", "inline_stickers"}
@@ -90,12 +114,20 @@ class MessageRequest:
     idempotency_key: str | None
 
     def attachment_ids(self) -> list[str]:
-        """Return the ``attachment_id`` of every media part, in order."""
-        return [
-            part["attachment_id"]
-            for part in self.parts
-            if part["type"] == "media" and part.get("attachment_id") is not None
-        ]
+        """Return every ``attachment_id`` of media parts and inline stickers, in order."""
+        found: list[str] = []
+        for part in self.parts:
+            if part["type"] == "media" and part.get("attachment_id") is not None:
+                found.append(part["attachment_id"])
+            if part["type"] == "text":
+                for sticker in part.get("inline_stickers") or ():
+                    if sticker.get("attachment_id") is not None:
+                        found.append(sticker["attachment_id"])
+        return found
+
+    def has_mention(self) -> bool:
+        """Return True when a text part mentions someone (group chats only: 409, 2023)."""
+        return any(part["type"] == "text" and _present(part, "mention") for part in self.parts)
 
     def has_link(self) -> bool:
         """Return True when a part is a link or a text part contains a URL."""
@@ -358,13 +390,29 @@ def message_request(value: object) -> MessageRequest:
 
 
 def _experience(value: object) -> dict[str, Any]:
-    experience = _object(value, "message.experience", 1004)
-    _only_known(experience, frozenset({"name", "action", "params"}), "message.experience.", 1004)
+    return experience(value, "message.experience")
+
+
+def experience(value: object, where: str) -> dict[str, Any]:
+    """Validate an ``experience`` object ``{name, action, params?}``.
+
+    Args:
+        value: The decoded value.
+        where: Its place in the body, for messages.
+
+    Returns:
+        The experience.
+
+    Raises:
+        ApiError: 1004 for a bad or unknown field, 1001 for a missing one.
+    """
+    obj = _object(value, where, 1004)
+    _only_known(obj, frozenset({"name", "action", "params"}), f"{where}.", 1004)
     for key in ("name", "action"):
-        _string(_require(experience, key, "message.experience."), f"message.experience.{key}", 1004)
-    if _present(experience, "params"):
-        _object(experience["params"], "message.experience.params", 1004)
-    return experience
+        _string(_require(obj, key, f"{where}."), f"{where}.{key}", 1004)
+    if _present(obj, "params"):
+        _object(obj["params"], f"{where}.params", 1004)
+    return obj
 
 
 def _effect(value: object) -> dict[str, Any] | None:
@@ -436,26 +484,220 @@ def _part(value: object, where: str) -> dict[str, Any]:
             raise _bad(1004, f"{where}.sticker must be a boolean")
     elif kind == "link":
         link = part.get("value")
-        if not isinstance(link, str) or not re.match(r"(?i)https?://", link) or len(link) > 2048:
+        if not isinstance(link, str) or not re.match(r"(?i)https?://.", link) or len(link) > 2048:
             raise _bad(1004, f"{where}.value must be an http(s) URL of at most 2048 characters")
     elif kind == "app_clip":
-        if not _https(part.get("value")):
-            raise _bad(1004, f"{where}.value must be an https URL")
+        clip = part.get("value")
+        if not isinstance(clip, str) or not clip.startswith("https://") or clip == "https://":
+            raise _bad(1004, f"{where}.value must be an https App Clip URL")
+        _optional_text(part, "caption", where)
     else:
-        for key in ("app", "layout"):
-            _object(part.get(key), f"{where}.{key}", 1004)
+        app_card_app(_require_part(part, "app", where), f"{where}.app")
+        app_card_layout(_require_part(part, "layout", where), f"{where}.layout")
+        if _present(part, "url"):
+            app_card_url(part["url"], f"{where}.url")
+        _optional_text(part, "fallback_text", where)
+        if part.get("interactive") is not None and not isinstance(part["interactive"], bool):
+            raise _bad(1004, f"{where}.interactive must be a boolean")
     return part
 
 
+def _require_part(part: dict[str, Any], key: str, where: str) -> Any:
+    # Inside parts every fault is invalid content (1004), a missing field included.
+    if not _present(part, key):
+        raise _bad(1004, f"{where}.{key} is required")
+    return part[key]
+
+
+def _optional_text(obj: dict[str, Any], key: str, where: str) -> None:
+    if _present(obj, key):
+        _unicode(_string(obj[key], f"{where}.{key}", 1004), f"{where}.{key}")
+
+
+def _unicode(value: str, where: str) -> str:
+    # JSON escapes can carry a lone surrogate ("\ud83d"), which no device can show.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad(1004, f"{where} holds a lone surrogate") from None
+    return value
+
+
+def _range(value: object, where: str, units: bytes) -> tuple[int, int]:
+    """A ``[start, end]`` range inside a text given as its UTF-16-LE bytes."""
+    if not isinstance(value, list) or len(value) != 2 or any(_int(item) is None for item in value):
+        raise _bad(1004, f"{where} must be an array [start, end] of two integers")
+    start, end = value
+    length = len(units) // 2
+    if not 0 <= start < end <= length:
+        raise _bad(
+            1004, f"{where} {value} must satisfy 0 <= start < end <= {length} (UTF-16 units)"
+        )
+    for position in (start, end):
+        if 0 < position < length:
+            unit = int.from_bytes(units[2 * position : 2 * position + 2], "little")
+            if 0xDC00 <= unit <= 0xDFFF:
+                raise _bad(1004, f"{where} {value} splits a surrogate pair at {position}")
+    return start, end
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
 def _text_part(part: dict[str, Any], where: str) -> None:
-    _string(part.get("value"), f"{where}.value", 1004)
-    for key in ("text_decorations", "inline_stickers"):
-        if part.get(key) is not None and not isinstance(part[key], list):
-            raise _bad(1004, f"{where}.{key} must be an array")
-    if part.get("mention") is not None and not isinstance(part["mention"], str):
-        raise _bad(1004, f"{where}.mention must be a string")
-    if part.get("mention_range") is not None and not isinstance(part["mention_range"], dict):
-        raise _bad(1004, f"{where}.mention_range must be an object")
+    value = _unicode(_string(part.get("value"), f"{where}.value", 1004), f"{where}.value")
+    units = value.encode("utf-16-le")
+    decorations = part.get("text_decorations")
+    if decorations is not None:
+        if not isinstance(decorations, list):
+            raise _bad(1004, f"{where}.text_decorations must be an array")
+        _decorations(decorations, f"{where}.text_decorations", units)
+    mention = part.get("mention")
+    if mention is not None:
+        handle(mention, f"{where}.mention")
+    if part.get("mention_range") is not None:
+        if mention is None:
+            raise _bad(1004, f"{where}.mention_range needs a mention")
+        _range(part["mention_range"], f"{where}.mention_range", units)
+    stickers = part.get("inline_stickers")
+    if stickers is not None:
+        if not isinstance(stickers, list):
+            raise _bad(1004, f"{where}.inline_stickers must be an array")
+        if stickers and mention is not None:
+            raise _bad(1004, f"{where} cannot have both inline_stickers and a mention")
+        _stickers(stickers, f"{where}.inline_stickers", units)
+
+
+def _decorations(items: list[Any], where: str, units: bytes) -> None:
+    spans: list[tuple[tuple[int, int], bool]] = []
+    for index, item in enumerate(items):
+        place = f"{where}[{index}]"
+        decoration = _object(item, place, 1004)
+        _only_known(decoration, frozenset({"range", "style", "animation"}), f"{place}.", 1004)
+        span = _range(_require_part(decoration, "range", place), f"{place}.range", units)
+        style, animation = decoration.get("style"), decoration.get("animation")
+        if (style is None) == (animation is None):
+            raise _bad(1004, f"{place} takes exactly one of style or animation")
+        if style is not None and style not in _TEXT_STYLES:
+            raise _bad(1004, f"{place}.style must be one of {sorted(_TEXT_STYLES)}")
+        if animation is not None and animation not in _TEXT_ANIMATIONS:
+            raise _bad(1004, f"{place}.animation must be one of {sorted(_TEXT_ANIMATIONS)}")
+        spans.append((span, animation is not None))
+    # Styles may overlap each other; an animation overlaps nothing.
+    for index, (span, animated) in enumerate(spans):
+        for other_index, (other, other_animated) in enumerate(spans):
+            if index < other_index and (animated or other_animated) and _overlap(span, other):
+                raise _bad(
+                    1004,
+                    f"{where}[{index}] and {where}[{other_index}] overlap: an animation may "
+                    "overlap no other decoration",
+                )
+
+
+def _stickers(items: list[Any], where: str, units: bytes) -> None:
+    if len(items) > _MAX_INLINE_STICKERS:
+        raise _bad(1004, f"{where} takes at most {_MAX_INLINE_STICKERS} stickers")
+    spans: list[tuple[int, int]] = []
+    images: set[str] = set()
+    for index, item in enumerate(items):
+        place = f"{where}[{index}]"
+        sticker = _object(item, place, 1004)
+        _only_known(sticker, frozenset({"range", "attachment_id", "url"}), f"{place}.", 1004)
+        spans.append(_range(_require_part(sticker, "range", place), f"{place}.range", units))
+        has_url = _present(sticker, "url")
+        if has_url == _present(sticker, "attachment_id"):
+            raise _bad(1004, f"{place} needs exactly one of url or attachment_id")
+        if has_url and not _https(sticker["url"]):
+            raise _bad(1004, f"{place}.url must be an https URL of at most 2048 characters")
+        image = sticker["url"] if has_url else sticker["attachment_id"]
+        images.add(_string(image, f"{place}.attachment_id", 1004))
+    if len(images) > _MAX_STICKER_IMAGES:
+        raise _bad(1004, f"{where} use more than {_MAX_STICKER_IMAGES} distinct images")
+    ordered = sorted(spans)
+    for before, after in itertools.pairwise(ordered):
+        if _overlap(before, after):
+            raise _bad(1004, f"{where} has overlapping ranges {list(before)} and {list(after)}")
+
+
+def app_card_app(value: object, where: str) -> dict[str, Any]:
+    """Validate an iMessage app card's ``app`` object.
+
+    Args:
+        value: The decoded value.
+        where: Its place in the body, for messages.
+
+    Returns:
+        The object.
+
+    Raises:
+        ApiError: 1004 for a missing, bad or unknown field.
+    """
+    app = _object(value, where, 1004)
+    _only_known(app, _APP_FIELDS, f"{where}.", 1004)
+    bundle_id = _string(_require_part(app, "bundle_id", where), f"{where}.bundle_id", 1004)
+    if ":" in bundle_id:
+        raise _bad(1004, f"{where}.bundle_id may not contain ':'")
+    _unicode(_string(_require_part(app, "name", where), f"{where}.name", 1004), f"{where}.name")
+    team_id = _require_part(app, "team_id", where)
+    if not isinstance(team_id, str) or _TEAM_ID.fullmatch(team_id) is None:
+        raise _bad(1004, f"{where}.team_id must be 10 upper-case letters or digits")
+    store_id = app.get("app_store_id")
+    if store_id is not None and not (
+        (isinstance(store_id, str) and store_id) or (_int(store_id) or 0) > 0
+    ):
+        raise _bad(1004, f"{where}.app_store_id must be a non-empty string or a positive integer")
+    return app
+
+
+def app_card_layout(value: object, where: str) -> dict[str, Any]:
+    """Validate an iMessage app card's ``layout`` object.
+
+    Args:
+        value: The decoded value.
+        where: Its place in the body, for messages.
+
+    Returns:
+        The object.
+
+    Raises:
+        ApiError: 1004 when a field is bad or unknown, none is set, or an image title or
+            subtitle comes without ``image_url``.
+    """
+    layout = _object(value, where, 1004)
+    _only_known(layout, _LAYOUT_FIELDS, f"{where}.", 1004)
+    shown = [key for key in sorted(_LAYOUT_FIELDS) if _present(layout, key)]
+    for key in shown:
+        _optional_text(layout, key, where)
+    if not shown:
+        raise _bad(1004, f"{where} needs at least one visible field")
+    if not _present(layout, "image_url") and (
+        _present(layout, "image_title") or _present(layout, "image_subtitle")
+    ):
+        raise _bad(1004, f"{where}.image_title and image_subtitle need image_url")
+    return layout
+
+
+def app_card_url(value: object, where: str) -> str:
+    """Validate an iMessage app card's ``url``: https (<= 2048) or ``data:`` (<= 16384).
+
+    Args:
+        value: The decoded value.
+        where: Its place in the body, for messages.
+
+    Returns:
+        The URL.
+
+    Raises:
+        ApiError: 1004 for anything else.
+    """
+    if isinstance(value, str) and value.startswith("data:") and len(value) > len("data:"):
+        if len(value) > _MAX_DATA_URL:
+            raise _bad(1004, f"{where} (a data: URL) must be at most {_MAX_DATA_URL} characters")
+        return value
+    if not _https(value) or value == "https://":
+        raise _bad(1004, f"{where} must be an https URL (<= 2048) or a data: URL (<= 16384)")
+    return str(value)
 
 
 def page(query: MultiMapping[str], *, filters: frozenset[str] = frozenset()) -> Page:

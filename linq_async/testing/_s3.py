@@ -151,6 +151,18 @@ class S3Storage:
         if etag:
             self._hashed[attachment.id] = (key, etag)
 
+    def download_url(self, attachment: FakeAttachment) -> str:
+        """A presigned ``GET`` of the attachment's object (15 minutes), where the fake's CDN
+        redirects downloads.
+
+        Args:
+            attachment: The attachment.
+
+        Returns:
+            The URL.
+        """
+        return self.target.presign_get(self.key(attachment))
+
     def expire_issued_urls(self) -> NoReturn:
         """Refuse: presigned S3 URLs cannot be revoked, and S3 keeps its own clock.
 

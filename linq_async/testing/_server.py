@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
+import re
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -18,6 +21,7 @@ from ._envelope import ApiError, api_error_response, default_api_code
 from ._faults import FaultPlan
 from ._routes_account import FakeAccount
 from ._routes_chats import ChatsArea, FakeChatActivity, FakeLocationShare
+from ._routes_messages import FakeEdit, FakePoll, FakeReaction, MessagesArea
 from ._routes_payments import (
     FakeHandleConnection,
     FakePayment,
@@ -27,6 +31,7 @@ from ._routes_payments import (
 from ._s3 import S3Storage
 from ._sigv4 import S3Target
 from ._state import (
+    DEFAULT_LINES,
     FakeAttachment,
     FakeChat,
     FakeMessage,
@@ -36,12 +41,18 @@ from ._state import (
     utcnow,
 )
 from ._storage import BuiltinStorage, UploadStorage
+from ._webhooks import FakeWebhooks, add_inbound, inbound_chat, reaction_data
 
 _HOST = "127.0.0.1"
 _MAX_TTL = dt.timedelta(days=7)  # S3's limit for presigned URLs
 # API bodies are small JSON; uploads never go through the API site.
 _API_MAX_BODY = 8 * 1024 * 1024
 _SHUTDOWN_TIMEOUT = 2.0
+_E164 = re.compile(r"\+[0-9]{8,15}")
+
+
+def _http_date(when: dt.datetime) -> str:
+    return email.utils.format_datetime(when.astimezone(dt.timezone.utc), usegmt=True)
 
 
 class FakeLinqServer:
@@ -64,10 +75,14 @@ class FakeLinqServer:
 
     or call `start` and `close` yourself.
 
-    Routes: ``POST /v3/attachments``, ``GET``/``DELETE /v3/attachments/{id}``,
-    ``POST``/``GET /v3/chats``, ``GET /v3/chats/{id}``, ``POST``/``GET
-    /v3/chats/{id}/messages`` and ``GET /v3/messages/{id}``. Unknown routes answer 404
-    (code 2001), a wrong method 405 (code 1005).
+    Attachments' ``download_url`` point at the storage site too, which serves the uploaded
+    bytes (and refuses a request that carries the API key).
+
+    Routes: every endpoint of the API (the 69 of the client's namespaces), each with its
+    documented status, answer shape and request rules, and the state tests need (chats,
+    participants, edits, reactions, typing, polls, subscriptions, blocked handles, payments
+    ...). Area state is reachable through properties such as `account`, `webhooks` and
+    `chat_activity`. Unknown routes answer 404 (code 2001), a wrong method 405 (code 1005).
 
     Args:
         api_key: The only API key accepted; a random one when omitted.
@@ -78,10 +93,27 @@ class FakeLinqServer:
             real S3 endpoint (see `S3Storage`).
         port: The API site's TCP port; 0 (the default) picks a free one. The storage site
             always takes a free port (upload URLs carry it).
+        lines: Your sending lines (E.164), best first: ``POST /v3/messages`` picks from
+            them. By default ``+12223334444`` and ``+12223335555``.
+        webhook_retry_delays: The waits, in seconds, before each retry of a webhook
+            delivery that got a 5xx, a 429 or no answer; by default doubling from 2 s up to
+            30 minutes in all, as the API does. ``()`` never retries.
+        webhook_sleep: How the retry waits are slept (``asyncio.sleep``); pass a recorder
+            so tests wait for nothing.
+        webhook_clock: The Unix time deliveries are signed with (``time.time``).
+
+    Webhooks: subscriptions made through the API (or `FakeWebhooks.subscribe`) get signed
+    deliveries POSTed to their target URL whenever the fake's state changes (``message.sent``
+    on every send, ``message.received`` from `receive_message` ...); see `webhooks`.
+        sign_content_type: Whether upload slots require and sign a ``Content-Type`` (the
+            default). With ``False`` their ``required_headers`` hold only
+            ``Content-Length``, and the built-in storage refuses a PUT that carries any
+            ``Content-Type``, as a URL signed over an empty content type does.
 
     Raises:
         ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, both
-            ``storage`` and ``s3`` are given, or ``port`` is not 0 to 65535.
+            ``storage`` and ``s3`` are given, ``port`` is not 0 to 65535, or a line is not
+            E.164 or is given twice.
 
     """
 
@@ -93,7 +125,18 @@ class FakeLinqServer:
         storage: UploadStorage | None = None,
         s3: S3Target | None = None,
         port: int = 0,
+        lines: Sequence[str] = DEFAULT_LINES,
+        webhook_retry_delays: Sequence[float] | None = None,
+        webhook_sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        webhook_clock: Callable[[], float] = time.time,
+        sign_content_type: bool = True,
     ) -> None:
+        if isinstance(lines, str) or any(
+            not isinstance(line, str) or not _E164.fullmatch(line) for line in lines
+        ):
+            raise ValueError(f"lines must be a list of E.164 numbers, got {lines!r}")
+        if len(set(lines)) != len(lines):
+            raise ValueError(f"lines lists a number twice: {list(lines)!r}")
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -108,11 +151,18 @@ class FakeLinqServer:
         self._api_key = api_key if api_key is not None else f"fake_{secrets.token_urlsafe(24)}"
         self._upload_ttl = upload_ttl
         self._store = Store()
+        for line in lines:
+            self._store.area(FakeAccount).add_line(line)
         self._faults = FaultPlan()
         self._builtin = BuiltinStorage(
-            store=self._store, take_upload_drop=self._faults.take_upload_drop
+            store=self._store,
+            take_upload_drop=self._faults.take_upload_drop,
+            sign_content_type=sign_content_type,
         )
+        self._skew = dt.timedelta(0)
         self._storage: UploadStorage = storage if storage is not None else self._builtin
+        self._builtin.remote = storage
+        self._store.download_url = self._builtin.download_url
         self._api_port = port
         self._runners: list[web.AppRunner] = []
         self._ports: dict[Site, int] = {}
@@ -120,6 +170,9 @@ class FakeLinqServer:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._webhooks = FakeWebhooks(
+            self._store, retry_delays=webhook_retry_delays, sleep=webhook_sleep, clock=webhook_clock
+        )
 
     # Lifecycle
 
@@ -141,11 +194,13 @@ class FakeLinqServer:
             upload_ttl=self._upload_ttl,
         ).install(api)
         storage = web.Application(middlewares=[self._recorder("storage")])
-        storage.router.add_route("*", "/{tail:.*}", self._builtin.handle)
+        # [\s\S], not ".": a key may hold any character, a newline included, as in S3.
+        storage.router.add_route("*", r"/{tail:[\s\S]*}", self._builtin.handle)
         try:
             self._ports["api"] = await self._serve(api, self._api_port)
             self._ports["storage"] = await self._serve(storage, 0)
             self._builtin.host = f"{_HOST}:{self._ports['storage']}"
+            await self._webhooks.start()
             self._state = "running"
         finally:
             if self._state != "running":
@@ -154,8 +209,10 @@ class FakeLinqServer:
     async def close(self) -> None:
         """Stop both sites and close their connections. Calling it again does nothing."""
         self._state = "closed"
+        await self._webhooks.close()
         while self._runners:
             await self._runners.pop().cleanup()
+        self._builtin.close()
 
     async def __aenter__(self) -> FakeLinqServer:
         await self.start()
@@ -234,6 +291,55 @@ class FakeLinqServer:
         Its records are live; configure it through its methods (`FakeAccount.add_line` ...).
         """
         return self._store.area(FakeAccount)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Your sending lines, best first (``lines=``)."""
+        return tuple(self._store.area(FakeAccount).lines)
+
+    @property
+    def reactions(self) -> dict[str, FakeReaction]:
+        """Reactions held on messages, by reaction id, oldest first. Live: do not mutate."""
+        return self._store.area(MessagesArea).reactions
+
+    @property
+    def edits(self) -> list[FakeEdit]:
+        """Every accepted message edit, in order. Live: do not mutate."""
+        return self._store.area(MessagesArea).edits
+
+    @property
+    def polls(self) -> dict[str, FakePoll]:
+        """Polls by their message id, oldest first. Live: do not mutate."""
+        return self._store.area(MessagesArea).polls
+
+    def flag_line(self, line: str, *, flagged: bool = True) -> None:
+        """Make one of your lines unable to send (or able again, with ``flagged=False``).
+
+        ``POST /v3/messages`` then skips chats on it: a recipient whose chats are all on
+        flagged lines gets a new chat on a fresh line (``failover_flagged``), and when no
+        line can send the answer is 409.
+
+        Raises:
+            ValueError: ``line`` is not one of `lines`.
+        """
+        if line not in self._store.area(FakeAccount).lines:
+            raise ValueError(f"{line!r} is not one of this fake's lines {self.lines!r}")
+        flagged_lines = self._store.area(MessagesArea).flagged_lines
+        if flagged:
+            flagged_lines.add(line)
+        else:
+            flagged_lines.discard(line)
+
+    def age_message(self, message_id: str, *, by: dt.timedelta) -> None:
+        """Make a message look ``by`` older (its ``created_at`` moves back).
+
+        For rules that depend on a message's age, such as the 15 minutes an edit is allowed.
+
+        Raises:
+            KeyError: no such message.
+        """
+        message = self._store.messages[message_id]
+        message.created_at -= by
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -420,6 +526,101 @@ class FakeLinqServer:
         payment.status = "succeeded"
         self._store.emit("payment.succeeded", payment.wire())
 
+    @property
+    def webhooks(self) -> FakeWebhooks:
+        """The webhook side: subscriptions, deliveries, delivery faults (`FakeWebhooks`)."""
+        return self._webhooks
+
+    # The world acting on the fake
+
+    def receive_message(
+        self,
+        *,
+        sender: str,
+        line: str,
+        text: str | None = None,
+        parts: Sequence[Mapping[str, Any]] | None = None,
+        chat_id: str | None = None,
+    ) -> FakeMessage:
+        """Make ``sender`` send a message to your ``line``: an inbound message.
+
+        It is recorded in `messages` (listed by ``GET /v3/chats/{id}/messages`` with
+        ``is_from_me: false``) and announced as ``message.received`` to the webhook
+        subscriptions.
+
+        Args:
+            sender: The handle writing in (E.164 or email).
+            line: Your line it is written to; the direct chat between the two is used, or
+                made.
+            text: The text (a single text part).
+            parts: The parts as the API shows them (instead of ``text``).
+            chat_id: Write into this chat (a group) instead of the direct chat.
+
+        Returns:
+            The message.
+
+        Raises:
+            ValueError: neither or both of ``text`` and ``parts``, or an unknown chat.
+        """
+        if (text is None) == (parts is None):
+            raise ValueError("give text or parts")
+        body = (
+            [{"type": "text", "value": text}]
+            if text is not None
+            else [dict(p) for p in parts or ()]
+        )
+        if chat_id is not None:
+            chat = self._store.chats.get(chat_id)
+            if chat is None:
+                raise ValueError(f"no chat {chat_id}")
+        else:
+            chat = inbound_chat(self._store, line, sender)
+        return add_inbound(self._store, chat, sender, body)
+
+    def receive_reaction(
+        self,
+        message_id: str,
+        *,
+        sender: str,
+        type: str = "love",
+        removed: bool = False,
+        custom_emoji: str | None = None,
+        part_index: int = 0,
+    ) -> None:
+        """Make ``sender`` react to a message: announces ``reaction.added`` (or ``.removed``).
+
+        Raises:
+            ValueError: no such message.
+        """
+        message = self._store.messages.get(message_id)
+        if message is None:
+            raise ValueError(f"no message {message_id}")
+        data = reaction_data(
+            self._store,
+            message,
+            sender=sender,
+            reaction_type=type,
+            custom_emoji=custom_emoji,
+            part_index=part_index,
+        )
+        self._store.emit("reaction.removed" if removed else "reaction.added", data)
+
+    def receive_typing(
+        self, chat_id: str, *, sender: str | None = None, stopped: bool = False
+    ) -> None:
+        """Announce ``chat.typing_indicator.started`` (or ``.stopped``) in a chat.
+
+        Raises:
+            ValueError: no such chat.
+        """
+        if chat_id not in self._store.chats:
+            raise ValueError(f"no chat {chat_id}")
+        data: dict[str, Any] = {"chat_id": chat_id}
+        if sender is not None:
+            data["actor_handle"] = sender
+        kind = "stopped" if stopped else "started"
+        self._store.emit(f"chat.typing_indicator.{kind}", data)
+
     async def wait_idle(self) -> None:
         """Wait until no request is being handled.
 
@@ -561,6 +762,24 @@ class FakeLinqServer:
         """
         self._faults.add_upload_drop(after_bytes=after_bytes, times=times)
 
+    def cut_download(self, *, after_bytes: int, times: int = 1) -> None:
+        """Cut the next ``times`` downloads from the storage site after ``after_bytes`` bytes.
+
+        The answer announces the whole file's ``Content-Length``, sends its first
+        ``after_bytes`` bytes (all of it, for a shorter file), then the connection is aborted.
+
+        Args:
+            after_bytes: Bytes of the file to send before cutting.
+            times: How many downloads are cut.
+
+        Raises:
+            ValueError: ``after_bytes`` or ``times`` is invalid.
+        """
+        for name, value, low in (("after_bytes", after_bytes, 0), ("times", times, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        self._builtin.download_cuts.extend([after_bytes] * times)
+
     def expire_upload_urls(self) -> None:
         """Expire every upload URL issued so far; URLs issued later get the full TTL.
 
@@ -572,9 +791,26 @@ class FakeLinqServer:
         """
         self._storage.expire_issued_urls()
 
+    def shift_clock(self, delta: dt.timedelta) -> None:
+        """Run the fake's clock ``delta`` away from this machine's (negative: behind).
+
+        The API's ``Date`` headers, the issue and expiry times of new upload URLs and the
+        storage's expiry checks all follow the shifted clock, as a server whose clock
+        differs from the client's would: a client clock that runs fast is a fake clock that
+        runs behind.
+
+        Raises:
+            NotImplementedError: A custom ``storage`` keeps its own clock.
+        """
+        if self._storage is not self._builtin:
+            raise NotImplementedError("a custom storage keeps its own clock")
+        self._skew += delta
+        self._builtin.clock_offset += delta
+
     def reset_faults(self) -> None:
-        """Forget every queued fault (failures, rate limits and drops)."""
+        """Forget every queued fault (failures, rate limits, drops and download cuts)."""
         self._faults.reset()
+        self._builtin.download_cuts.clear()
 
     # Recording middleware
 
@@ -593,6 +829,10 @@ class FakeLinqServer:
             self._enter()
             try:
                 response = await self._process(site, request, handler, entry)
+                if self._skew and site == "api" and not response.prepared:
+                    response.headers["Date"] = _http_date(
+                        dt.datetime.now(dt.timezone.utc) + self._skew
+                    )
                 transport = request.transport
                 if transport is None or transport.is_closing():
                     entry.dropped = True

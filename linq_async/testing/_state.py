@@ -22,6 +22,9 @@ Site = Literal["api", "storage"]
 
 AttachmentStatus = Literal["pending", "complete"]
 
+DEFAULT_LINES = ("+12223334444", "+12223335555")
+"""The partner's sending lines in a `FakeLinqServer` made without ``lines=``."""
+
 
 def utcnow() -> dt.datetime:
     """Return the current time as an aware UTC datetime."""
@@ -45,6 +48,7 @@ class FakeAttachment:
             included.
         upload_url: The upload URL issued for the slot (test data: it carries a signature).
         upload_expires_at: When ``upload_url`` expires, by the storage clock.
+        download_url: Where the fake serves the file once uploaded (on its storage site).
     """
 
     id: str
@@ -58,6 +62,7 @@ class FakeAttachment:
     upload_attempts: int = 0
     upload_url: str | None = None
     upload_expires_at: dt.datetime | None = None
+    download_url: str | None = None
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -100,7 +105,7 @@ class FakeChat:
 
 @attrs.define(kw_only=True, eq=False)
 class FakeMessage:
-    """A message sent through ``POST /v3/chats`` or ``POST /v3/chats/{id}/messages``.
+    """A message sent through the API: a new chat's, a send into a chat or by line, a poll.
 
     Attributes:
         id: The message id (a UUID string).
@@ -114,6 +119,8 @@ class FakeMessage:
         reply_to: ``message.reply_to`` as sent, or ``None``.
         preferred_service: ``message.preferred_service`` as sent, or ``None``.
         override_optout: The request's ``override_optout``, or ``None`` when absent.
+        sender: The handle that sent an inbound message (injected with
+            `FakeLinqServer.receive_message`); ``None`` for the messages the client sent.
         created_at: When the fake accepted it (aware UTC).
     """
 
@@ -127,6 +134,7 @@ class FakeMessage:
     reply_to: dict[str, Any] | None = None
     preferred_service: str | None = None
     override_optout: bool | None = None
+    sender: str | None = None
     created_at: dt.datetime
 
 
@@ -202,6 +210,8 @@ class Store:
     areas: dict[type[Any], Any] = attrs.field(factory=dict)
     # Called with (event_type, data) on every state change a webhook would report.
     listeners: list[Callable[[str, Mapping[str, Any]], None]] = attrs.field(factory=list)
+    # Makes an attachment's download URL on the storage site (set once it is started).
+    download_url: Callable[[FakeAttachment], str] | None = None
 
     def area(self, cls: type[T]) -> T:
         """The one instance of ``cls`` this store keeps (created on first use)."""

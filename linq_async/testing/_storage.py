@@ -3,19 +3,34 @@
 `UploadStorage` is the strategy `FakeLinqServer` asks for upload URLs. The
 default, `BuiltinStorage`, presigns URLs for the fake's second site and enforces S3's
 presigned-PUT contract on them; another strategy could presign against a real S3 endpoint.
+
+The storage site is also the fake's CDN: every attachment's ``download_url`` points at it
+(``/cdn/attachments/partners/fake-partner/<id>/<filename>``). The built-in storage keeps
+each completed upload's bytes in a temporary directory of its own (written as they arrive,
+so memory stays one network read per upload; removed when the fake closes) and serves them
+from there; for a strategy that stores elsewhere and has a ``download_url(attachment)``
+method (`S3Storage`), the CDN answers with a redirect to it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import os
 import secrets
+import shutil
+import tempfile
 import urllib.parse
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Protocol
 
+import aiofiles
+import aiofiles.os
 import attrs
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -23,6 +38,8 @@ from ._envelope import S3Error, s3_error_response
 from ._state import FakeAttachment, Store, utcnow
 
 BUCKET = "linq-uploads"
+CDN_PREFIX = "/cdn/attachments/partners/fake-partner"
+"""The path under which the storage site serves attachments' bytes, like the real CDN."""
 _REGION = "us-east-1"
 _ACCESS_KEY = "FAKEKEY"
 _DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -101,6 +118,15 @@ class BuiltinStorage:
     host: str | None = None
     clock_offset: dt.timedelta = dt.timedelta(0)
     longest_ttl: dt.timedelta = dt.timedelta(0)
+    # The strategy that issues upload URLs, when it is not this storage (downloads redirect).
+    remote: UploadStorage | None = None
+    # Bytes to serve of each of the next downloads before cutting the connection.
+    download_cuts: list[int] = attrs.field(factory=list)
+    _directory: Path | None = attrs.field(default=None, init=False)
+    sign_content_type: bool = True
+    """Whether upload URLs require (and sign) a ``Content-Type``; when not, the signature
+    covers an empty one, so a PUT that sends any ``Content-Type`` is refused, as a URL
+    presigned without a content type (signature V2 style) refuses it."""
 
     def now(self) -> dt.datetime:
         """Return the storage clock's time."""
@@ -120,18 +146,25 @@ class BuiltinStorage:
                 f"X-Amz-Credential={_ACCESS_KEY}%2F{issued:%Y%m%d}%2F{_REGION}%2Fs3%2Faws4_request",
                 f"X-Amz-Date={issued.strftime(_DATE_FORMAT)}",
                 f"X-Amz-Expires={seconds}",
-                "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost",
+                f"X-Amz-SignedHeaders={self._signed_header_names()}",
             ]
         )
         signature = self._sign(path, query, attachment)
+        required = {"Content-Length": str(attachment.size_bytes)}
+        if self.sign_content_type:
+            required = {"Content-Type": attachment.content_type, **required}
         return PresignedUpload(
             url=f"http://{self.host}{path}?{query}&{_SIGNATURE_PARAM}{signature}",
-            required_headers={
-                "Content-Type": attachment.content_type,
-                "Content-Length": str(attachment.size_bytes),
-            },
+            required_headers=required,
             expires_at=issued + dt.timedelta(seconds=seconds),
         )
+
+    def _signed_header_names(self) -> str:
+        names = ["content-length", "content-type", "host"]
+        return "%3B".join(names if self.sign_content_type else [names[0], names[2]])
+
+    def _content_type(self, attachment: FakeAttachment) -> str | None:
+        return attachment.content_type if self.sign_content_type else None
 
     async def refresh(self, attachment: FakeAttachment) -> None:
         """Do nothing: this host updates records while it receives uploads."""
@@ -148,26 +181,75 @@ class BuiltinStorage:
                 raw_path,
                 raw_query,
                 attachment.id,
-                attachment.content_type,
+                self._content_type(attachment) or "",
                 str(attachment.size_bytes),
                 self.host or "",
             ]
         )
         return hmac.new(self.secret, text.encode("utf-8", "surrogateescape"), "sha256").hexdigest()
 
+    def download_url(self, attachment: FakeAttachment) -> str:
+        """The attachment's ``download_url``: its path under `CDN_PREFIX` on this host."""
+        if self.host is None:
+            raise RuntimeError("the storage site is not started")
+        name = urllib.parse.quote(attachment.filename, safe="")
+        return f"http://{self.host}{CDN_PREFIX}/{attachment.id}/{name}"
+
+    def close(self) -> None:
+        """Delete the stored uploads. The storage may be used again afterwards."""
+        directory, self._directory = self._directory, None
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def _files(self) -> Path:
+        if self._directory is None:
+            self._directory = Path(tempfile.mkdtemp(prefix="linq-fake-storage-"))
+        return self._directory
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Serve one request to the storage host (the presigned PUT).
+        """Serve one request to the storage host (the presigned PUT, or a CDN download).
 
         Args:
             request: Any request to the storage site.
 
         Returns:
-            200 with an ``ETag`` once the whole body is stored, else S3's XML error.
+            200 with an ``ETag`` once the whole body is stored, the file for a download,
+            else S3's XML error.
         """
         try:
+            if request.method in ("GET", "HEAD") and request.raw_path.startswith(f"{CDN_PREFIX}/"):
+                return await self._get(request)
             return await self._put(request)
         except S3Error as exc:
             return s3_error_response(exc)
+
+    async def _get(self, request: web.Request) -> web.StreamResponse:
+        if "Authorization" in request.headers:
+            # The CDN is not the API: a client that sends its API key here leaks it.
+            raise S3Error(
+                400,
+                "InvalidArgument",
+                "Unsupported Authorization Type (fake: the API key must never be sent to the "
+                "download URL)",
+            )
+        raw_path = request.raw_path.partition("?")[0]
+        segments = raw_path[len(CDN_PREFIX) + 1 :].split("/")
+        attachment = self.store.attachments.get(segments[0]) if len(segments) == 2 else None
+        if attachment is None or segments[1] != urllib.parse.quote(attachment.filename, safe=""):
+            raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
+        remote_url = getattr(self.remote, "download_url", None)
+        if self.remote is not None and remote_url is not None:
+            await self.remote.refresh(attachment)
+            if attachment.status != "complete":
+                raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
+            raise web.HTTPTemporaryRedirect(remote_url(attachment))
+        path = self._files() / attachment.id
+        if attachment.status != "complete" or not await aiofiles.os.path.isfile(path):
+            raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
+        headers = {"Content-Type": attachment.content_type}
+        if self.download_cuts and request.method == "GET":
+            return await _cut_download(request, path, self.download_cuts.pop(0), headers)
+        return web.FileResponse(path, headers=headers)
 
     async def _put(self, request: web.Request) -> web.StreamResponse:
         if request.method != "PUT":
@@ -230,9 +312,11 @@ class BuiltinStorage:
         )
         if self.now() > expires_at:
             raise S3Error(403, "AccessDenied", "Request has expired")
+        # Without a signed Content-Type the signature covers an empty one: any value sent
+        # (an HTTP client's default, say) breaks it.
         signed_headers = {
             "Host": self.host,
-            "Content-Type": attachment.content_type,
+            "Content-Type": self._content_type(attachment),
             "Content-Length": str(attachment.size_bytes),
         }
         for name, value in signed_headers.items():
@@ -253,24 +337,57 @@ class BuiltinStorage:
         if request.transport is None and not request.content.is_eof():
             # The client hung up before this handler started: the body can never complete.
             raise S3Error(400, "IncompleteBody", _incomplete(0, attachment))
+        # Written beside the kept copy and renamed over it once complete: a failed upload
+        # leaves the previous one in place, as on S3.
+        part = self._files() / f"{attachment.id}.{secrets.token_hex(4)}.part"
+        out = None
+        kept = False
         try:
-            # Streamed: memory stays at one network read, whatever the upload size.
-            async for chunk in request.content.iter_any():
-                sha256.update(chunk)
-                md5.update(chunk)
-                received += len(chunk)
-                attachment.received_bytes = received
-                if drop_after is not None and received >= drop_after:
-                    return _abort(request)
-        except (ConnectionError, HttpProcessingError) as exc:
-            raise S3Error(400, "IncompleteBody", _incomplete(received, attachment)) from exc
-        if drop_after is not None:
-            return _abort(request)
-        if received != attachment.size_bytes:
-            raise S3Error(400, "IncompleteBody", _incomplete(received, attachment))
+            try:
+                # Streamed: memory stays at one network read, whatever the upload size.
+                async for chunk in request.content.iter_any():
+                    sha256.update(chunk)
+                    md5.update(chunk)
+                    received += len(chunk)
+                    attachment.received_bytes = received
+                    # Opened once the body starts: no await may come before the first read,
+                    # or a client that hangs up right away would not be counted.
+                    if out is None:
+                        out = await aiofiles.open(part, "wb")
+                    if chunk.count(0) == len(chunk):
+                        # Zeros become a hole: big test files are mostly sparse zeros.
+                        await out.seek(len(chunk), os.SEEK_CUR)
+                    else:
+                        await out.write(chunk)
+                    if drop_after is not None and received >= drop_after:
+                        break
+            except (ConnectionError, HttpProcessingError) as exc:
+                raise S3Error(400, "IncompleteBody", _incomplete(received, attachment)) from exc
+            if drop_after is not None:
+                # Clean up first: once the connection is aborted the client moves on, and
+                # the records must be final by then.
+                await _discard(out, part)
+                out = None
+                return _abort(request)
+            if out is None or received != attachment.size_bytes:
+                raise S3Error(400, "IncompleteBody", _incomplete(received, attachment))
+            await out.truncate(received)
+            await out.close()
+            await aiofiles.os.replace(part, self._files() / attachment.id)
+            kept = True
+        finally:
+            if not kept:
+                await _discard(out, part)
         attachment.status = "complete"
         attachment.sha256 = sha256.hexdigest()
         return web.Response(status=200, headers={"ETag": f'"{md5.hexdigest()}"'})
+
+
+async def _discard(out: AsyncBufferedIOBase | None, part: Path) -> None:
+    if out is not None:
+        await out.close()
+    with contextlib.suppress(OSError):
+        await aiofiles.os.remove(part)
 
 
 def _incomplete(received: int, attachment: FakeAttachment) -> str:
@@ -285,3 +402,23 @@ def _abort(request: web.Request) -> web.Response:
     if request.transport is not None:
         request.transport.abort()
     return web.Response(status=500)
+
+
+async def _cut_download(
+    request: web.Request, path: Path, after_bytes: int, headers: Mapping[str, str]
+) -> web.StreamResponse:
+    """Send the file's headers and its first ``after_bytes`` bytes, then drop the connection."""
+    size = (await aiofiles.os.stat(path)).st_size
+    response = web.StreamResponse(headers={**headers, "Content-Length": str(size)})
+    await response.prepare(request)
+    async with aiofiles.open(path, "rb") as source:
+        sent = 0
+        while sent < min(after_bytes, size):
+            chunk = await source.read(min(64 * 1024, after_bytes - sent))
+            if not chunk:
+                break
+            await response.write(chunk)
+            sent += len(chunk)
+    if request.transport is not None:
+        request.transport.abort()
+    return response

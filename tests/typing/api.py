@@ -5,16 +5,25 @@ A change that breaks a user's type-checked code breaks this file first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from linq_async import (
     APIStatusError,
+    AutoSendResult,
+    BroadcastInterruptedError,
     BroadcastReport,
     CapabilityCheck,
     Chat,
     ChatUpdate,
     ContactCardInfo,
     CreatedChat,
+    CreatedWebhookSubscription,
+    DownloadError,
+    Experience,
+    IMessageApp,
+    IMessageAppLayout,
+    IMessageAppPart,
     LinqSession,
     LocationCollection,
     MediaPart,
@@ -25,15 +34,21 @@ from linq_async import (
     PaymentCredentials,
     PaymentRequest,
     PhoneNumber,
+    PollMessage,
+    Reaction,
     RecipientOutcome,
     ReputationAudit,
     RetryPolicy,
     SendResult,
+    Sticker,
+    StickerPlacement,
+    TextDecoration,
     TextPart,
     Timeouts,
     Upload,
     UploadError,
     VoiceMemo,
+    utf16_range,
 )
 from linq_async.progress import upload_bar
 from linq_async.testing import FakeLinqServer
@@ -57,9 +72,15 @@ async def reuse_and_broadcast(path: str) -> None:
         def seen(outcome: RecipientOutcome) -> None:
             print(outcome.recipient, outcome.ok)
 
-        report: BroadcastReport = await linq.broadcast(
-            upload, from_="+12223334444", recipients=["+15556667777"], on_recipient=seen
-        )
+        try:
+            report: BroadcastReport = await linq.broadcast(
+                upload, from_="+12223334444", recipients=["+15556667777"], on_recipient=seen
+            )
+        except BroadcastInterruptedError as exc:
+            resume_with: str = exc.broadcast_id
+            left: tuple[str, ...] = exc.remaining
+            report = exc.report
+            print(resume_with, left)
         count: int = report.sent + report.failed
         del count
 
@@ -147,3 +168,98 @@ async def payments() -> None:
             "stripe", return_url="https://example.com/done"
         )
         print(onboarding.url)
+
+
+async def messages_and_polls() -> None:
+    async with LinqSession("key") as linq:
+        sent: AutoSendResult = await linq.messages.send(
+            to=["+15556667777"], text="hi", exclude_from="+12223334444", continuation_text="new #"
+        )
+        print(sent.from_, sent.chat_id, sent.from_selection and sent.from_selection.reason)
+        edited: Message = await linq.messages.edit(sent.message.id, "hi!", part_index=0)
+        await linq.messages.react(edited.id, "custom", custom_emoji="🚀")
+        sticker = Sticker(emoji="🎉", placement=StickerPlacement(x=0.5, scale=1.2))
+        await linq.messages.react(edited.id, "sticker", sticker=sticker, part_index=0)
+        part = (await linq.messages.get(edited.id)).parts[0]
+        if isinstance(part, TextPart):
+            reactions: tuple[Reaction, ...] = part.reactions or ()
+            for reaction in reactions:
+                if reaction.id is not None and reaction.type == "sticker":
+                    await linq.messages.move_sticker(
+                        edited.id, reaction.id, placement=StickerPlacement(rotation=45)
+                    )
+        await linq.messages.unreact(edited.id, "custom", custom_emoji="🚀")
+        async for message in linq.messages.thread(edited.id, order="desc", limit=20):
+            print(message.id)
+        poll: PollMessage = await linq.chats.polls.create(sent.chat_id, options=["a", "b"])
+        await linq.messages.poll.vote(poll.message_id, poll.poll.options[0].option_id)
+        await linq.messages.poll.add_options(poll.message_id, ["c"])
+        await linq.messages.delete(edited.id)
+
+
+async def rich_parts_cards_and_downloads(folder: Path) -> None:
+    async with LinqSession("key") as linq:
+        value = "Lunch \U0001f355 at noon?"
+        noon: tuple[int, int] = utf16_range(value, "noon")
+        part = TextPart(value=value, text_decorations=[TextDecoration(range=noon, style="bold")])
+        sent: Message = await linq.chats.messages.send("chat", parts=[part])
+        app = IMessageApp(bundle_id="com.example.ext", name="Example", team_id="ABCDE12345")
+        card = IMessageAppPart(app=app, layout=IMessageAppLayout(caption="Order #1"))
+        await linq.chats.messages.send("chat", parts=[card])
+        await linq.chats.messages.send("chat", experience=Experience(name="agentpay", action="x"))
+        updated: Message = await linq.messages.update_app_card(
+            sent.id, layout=IMessageAppLayout(caption="Shipped"), url="data:,1"
+        )
+        try:
+            path: Path = await linq.attachments.download("att", folder, on_progress=print)
+            print(path, updated.chat_id)
+        except DownloadError as exc:
+            print(exc.status, exc.attachment_id)
+
+
+async def receive_webhooks(body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+    from aiohttp import web
+
+    from linq_async.webhooks import (
+        MessageEvent,
+        ReactionEvent,
+        Router,
+        Verifier,
+        WebhookEvent,
+        WebhookVerificationError,
+        poll_inbound,
+        setup_aiohttp,
+    )
+
+    async with LinqSession("key") as linq:
+        sub: CreatedWebhookSubscription = await linq.webhook_subscriptions.create(
+            target_url="https://example.com/hook?version=2026-02-03", events=["message.received"]
+        )
+        secret: str = sub.signing_secret
+        await linq.webhook_subscriptions.update(sub.id, phone_numbers=None, is_active=False)
+        async for message in poll_inbound(linq, interval=1.0):
+            print(message.id)
+    router = Router(Verifier(secret, tolerance=60), concurrency=4)
+
+    @router.on("message.received")
+    async def on_message(event: MessageEvent) -> None:
+        text: str = event.text
+        sender: str = event.sender
+        print(text, sender, event.direction, event.chat_id)
+
+    @router.on("reaction.*")
+    async def on_reaction(event: ReactionEvent) -> None:
+        print(event.data.reaction_type)
+
+    @router.fallback
+    async def other(event: WebhookEvent) -> None:
+        print(event.event_type)
+
+    app = web.Application()
+    setup_aiohttp(app, router, "/hook")
+    try:
+        Verifier(secret).verify(body, headers)
+    except WebhookVerificationError as exc:
+        print(exc.header)
+    status, payload = await router.handle(body, headers)
+    return status, payload

@@ -1,0 +1,208 @@
+"""Streaming a file from its download URL to disk, all or nothing.
+
+The body goes to a temporary file next to the destination, chunk by chunk (memory stays
+O(chunk) whatever the file size), and is renamed over the destination only once it is
+complete: a failed, interrupted or cancelled download never leaves a partial file behind.
+A retried attempt starts the temporary file over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import secrets
+import stat
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import aiofiles
+import aiofiles.os
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
+
+from ._errors import DownloadError, LinqUsageError
+from ._transport import Transport
+from ._upload import ProgressCallback
+
+__all__ = ["Destination", "check_destination", "check_download_url", "download", "is_url"]
+
+_LOOPBACK_NAMES = frozenset({"localhost"})
+_UNSAFE_NAME_CHARS = str.maketrans({"/": "_", "\\": "_", "\x00": "_"})
+
+
+def is_url(value: str) -> bool:
+    """Whether ``value`` looks like a URL (``http://`` or ``https://``) rather than an id."""
+    return value[:8].lower().startswith(("https://", "http://"))
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_download_url(url: object, *, what: str = "the download URL") -> str:
+    """Return ``url`` if it may be downloaded from: ``https://``, or ``http://`` on loopback.
+
+    Plain http is allowed only to this machine (a local test server such as the fake's
+    storage host): anywhere else the file could be read or altered on the way.
+
+    Raises:
+        LinqUsageError: not such a URL, or it holds whitespace or control characters.
+    """
+    if not isinstance(url, str) or not is_url(url):
+        raise LinqUsageError(f"{what} must be an https URL, got {url!r}")
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+        raise LinqUsageError(f"{what} holds whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise LinqUsageError(f"{what} is not a valid URL: {exc}") from None
+    if not host:
+        raise LinqUsageError(f"{what} has no host")
+    if parts.scheme.lower() != "https" and not _loopback(host):
+        raise LinqUsageError(f"{what} must be https (plain http only to 127.0.0.1), got {host!r}")
+    return url
+
+
+class Destination:
+    """Where a download goes: a directory and, unless only the directory was given, a name."""
+
+    __slots__ = ("directory", "name")
+
+    def __init__(self, directory: Path, name: str | None) -> None:
+        self.directory = directory
+        self.name = name
+
+    def target(self, suggested: str) -> Path:
+        """The final path: the given file name, else ``suggested`` (made safe) in the directory."""
+        return self.directory / (self.name or _safe_name(suggested))
+
+
+def check_destination(destination: str | os.PathLike[str]) -> Destination:
+    """Check a download destination before any I/O to the API.
+
+    An existing directory means "in this directory, under the file's own name"; anything
+    else is the file to write (replaced if it exists), whose directory must exist.
+
+    Raises:
+        LinqUsageError: not a path, or its directory does not exist.
+    """
+    if not isinstance(destination, (str, os.PathLike)) or not os.fspath(destination):
+        raise LinqUsageError(f"destination must be a path, got {destination!r}")
+    path = Path(destination)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise LinqUsageError(f"cannot use {str(path)!r} as a destination: {exc.strerror}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        return Destination(path, None)
+    parent = path.parent
+    if not parent.is_dir():
+        raise LinqUsageError(f"the directory of {str(path)!r} does not exist")
+    return Destination(parent, path.name)
+
+
+def _safe_name(suggested: str) -> str:
+    # A name from the API or a URL must not climb out of the directory or hide as a dotfile.
+    name = suggested.translate(_UNSAFE_NAME_CHARS).strip().lstrip(".")
+    return name or "download"
+
+
+def name_from_url(url: str) -> str:
+    """The file name a URL suggests: its last path segment, unquoted."""
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+class _FileSink:
+    """Writes one attempt's chunks to the temporary file and reports progress."""
+
+    def __init__(
+        self, handle: AsyncBufferedIOBase, on_progress: ProgressCallback | None, size: int | None
+    ) -> None:
+        self._handle = handle
+        self._on_progress = on_progress
+        self._size = size
+        self.received = 0
+        self.total = 0
+
+    async def begin(self, total: int | None) -> None:
+        # A retry starts over: what an earlier attempt wrote is dropped.
+        await self._handle.seek(0)
+        await self._handle.truncate()
+        self.received = 0
+        self.total = total if total is not None else (self._size or 0)
+
+    async def write(self, chunk: bytes) -> None:
+        await self._handle.write(chunk)
+        self.received += len(chunk)
+        if self._on_progress is not None:
+            self._on_progress(self.received, self.total)
+
+
+async def download(
+    transport: Transport,
+    url: str,
+    destination: Destination,
+    *,
+    suggested_name: str,
+    attachment_id: str | None = None,
+    size: int | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Path:
+    """Stream ``url`` to ``destination``, retrying 5xx and dropped connections.
+
+    Args:
+        transport: the session's transport (its retry policy and connection pool).
+        url: the file's URL, already checked with `check_download_url`.
+        destination: from `check_destination`.
+        suggested_name: the file name to use when ``destination`` is a directory.
+        attachment_id: the attachment, to name in errors.
+        size: the expected size, reported as the total when the host sends no length.
+        on_progress: called as ``on_progress(received_bytes, total_bytes)``; the total is
+            0 when unknown.
+
+    Returns:
+        The path written.
+
+    Raises:
+        DownloadError: the host refused the download, the connection kept failing, or the
+            file could not be written.
+    """
+    target = destination.target(suggested_name)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    parts = urlsplit(url)
+    label = f"download of {attachment_id or parts.netloc + parts.path}"
+    done = False
+    try:
+        # "x": a new file, never an existing one; mode 0o666 less the umask, like any file
+        # the user's programs create.
+        handle = await aiofiles.open(temporary, "xb")
+        try:
+            sink = _FileSink(handle, on_progress, size)
+
+            async def attempt() -> None:
+                await transport.download(url, sink, attachment_id=attachment_id)
+
+            await transport.retrying("GET", label, attempt)
+            await handle.flush()
+        finally:
+            await handle.close()
+        await aiofiles.os.replace(temporary, target)
+        done = True
+    except OSError as exc:
+        raise DownloadError(
+            f"cannot write {str(target)!r}: {exc.strerror or exc}", attachment_id=attachment_id
+        ) from None
+    finally:
+        if not done:
+            # Synchronous on purpose: this also runs while the task is being cancelled.
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+    return target
