@@ -83,10 +83,12 @@ DEFAULT_CAMPAIGN_TTL = 30 * 24 * 3600.0
 DEFAULT_DEDUPE_TTL = 6 * 3600.0
 """How long a claimed webhook id is remembered at least: 6 hours, in seconds.
 
-Linq redelivers a failed delivery with backoff for up to 30 minutes. Six hours covers that
-window twelve times over, so a delivery that sat in a load balancer's or the receiver's
-queue, a retry that left late, or a receiver whose clock is off by minutes still meets the
-first claim; a claimed id costs about 100 bytes of Redis memory for that long.
+Linq redelivers a failed delivery with backoff for up to 30 minutes (its older documentation
+said about 2 hours). Six hours covers that window twelve times over (three times the older
+one), so a delivery that sat in a load balancer's or the receiver's queue, a retry that left
+late, or a receiver whose clock is off by minutes still meets the first claim; a claimed id
+costs about 100 bytes of Redis memory for that long. It equals the webhooks router's
+``DEFAULT_DEDUPE_TTL``.
 """
 _CACHE_SECONDS = 10.0  # how long a worker trusts its copy of a campaign's record (the rate)
 
@@ -266,6 +268,10 @@ class RedisDedupe:
     Implements the ``DedupeStore`` protocol of `linq_async.webhooks`: ``claim`` is one
     atomic ``SET key 1 NX PX ttl``, so of any number of receivers claiming the same
     ``webhook-id`` at once, exactly one gets ``True``.
+
+    ```python
+    router = Router(Verifier.from_env(), dedupe=RedisDedupe(Redis.from_url(url)))
+    ```
 
     Args:
         redis: a ``redis.asyncio.Redis`` client; never closed here.
