@@ -74,6 +74,7 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
     _check_message(args)
     if args.rate is not None:
         parse_rate(args.rate)
+    contrib.redis_settings(args.redis)
     campaign_id = check_campaign_id(args.campaign_id or str(uuid.uuid4()))
     if args.ttl_days <= 0:
         raise LinqUsageError("--ttl-days must be a positive number")

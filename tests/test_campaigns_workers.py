@@ -350,16 +350,22 @@ async def test_the_rate_holds_per_line_across_two_workers(
 async def test_cli_status_and_usage_errors(
     fake: FakeLinqServer, procs: Processes, redis: ArqRedis, tmp_path: Path
 ) -> None:
-    """campaign status prints the counts; bad input exits 2 and stores nothing; an unknown
-    campaign exits 1; a worker without an API key exits 2."""
+    """campaign status prints the counts; bad input exits 2, prints no id and stores nothing;
+    an unknown campaign exits 1; a worker without an API key exits 2."""
     uid = uuid.uuid4().hex[:12]
     cid, queue = f"c-{uid}", f"q-{uid}"
     csv_path = str(recipients_csv(tmp_path, ["+15550000001", "+15550000002"]))
     base = ("campaign", "start", "--from", "+12223334444", "--recipients", csv_path,
             "--campaign-id", cid, "--queue", queue)  # fmt: skip
-    for bad in (("--text", "Hi", "--rate", "fast"), ("--rate", "2/s"), ("--text", "")):
-        code, _, err = await procs.cli(*base, *bad, base_url=fake.base_url)
+    for bad in (
+        ("--text", "Hi", "--rate", "fast"),
+        ("--rate", "2/s"),
+        ("--text", ""),
+        ("--text", "Hi", "--redis", "http://127.0.0.1:1"),
+    ):
+        code, out, err = await procs.cli(*base, *bad, base_url=fake.base_url)
         assert code == 2, err
+        assert out == ""  # refused before the campaign id is printed
     assert not await redis.exists(f"linq-async:campaign:{cid}")
 
     code, out, err = await procs.cli(*base, "--text", "Hi", base_url=fake.base_url)

@@ -83,6 +83,8 @@ __all__ = [
     "campaign_status",
     "connect",
     "enqueue_campaign",
+    "redis_settings",
+    "redis_url_from_env",
     "send_campaign_job",
     "worker_settings",
 ]
@@ -113,10 +115,15 @@ async def connect(redis_url: str | None = None) -> ArqRedis:
     """
     from arq import create_pool
 
-    return await create_pool(_settings(redis_url), default_queue_name=QUEUE_NAME)
+    return await create_pool(redis_settings(redis_url), default_queue_name=QUEUE_NAME)
 
 
-def _settings(redis_url: str | None) -> RedisSettings:
+def redis_settings(redis_url: str | None = None) -> RedisSettings:
+    """arq's connection settings for ``redis_url`` (default: `redis_url_from_env`).
+
+    Raises:
+        LinqUsageError: the URL is not a ``redis://``, ``rediss://`` or ``unix://`` URL.
+    """
     url = redis_url or redis_url_from_env()
     try:
         return RedisSettings.from_dsn(url)
@@ -287,7 +294,7 @@ def worker_settings(
     job: WorkerCoroutine = send_campaign_job
     return {
         "functions": [func(job, name=JOB_NAME, max_tries=max_tries, timeout=job_timeout)],
-        "redis_settings": _settings(redis_url),
+        "redis_settings": redis_settings(redis_url),
         "queue_name": queue_name,
         "on_startup": startup,
         "on_shutdown": shutdown,
