@@ -221,8 +221,10 @@ async def test_store_saves_and_checks_a_campaign(redis: ArqRedis, uid: str, line
     assert saved.created_at.endswith("Z")
     with pytest.raises(LinqUsageError, match="another message"):
         await store.save(Campaign(id=f"c-{uid}", from_=line, text="Bye"), rate=None)
-    again = await CampaignStore(redis).save(campaign, rate=None, ttl=3600)
-    assert again.rate is None
+    kept = await CampaignStore(redis).save(campaign, rate=None, ttl=3600)
+    assert kept.rate == "2/s"
+    again = await CampaignStore(redis).save(campaign, rate="1/s", ttl=3600)
+    assert again.rate == "1/s"
     assert again.created_at == saved.created_at
     assert 0 < await redis.pttl(f"linq-async:campaign:c-{uid}") <= 3600 * 1000
 

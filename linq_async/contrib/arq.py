@@ -376,7 +376,7 @@ async def enqueue_campaign(
         rate: the line's send rate, such as ``"2/s"`` (see
             `linq_async.contrib.redis.parse_rate`), shared by every worker; ``None`` for no
             limit but the API's. Giving another rate on a later call changes it for the
-            workers within seconds.
+            workers within seconds; ``None`` on a later call keeps the rate set before.
         content_type: the file's MIME type; guessed from its name when omitted.
         filename: the name recipients see; the path's base name by default.
         on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.

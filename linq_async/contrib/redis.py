@@ -417,8 +417,9 @@ class CampaignStore:
         """Create the campaign's record, or check it against the one Redis holds.
 
         The message of a campaign never changes (its id keys every recipient's message), so
-        an existing record must hold the same message; its rate is replaced by ``rate``. The
-        expiry of every key of the campaign is pushed to ``ttl`` seconds from now.
+        an existing record must hold the same message. A ``rate`` replaces the stored one;
+        ``None`` keeps it (a rate can be changed, not removed: give a generous one instead).
+        The expiry of every key of the campaign is pushed to ``ttl`` seconds from now.
 
         Returns:
             The record now in Redis.
@@ -443,9 +444,7 @@ class CampaignStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             if created:
                 pipe.hset(key, "created_at", _now())
-            if rate is None:
-                pipe.hdel(key, "rate")
-            else:
+            if rate is not None:
                 pipe.hset(key, "rate", rate)
             for part in ("", ":recipients", ":sent", ":failed"):
                 pipe.pexpire(self._key(campaign.id, part), _ms(ttl))
