@@ -33,6 +33,7 @@ from ._errors import (
     UploadError,
     UploadExpiredError,
 )
+from ._keys import campaign_key
 from ._pager import AsyncPager, Page
 from ._ranges import utf16_range
 from ._retry import RetryPolicy
@@ -218,6 +219,7 @@ __all__ = [
     "WebhookEventTypes",
     "WebhookSubscription",
     "__version__",
+    "campaign_key",
     "guess_content_type",
     "utf16_range",
 ]

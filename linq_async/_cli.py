@@ -768,6 +768,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(demo, top=False)
     _cli_webhooks.register(commands)
+
+    from ._cli_campaign import register as register_campaigns
+
+    register_campaigns(commands)
     return parser
 
 

@@ -207,8 +207,13 @@ async def _discard(attachments: Attachments, attachment_id: str) -> None:
 
 
 def broadcast_key(broadcast_id: str, recipient: str) -> str:
-    """The idempotency key of one recipient's message in a broadcast (stable across runs)."""
-    return str(uuid.uuid5(_BROADCAST_NAMESPACE, f"{broadcast_id}\n{recipient}"))
+    """The idempotency key of one recipient's message in a broadcast (stable across runs).
+
+    The same value as `linq_async.campaign_key`, so workers can finish a broadcast.
+    """
+    from ._keys import campaign_key
+
+    return campaign_key(broadcast_id, recipient)
 
 
 def recipient_key(handle: str) -> str:

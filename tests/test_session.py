@@ -43,6 +43,7 @@ EXPECTED_ALL = {
     "IMessageAppPart", "InlineSticker", "Mention", "utf16_range",
     "CreatedWebhookSubscription", "WebhookEventTypes", "WebhookSubscription",
     "BroadcastInterruptedError", "LinqLoopError",
+    "campaign_key",
 }  # fmt: skip
 
 

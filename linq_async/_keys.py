@@ -1,0 +1,78 @@
+"""The idempotency key of one recipient's message in a campaign or broadcast.
+
+Kept apart from `linq_async.campaigns` so that ``import linq_async`` can export `campaign_key`
+without loading the campaign machinery.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from ._errors import LinqUsageError
+from ._validation import check_handle, check_no_lone_surrogates
+
+__all__ = ["MAX_CAMPAIGN_ID_CHARS", "campaign_key", "canonical_recipient", "check_campaign_id"]
+
+MAX_CAMPAIGN_ID_CHARS = 255
+
+# Fixed forever: changing it changes every key, and a re-run after an upgrade would then
+# send again to recipients already served.
+_NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
+
+
+def check_campaign_id(value: object) -> str:
+    """Return ``value`` if it can name a campaign: a string of 1 to 255 characters."""
+    if not isinstance(value, str) or not value or len(value) > MAX_CAMPAIGN_ID_CHARS:
+        raise LinqUsageError(
+            f"a campaign id must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, "
+            f"got {value!r}"
+        )
+    return check_no_lone_surrogates(value, what="the campaign id")
+
+
+def canonical_recipient(recipient: str) -> str:
+    """The one spelling of a recipient that keys, records and sends use.
+
+    Phone numbers must already be E.164 (``+`` and 8 to 15 ASCII digits) and are returned as
+    given: E.164 has one spelling. Email addresses (Apple IDs) are lowercased as a whole, so
+    ``Ann@Example.COM`` and ``ann@example.com`` are one recipient: Apple IDs ignore case,
+    and so does every mail provider the API can reach (RFC 5321 allows a case-sensitive local
+    part, but no Apple ID uses one).
+
+    Args:
+        recipient: an E.164 phone number or an email address.
+
+    Returns:
+        The canonical form.
+
+    Raises:
+        LinqUsageError: ``recipient`` is neither an E.164 phone number nor an email address.
+    """
+    handle = check_handle(recipient, what="recipient")
+    # The email pattern is ASCII-only, so str.lower() cannot change its length or meaning.
+    return handle.lower() if "@" in handle else handle
+
+
+def campaign_key(campaign_id: str, recipient: str) -> str:
+    """The idempotency key of ``recipient``'s message in campaign ``campaign_id``.
+
+    It is a UUID (version 5) of the campaign id and the `canonical_recipient`, so every
+    process that sends that message, a `LinqSession.broadcast` (whose ``broadcast_id`` is the
+    campaign id) or any number of workers, sends the same key, and the API creates the
+    message once.
+
+    Args:
+        campaign_id: the campaign (or broadcast) id, a non-empty string.
+        recipient: an E.164 phone number or an email address, in any letter case.
+
+    Returns:
+        The key, a UUID string such as ``"0f8a...-..."`` (36 characters).
+
+    Raises:
+        LinqUsageError: ``campaign_id`` is empty or not a string, or ``recipient`` is not a
+            handle.
+    """
+    if not isinstance(campaign_id, str) or not campaign_id:
+        raise LinqUsageError(f"campaign_id must be a non-empty string, got {campaign_id!r}")
+    check_no_lone_surrogates(campaign_id, what="campaign_id")
+    return str(uuid.uuid5(_NAMESPACE, f"{campaign_id}\n{canonical_recipient(recipient)}"))

@@ -1,0 +1,708 @@
+"""Campaign records, per-line send budgets and webhook dedupe, shared through Redis.
+
+Needs redis-py (``pip install 'linq-async[redis]'``); `LineRateLimiter` also needs
+[limits](https://limits.readthedocs.io/) (``pip install 'linq-async[arq]'`` brings both).
+Every class takes a ``redis.asyncio.Redis`` client of yours (an arq pool is one) and never
+closes it.
+
+- `CampaignStore`: a campaign's message, rate and recipients, and each recipient's final
+  outcome, so any process can send, count and resume a campaign.
+- `deliver_campaign_message`: the body of one campaign job for any job queue: skip a
+  recipient already done, wait for the line's budget, send with the derived key
+  (`linq_async.campaigns.send_campaign_message`), record the outcome.
+- `LineRateLimiter`: waits for a sending line's budget (``"2/s"``), one budget per line for
+  every worker on the same Redis; the API's 429 and ``Retry-After`` stay the backstop.
+- `RedisDedupe`: claims webhook ids atomically, so an event is handled by one receiver pod.
+
+Redis keys, with the default prefixes:
+
+- ``linq-async:campaign:<id>``, a hash: ``campaign`` (the `Campaign` as JSON), ``rate``,
+  ``created_at``. It expires ``ttl`` seconds (30 days by default) after the last enqueue.
+- ``linq-async:campaign:<id>:recipients``, a set of canonical recipients; same expiry.
+- ``linq-async:campaign:<id>:sent``, a hash recipient -> ``{"chat_id", "message_id",
+  "attempts", "at"}``, and ``...:failed``, a hash recipient -> ``{"error", "message",
+  "status", "code", "attempts", "at"}``; each write gives them the campaign's remaining
+  expiry.
+- ``linq-async:rate:LIMITER/line/<line>/<n>/<k>/<unit>``, a list: the moving window of
+  recent sends of one line under one rate (written by limits); it expires with its window.
+- ``linq-async:webhook:<webhook-id>``, a string: one claimed webhook delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import random
+import re
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+try:
+    from redis.asyncio import Redis
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "linq_async.contrib.redis needs redis-py: pip install 'linq-async[redis]'"
+    ) from exc
+
+from .._errors import LinqError, LinqUsageError
+from .._keys import campaign_key, canonical_recipient
+from ..campaigns import Campaign, CampaignOutcome, send_campaign_message
+
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+
+    from .._session import LinqSession
+
+__all__ = [
+    "CAMPAIGN_PREFIX",
+    "DEFAULT_CAMPAIGN_TTL",
+    "DEFAULT_DEDUPE_TTL",
+    "CampaignNotFoundError",
+    "CampaignStatus",
+    "CampaignStore",
+    "FailedRecipient",
+    "LineRateLimiter",
+    "RateBudgetTimeout",
+    "RedisDedupe",
+    "StoredCampaign",
+    "canonical_recipients",
+    "deliver_campaign_message",
+    "parse_rate",
+]
+
+CAMPAIGN_PREFIX = "linq-async:campaign:"
+RATE_PREFIX = "linq-async:rate"
+WEBHOOK_PREFIX = "linq-async:webhook:"
+DEFAULT_CAMPAIGN_TTL = 30 * 24 * 3600.0
+"""How long a campaign's records live after its last enqueue: 30 days, in seconds."""
+DEFAULT_DEDUPE_TTL = 6 * 3600.0
+"""How long a claimed webhook id is remembered at least: 6 hours, in seconds.
+
+Linq redelivers a failed delivery with backoff for up to 30 minutes (its older documentation
+said about 2 hours). Six hours covers that window twelve times over (three times the older
+one), so a delivery that sat in a load balancer's or the receiver's queue, a retry that left
+late, or a receiver whose clock is off by minutes still meets the first claim; a claimed id
+costs about 100 bytes of Redis memory for that long. It equals the webhooks router's
+``DEFAULT_DEDUPE_TTL``.
+"""
+_CACHE_SECONDS = 10.0  # how long a worker trusts its copy of a campaign's record (the rate)
+
+# Records one recipient's final outcome. A failure never overwrites a success: once a
+# message is known to be sent, nothing can make the records say otherwise.
+_RECORD = """
+if ARGV[4] == 'failed' and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then ttl = tonumber(ARGV[3]) end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1
+"""
+
+
+class CampaignNotFoundError(LinqError, LookupError):
+    """Redis holds no such campaign: it was never enqueued there, or its records expired."""
+
+
+class RateBudgetTimeout(LinqError):
+    """A line had no send budget within the time a job may wait for it.
+
+    Attributes:
+        line: the sending line.
+        retry_after: seconds until the line's window frees a slot, as last seen.
+    """
+
+    def __init__(self, line: str, rate: str, waited: float, retry_after: float) -> None:
+        self.line = line
+        self.retry_after = retry_after
+        super().__init__(
+            f"line {line} had no send budget under {rate} within {waited:.1f}s; "
+            f"a slot frees in {retry_after:.1f}s"
+        )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _check_ttl(ttl: object, what: str) -> float:
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+        raise LinqUsageError(f"{what} must be a positive number of seconds, got {ttl!r}")
+    return float(ttl)
+
+
+# Rates
+
+_RATE = re.compile(r"\s*([1-9][0-9]*)\s*(?:/|per\s)\s*([1-9][0-9]*)?\s*([A-Za-z]+)\s*")
+_UNITS = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "second"),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "minute"),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "hour"),
+    **dict.fromkeys(("d", "day", "days"), "day"),
+}
+
+
+def parse_rate(spec: str) -> RateLimitItem:
+    """A send rate such as ``"2/s"``, ``"120/minute"`` or ``"10 per 5 seconds"``.
+
+    The form is ``<count>/<unit>`` or ``<count>/<n> <unit>`` (``per`` may replace ``/``),
+    with the unit ``s``, ``m``, ``h`` or ``d`` or its English name.
+
+    Returns:
+        The limits rate item (at most ``count`` sends in any window of ``n`` units).
+
+    Raises:
+        LinqUsageError: ``spec`` is not such a rate.
+    """
+    from limits import (
+        RateLimitItemPerDay,
+        RateLimitItemPerHour,
+        RateLimitItemPerMinute,
+        RateLimitItemPerSecond,
+    )
+
+    match = _RATE.fullmatch(spec) if isinstance(spec, str) else None
+    unit = _UNITS.get(match.group(3).lower()) if match else None
+    if match is None or unit is None:
+        raise LinqUsageError(
+            f"a rate looks like '2/s', '120/minute' or '10 per 5 seconds', got {spec!r}"
+        )
+    kinds: dict[str, type[RateLimitItem]] = {
+        "second": RateLimitItemPerSecond,
+        "minute": RateLimitItemPerMinute,
+        "hour": RateLimitItemPerHour,
+        "day": RateLimitItemPerDay,
+    }
+    return kinds[unit](int(match.group(1)), int(match.group(2) or 1))
+
+
+class LineRateLimiter:
+    """Send budgets per sending line, shared by every process on the same Redis.
+
+    Built on the moving window of [limits](https://limits.readthedocs.io/): at most ``n``
+    sends of a line in any window of the rate's length, counted in Redis by an atomic script,
+    whichever worker sends. A line's budget is keyed by the line and the rate, so give every
+    campaign on one line the same rate (two rates make two budgets).
+
+    The window uses each worker's wall clock: keep workers' clocks in sync (NTP); a skew of
+    ``x`` seconds can let up to ``x`` seconds' worth of extra sends through. The API's 429
+    answers, retried by the session after ``Retry-After``, remain the backstop.
+
+    Args:
+        redis: a ``redis.asyncio.Redis`` client (an arq pool works); its connection pool is
+            shared, never closed.
+        prefix: the prefix of the limiter's keys.
+    """
+
+    def __init__(self, redis: Redis, *, prefix: str = RATE_PREFIX) -> None:
+        from limits.aio.storage import RedisStorage
+        from limits.aio.strategies import MovingWindowRateLimiter
+
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            key_prefix=prefix,
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
+        )
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def acquire(
+        self, line: str, rate: str | RateLimitItem, *, timeout: float | None = None
+    ) -> float:
+        """Wait until ``line`` may send one message under ``rate``, and take that slot.
+
+        Waiters poll Redis when the window should free a slot, with a little jitter so that
+        many waiters do not all ask at once; the first to ask gets it (there is no queue).
+
+        Args:
+            line: the sending line (any string naming the budget).
+            rate: a rate such as ``"2/s"`` (see `parse_rate`) or a limits rate item.
+            timeout: the most seconds to wait; ``None`` waits as long as it takes.
+
+        Returns:
+            The seconds waited.
+
+        Raises:
+            RateBudgetTimeout: no slot within ``timeout`` (raised as soon as the next free
+                slot is known to come too late).
+            LinqUsageError: ``rate`` is not a rate.
+        """
+        item = parse_rate(rate) if isinstance(rate, str) else rate
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        # Up to a quarter of the spacing between sends, at most 0.1 s.
+        jitter = min(0.1, item.get_expiry() / item.amount / 4)
+        while True:
+            if await self._limiter.hit(item, "line", line):
+                return loop.time() - start
+            stats = await self._limiter.get_window_stats(item, "line", line)
+            delay = max(stats.reset_time - time.time(), 0.0) + random.uniform(0.0, jitter)
+            delay = max(delay, 0.005)
+            waited = loop.time() - start
+            if timeout is not None and waited + delay > timeout:
+                raise RateBudgetTimeout(line, str(item), waited, delay)
+            await asyncio.sleep(delay)
+
+
+# Webhook dedupe
+
+
+class RedisDedupe:
+    """Claims webhook ids in Redis, so each event is handled once across receiver processes.
+
+    Implements the ``DedupeStore`` protocol of `linq_async.webhooks`: ``claim`` is one
+    atomic ``SET key 1 NX PX ttl``, so of any number of receivers claiming the same
+    ``webhook-id`` at once, exactly one gets ``True``.
+
+    ```python
+    router = Router(Verifier.from_env(), dedupe=RedisDedupe(Redis.from_url(url)))
+    ```
+
+    Args:
+        redis: a ``redis.asyncio.Redis`` client; never closed here.
+        prefix: prepended to each claimed key.
+        min_ttl: the shortest time a claim is kept, whatever ``ttl`` the caller passes:
+            `DEFAULT_DEDUPE_TTL` (6 hours) by default, twelve times Linq's 30-minute
+            redelivery window. 0 keeps exactly the caller's ``ttl``.
+    """
+
+    def __init__(
+        self, redis: Redis, *, prefix: str = WEBHOOK_PREFIX, min_ttl: float = DEFAULT_DEDUPE_TTL
+    ) -> None:
+        if isinstance(min_ttl, bool) or not isinstance(min_ttl, (int, float)) or min_ttl < 0:
+            raise LinqUsageError(f"min_ttl must be 0 or more seconds, got {min_ttl!r}")
+        self._redis = redis
+        self._prefix = prefix
+        self.min_ttl = float(min_ttl)
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        """Claim ``key`` for the longer of ``ttl`` and ``min_ttl`` seconds.
+
+        Returns:
+            ``True`` if this caller is the first to claim it (within that time).
+
+        Raises:
+            LinqUsageError: ``key`` is empty or ``ttl`` is not a positive number.
+        """
+        if not isinstance(key, str) or not key:
+            raise LinqUsageError(f"key must be a non-empty string, got {key!r}")
+        ttl = max(_check_ttl(ttl, "ttl"), self.min_ttl)
+        return bool(await self._redis.set(self._prefix + key, b"1", nx=True, px=_ms(ttl)))
+
+
+# Campaign records
+
+
+@attrs.frozen(kw_only=True)
+class StoredCampaign:
+    """A campaign as Redis holds it: the message, the send rate, when it was created."""
+
+    campaign: Campaign
+    rate: str | None
+    """The sending line's rate (``"2/s"``), or ``None`` for no limit of our own."""
+    created_at: str
+    """When the campaign was first enqueued (ISO 8601, UTC)."""
+
+
+@attrs.frozen(kw_only=True)
+class CampaignStatus:
+    """How far a campaign got: each recipient is sent, failed or still pending.
+
+    Attributes:
+        campaign_id: the campaign.
+        total: recipients enqueued so far (each once).
+        sent: recipients whose message the API created.
+        failed: recipients who failed for good (see `CampaignStore.failures`).
+        pending: recipients not yet sent or failed: queued, waiting for budget, or retrying.
+        lost: of the pending ones, those whose job the queue no longer holds (it expired or
+            ran out of tries without recording an outcome); ``None`` when not checked.
+            Enqueuing the campaign again re-enqueues them.
+    """
+
+    campaign_id: str
+    total: int
+    sent: int
+    failed: int
+    pending: int
+    lost: int | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether every recipient is sent or failed."""
+        return self.pending == 0
+
+
+@attrs.frozen(kw_only=True)
+class FailedRecipient:
+    """A recipient who failed for good, as recorded.
+
+    Attributes:
+        recipient: the recipient.
+        error: the error's class name (``"OptedOutError"`` ...).
+        message: the error's text.
+        status: the HTTP status, for API errors.
+        code: the Linq error code, for API errors.
+        attempts: how many times the job ran.
+        at: when it was recorded (ISO 8601, UTC).
+    """
+
+    recipient: str
+    error: str
+    message: str
+    status: int | None = None
+    code: int | None = None
+    attempts: int | None = None
+    at: str | None = None
+
+
+class CampaignStore:
+    """Campaign records in Redis: the message, the recipients and each one's final outcome.
+
+    Records are only ever added or replaced with the same meaning, so every operation is
+    safe to repeat and to run from several processes at once. A worker keeps its copy of a
+    campaign's record for up to 10 seconds, so a new rate given by enqueuing again reaches
+    running workers within that time.
+
+    Args:
+        redis: a ``redis.asyncio.Redis`` client (an arq pool works); never closed here.
+        prefix: the prefix of every key (see the module doc).
+    """
+
+    def __init__(self, redis: Redis, *, prefix: str = CAMPAIGN_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._cache: dict[str, tuple[float, StoredCampaign]] = {}
+        self._record = redis.register_script(_RECORD)
+
+    def _key(self, campaign_id: str, part: str = "") -> str:
+        return f"{self._prefix}{campaign_id}{part}"
+
+    async def get(self, campaign_id: str) -> StoredCampaign | None:
+        """The campaign's record, or ``None`` when Redis holds none."""
+        cached = self._cache.get(campaign_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < _CACHE_SECONDS:
+            return cached[1]
+        raw = await self._redis.hgetall(self._key(campaign_id))  # type: ignore[misc]
+        if not raw:
+            self._cache.pop(campaign_id, None)
+            return None
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        stored = StoredCampaign(
+            campaign=Campaign.from_dict(json.loads(fields["campaign"])),
+            rate=fields.get("rate") or None,
+            created_at=fields.get("created_at", ""),
+        )
+        self._cache[campaign_id] = (now, stored)
+        return stored
+
+    async def save(
+        self, campaign: Campaign, *, rate: str | None, ttl: float = DEFAULT_CAMPAIGN_TTL
+    ) -> StoredCampaign:
+        """Create the campaign's record, or check it against the one Redis holds.
+
+        The message of a campaign never changes (its id keys every recipient's message), so
+        an existing record must hold the same message. A ``rate`` replaces the stored one;
+        ``None`` keeps it (a rate can be changed, not removed: give a generous one instead).
+        The expiry of every key of the campaign is pushed to ``ttl`` seconds from now.
+
+        Returns:
+            The record now in Redis.
+
+        Raises:
+            LinqUsageError: Redis holds a different message under this id, or ``rate`` or
+                ``ttl`` is invalid.
+        """
+        ttl = _check_ttl(ttl, "ttl")
+        if rate is not None:
+            parse_rate(rate)
+        key = self._key(campaign.id)
+        message = json.dumps(campaign.to_dict(), sort_keys=True)
+        created = await self._redis.hsetnx(key, "campaign", message)  # type: ignore[misc]
+        if not created:
+            existing = await self._redis.hget(key, "campaign")  # type: ignore[misc]
+            if existing is not None and Campaign.from_dict(json.loads(existing)) != campaign:
+                raise LinqUsageError(
+                    f"campaign {campaign.id!r} already exists with another message (line, text "
+                    "or file); a campaign's message cannot change: use a new campaign id"
+                )
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if created:
+                pipe.hset(key, "created_at", _now())
+            if rate is not None:
+                pipe.hset(key, "rate", rate)
+            for part in ("", ":recipients", ":sent", ":failed"):
+                pipe.pexpire(self._key(campaign.id, part), _ms(ttl))
+            await pipe.execute()
+        self._cache.pop(campaign.id, None)
+        stored = await self.get(campaign.id)
+        assert stored is not None  # just written
+        return stored
+
+    async def add_recipients(self, campaign_id: str, recipients: Sequence[str]) -> int:
+        """Add canonical recipients to the campaign; return how many were new."""
+        if not recipients:
+            return 0
+        key = self._key(campaign_id, ":recipients")
+        ttl = await self._redis.pttl(self._key(campaign_id))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, *recipients)
+            if ttl > 0:
+                pipe.pexpire(key, ttl)
+            added, *_ = await pipe.execute()
+        return int(added)
+
+    async def outcome(self, campaign_id: str, recipient: str) -> CampaignOutcome | None:
+        """The recorded final outcome of ``recipient`` (canonical), or ``None``.
+
+        A recorded failure carries no exception (``error`` is ``None``); see `failures`.
+        """
+        return (await self.outcomes(campaign_id, [recipient]))[0]
+
+    async def outcomes(
+        self, campaign_id: str, recipients: Sequence[str]
+    ) -> list[CampaignOutcome | None]:
+        """`outcome` for each of ``recipients`` (canonical), in order, in one round trip."""
+        if not recipients:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._key(campaign_id, ":sent"), list(recipients))
+            pipe.hmget(self._key(campaign_id, ":failed"), list(recipients))
+            sent, failed = await pipe.execute()
+        found: list[CampaignOutcome | None] = []
+        for recipient, sent_raw, failed_raw in zip(recipients, sent, failed, strict=True):
+            if sent_raw is not None:
+                data = json.loads(sent_raw)
+                found.append(
+                    CampaignOutcome(
+                        campaign_id=campaign_id,
+                        recipient=recipient,
+                        status="sent",
+                        idempotency_key=_key_or_none(campaign_id, recipient),
+                        chat_id=data.get("chat_id"),
+                        message_id=data.get("message_id"),
+                    )
+                )
+            elif failed_raw is not None:
+                found.append(
+                    CampaignOutcome(
+                        campaign_id=campaign_id,
+                        recipient=recipient,
+                        status="failed",
+                        idempotency_key=_key_or_none(campaign_id, recipient),
+                    )
+                )
+            else:
+                found.append(None)
+        return found
+
+    async def record(self, outcome: CampaignOutcome, *, attempts: int | None = None) -> bool:
+        """Record a final outcome (``"sent"`` or ``"failed"``).
+
+        A failure is not recorded over a success.
+
+        Returns:
+            Whether it was recorded.
+
+        Raises:
+            LinqUsageError: the outcome is ``"transient"`` (not final).
+        """
+        if outcome.status == "sent":
+            record: dict[str, Any] = {"chat_id": outcome.chat_id, "message_id": outcome.message_id}
+            target, other = ":sent", ":failed"
+        elif outcome.status == "failed":
+            error = outcome.error
+            record = {
+                "error": type(error).__name__ if error is not None else "unknown",
+                "message": str(error) if error is not None else "",
+                "status": getattr(error, "status", None),
+                "code": getattr(error, "code", None),
+            }
+            target, other = ":failed", ":sent"
+        else:
+            raise LinqUsageError("only a final outcome (sent or failed) can be recorded")
+        record.update(attempts=attempts, at=_now())
+        cid = outcome.campaign_id
+        done = await self._record(
+            keys=[self._key(cid), self._key(cid, target), self._key(cid, other)],
+            args=[outcome.recipient, json.dumps(record), _ms(DEFAULT_CAMPAIGN_TTL), outcome.status],
+        )
+        return bool(done)
+
+    async def forget_failures(self, campaign_id: str, recipients: Sequence[str]) -> int:
+        """Delete the recorded failures of ``recipients``, so they can be sent again.
+
+        Returns:
+            How many failures were deleted.
+        """
+        if not recipients:
+            return 0
+        deleted = await self._redis.hdel(self._key(campaign_id, ":failed"), *recipients)  # type: ignore[misc]
+        return int(deleted)
+
+    async def status(self, campaign_id: str) -> CampaignStatus:
+        """Count the campaign's recipients: total, sent, failed, pending.
+
+        Raises:
+            CampaignNotFoundError: Redis holds no such campaign.
+        """
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.exists(self._key(campaign_id))
+            pipe.scard(self._key(campaign_id, ":recipients"))
+            pipe.hlen(self._key(campaign_id, ":sent"))
+            pipe.hlen(self._key(campaign_id, ":failed"))
+            exists, total, sent, failed = await pipe.execute()
+        if not exists:
+            raise CampaignNotFoundError(
+                f"no campaign {campaign_id!r} in this Redis (never enqueued, or expired)"
+            )
+        return CampaignStatus(
+            campaign_id=campaign_id,
+            total=total,
+            sent=sent,
+            failed=failed,
+            pending=max(total - sent - failed, 0),
+        )
+
+    async def pending(self, campaign_id: str) -> list[str]:
+        """The recipients with no recorded outcome yet, sorted."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.smembers(self._key(campaign_id, ":recipients"))
+            pipe.hkeys(self._key(campaign_id, ":sent"))
+            pipe.hkeys(self._key(campaign_id, ":failed"))
+            members, sent, failed = await pipe.execute()
+        done = {_text(item) for item in (*sent, *failed)}
+        return sorted(r for r in map(_text, members) if r not in done)
+
+    async def failures(self, campaign_id: str) -> list[FailedRecipient]:
+        """The recipients who failed for good, sorted by recipient."""
+        raw = await self._redis.hgetall(self._key(campaign_id, ":failed"))  # type: ignore[misc]
+        found = []
+        for recipient, value in raw.items():
+            data = json.loads(value)
+            found.append(
+                FailedRecipient(
+                    recipient=_text(recipient),
+                    error=str(data.get("error", "unknown")),
+                    message=str(data.get("message", "")),
+                    status=data.get("status"),
+                    code=data.get("code"),
+                    attempts=data.get("attempts"),
+                    at=data.get("at"),
+                )
+            )
+        return sorted(found, key=lambda failure: failure.recipient)
+
+
+def _key_or_none(campaign_id: str, recipient: str) -> str | None:
+    try:
+        return campaign_key(campaign_id, recipient)
+    except LinqUsageError:
+        return None
+
+
+def canonical_recipients(recipients: Iterable[str]) -> tuple[list[str], int]:
+    """The unique canonical recipients, in first-seen order, and how many duplicates there were.
+
+    Raises:
+        LinqUsageError: ``recipients`` is a string, is empty, or holds something that is not
+            an E.164 phone number or an email address (named in the message).
+    """
+    if isinstance(recipients, str):
+        raise LinqUsageError("recipients must be a list of handles, not one string")
+    seen: dict[str, None] = {}
+    total = 0
+    for recipient in recipients:
+        total += 1
+        seen.setdefault(canonical_recipient(recipient), None)
+    if not seen:
+        raise LinqUsageError("recipients must name at least one handle")
+    return list(seen), total - len(seen)
+
+
+async def deliver_campaign_message(
+    linq: LinqSession,
+    store: CampaignStore,
+    campaign_id: str,
+    recipient: str,
+    *,
+    limiter: LineRateLimiter | None = None,
+    rate_wait: float | None = None,
+    attempt: int = 1,
+    final_attempt: bool = False,
+) -> CampaignOutcome:
+    """Send one recipient's message of a stored campaign: the body of a campaign job.
+
+    In order: load the campaign from ``store``; if the recipient already has a final outcome,
+    return it (nothing is sent); wait for the line's budget when the campaign has a rate and a
+    ``limiter`` is given; send with the derived key
+    (`linq_async.campaigns.send_campaign_message`); record a final outcome. A transient
+    failure is returned unrecorded for the job queue to retry, unless ``final_attempt``, when
+    it is recorded (and returned) as ``"failed"``.
+
+    Args:
+        linq: an open `LinqSession`.
+        store: the campaign records.
+        campaign_id: the campaign.
+        recipient: the recipient, as enqueued.
+        limiter: the shared per-line budgets; without it the campaign's rate is not applied.
+        rate_wait: the most seconds to wait for budget; past it the outcome is
+            ``"transient"`` with a `RateBudgetTimeout`.
+        attempt: which attempt this is (1 for the first), recorded with the outcome.
+        final_attempt: whether the job queue will not try again.
+
+    Returns:
+        The outcome. ``"failed"`` with a `CampaignNotFoundError` (not recorded) when the
+        store holds no such campaign.
+    """
+    stored = await store.get(campaign_id)
+    if stored is None:
+        error = CampaignNotFoundError(f"no campaign {campaign_id!r} in Redis (expired?)")
+        return CampaignOutcome(
+            campaign_id=campaign_id, recipient=str(recipient), status="failed", error=error
+        )
+    campaign = stored.campaign
+    try:
+        handle = canonical_recipient(recipient)
+    except LinqUsageError:
+        refused = await send_campaign_message(linq, campaign, recipient)  # refused before I/O
+        await store.record(refused, attempts=attempt)
+        return refused
+    recorded = await store.outcome(campaign_id, handle)
+    if recorded is not None:
+        return recorded
+    outcome: CampaignOutcome | None = None
+    if limiter is not None and stored.rate is not None:
+        try:
+            await limiter.acquire(campaign.from_, stored.rate, timeout=rate_wait)
+        except RateBudgetTimeout as exc:
+            outcome = CampaignOutcome(
+                campaign_id=campaign_id,
+                recipient=handle,
+                status="transient",
+                idempotency_key=campaign_key(campaign_id, handle),
+                error=exc,
+            )
+    if outcome is None:
+        outcome = await send_campaign_message(linq, campaign, handle)
+    if outcome.status == "transient":
+        if not final_attempt:
+            return outcome
+        outcome = attrs.evolve(outcome, status="failed")
+    await store.record(outcome, attempts=attempt)
+    return outcome

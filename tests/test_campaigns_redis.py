@@ -1,0 +1,543 @@
+"""Campaign records, send budgets, webhook dedupe and arq jobs, on a real Redis (Valkey).
+
+Every test uses its own campaign ids, queue and sending line, so tests never see each other's
+keys and the Redis is never flushed. arq workers run in this process (burst mode) with a
+session pointed at the test's fake; the multi-process tests are in
+``test_campaigns_workers.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _support import SleepRecorder, api_requests
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.worker import Retry, create_worker
+
+from linq_async import LinqSession, LinqUsageError, RetryPolicy, ServerError, campaign_key
+from linq_async.campaigns import Campaign, CampaignOutcome
+from linq_async.contrib.arq import (
+    JOB_NAME,
+    campaign_status,
+    connect,
+    enqueue_campaign,
+    send_campaign_job,
+    worker_settings,
+)
+from linq_async.contrib.redis import (
+    CampaignNotFoundError,
+    CampaignStatus,
+    CampaignStore,
+    LineRateLimiter,
+    RateBudgetTimeout,
+    RedisDedupe,
+)
+from linq_async.testing import FakeLinqServer
+
+pytestmark = [
+    pytest.mark.redis,
+    # arq 0.28's Worker.close() calls redis-py's deprecated close() (arq is in maintenance).
+    pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning"),
+]
+
+CLAIMER = Path(__file__).with_name("_dedupe_claimer.py")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[ArqRedis]:
+    pool = await connect(redis_url)
+    yield pool
+    await pool.aclose()
+
+
+@pytest.fixture
+def uid() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def line() -> str:
+    """A sending line no other test uses (its rate budget is its own)."""
+    return f"+1{random.randrange(2 * 10**9, 10**10)}"
+
+
+def people(count: int) -> list[str]:
+    return [f"+1555{index:07d}" for index in range(count)]
+
+
+def session_factory(fake: FakeLinqServer, sleeps: SleepRecorder) -> Callable[[], LinqSession]:
+    def make() -> LinqSession:
+        retry = RetryPolicy(attempts=2, sleep=sleeps)
+        return LinqSession(fake.api_key, base_url=fake.base_url, retry=retry)
+
+    return make
+
+
+async def run_worker(
+    redis_url: str, queue: str, fake: FakeLinqServer, sleeps: SleepRecorder, **settings: Any
+) -> None:
+    """Run an arq worker in this process until the queue is empty."""
+    options = worker_settings(
+        redis_url,
+        queue_name=queue,
+        handle_signals=False,
+        session_factory=session_factory(fake, sleeps),
+        **settings,
+    )
+    worker = create_worker(options, burst=True, poll_delay=0.02)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+
+
+async def job_context(
+    redis: ArqRedis, fake: FakeLinqServer, sleeps: SleepRecorder, **settings: Any
+) -> dict[str, Any]:
+    """The ctx arq would give a campaign job, after the worker's startup."""
+    options = worker_settings(session_factory=session_factory(fake, sleeps), **settings)
+    ctx: dict[str, Any] = {"redis": redis, "job_try": 1}
+    await options["on_startup"](ctx)
+    ctx["shutdown"] = options["on_shutdown"]
+    return ctx
+
+
+def messages_per_recipient(fake: FakeLinqServer) -> Counter[str]:
+    return Counter(fake.chats[m.chat_id].handles[0] for m in fake.messages.values())
+
+
+# Webhook dedupe
+
+
+async def test_dedupe_first_claim_wins(redis: ArqRedis, uid: str) -> None:
+    """The first claim of a key is True; every later one, False."""
+    dedupe = RedisDedupe(redis, prefix=f"t-{uid}:")
+    assert await dedupe.claim("evt_1", 60) is True
+    assert await dedupe.claim("evt_1", 60) is False
+    assert await dedupe.claim("evt_2", 60) is True
+    assert await redis.exists(f"t-{uid}:evt_1")
+
+
+async def test_dedupe_holds_a_claim_for_at_least_min_ttl(redis: ArqRedis, uid: str) -> None:
+    """A claim lasts the longer of the caller's ttl and min_ttl (6 hours by default)."""
+    default = RedisDedupe(redis, prefix=f"t-{uid}:")
+    assert default.min_ttl == 6 * 3600
+    await default.claim("short", 1)
+    assert 6 * 3600 * 1000 - 60_000 < await redis.pttl(f"t-{uid}:short") <= 6 * 3600 * 1000
+    exact = RedisDedupe(redis, prefix=f"t-{uid}:", min_ttl=0)
+    await exact.claim("exact", 2.5)
+    assert 0 < await redis.pttl(f"t-{uid}:exact") <= 2500
+
+
+@pytest.mark.parametrize(("key", "ttl"), [("", 60), (None, 60), ("k", 0), ("k", -1), ("k", True)])
+async def test_dedupe_refuses_bad_arguments(
+    redis: ArqRedis, uid: str, key: object, ttl: object
+) -> None:
+    """An empty key or a ttl that is not a positive number is a usage error."""
+    with pytest.raises(LinqUsageError):
+        await RedisDedupe(redis, prefix=f"t-{uid}:").claim(key, ttl)  # type: ignore[arg-type]
+
+
+async def test_dedupe_across_processes_exactly_one_claim_wins(redis_url: str, uid: str) -> None:
+    """4 processes claim the same 60 keys at once: each key is won exactly once."""
+    keys = [f"evt_{index}" for index in range(60)]
+    prefix, go = f"t-{uid}:", f"t-{uid}-go"
+    procs = []
+    for seed in range(4):
+        order = random.Random(seed).sample(keys, len(keys))
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(CLAIMER),
+                redis_url,
+                prefix,
+                go,
+                *order,
+                stdout=asyncio.subprocess.PIPE,
+                cwd=REPO,
+            )
+        )
+    for proc in procs:
+        assert proc.stdout is not None
+        assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"ready\n"
+    redis = await connect(redis_url)
+    try:
+        await redis.set(go, b"1", ex=60)
+    finally:
+        await redis.aclose()
+    wins: Counter[str] = Counter()
+    for proc in procs:
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0
+        wins.update(json.loads(out.decode().splitlines()[-1]))
+    assert wins == Counter(keys)
+
+
+# Send budgets
+
+
+async def test_a_full_window_times_out_with_the_wait_left(redis: ArqRedis, line: str) -> None:
+    """Under 3/minute the 4th send has no budget: RateBudgetTimeout says how long to wait."""
+    limiter = LineRateLimiter(redis)
+    for _ in range(3):
+        await limiter.acquire(line, "3/minute", timeout=5)
+    with pytest.raises(RateBudgetTimeout) as info:
+        await limiter.acquire(line, "3/minute", timeout=0.5)
+    assert info.value.line == line
+    assert 50 < info.value.retry_after <= 61
+    # Another line has a budget of its own.
+    await limiter.acquire(line[:-1] + str((int(line[-1]) + 1) % 10), "3/minute", timeout=5)
+
+
+async def test_waiting_takes_the_next_slot(redis: ArqRedis, line: str) -> None:
+    """With 1/s, a second send waits for the window to free a slot, then gets it."""
+    limiter = LineRateLimiter(redis)
+    assert await limiter.acquire(line, "1/s") < 0.5
+    waited = await limiter.acquire(line, "1/s", timeout=10)
+    assert waited > 0
+
+
+# Campaign records
+
+
+async def test_store_saves_and_checks_a_campaign(redis: ArqRedis, uid: str, line: str) -> None:
+    """A saved campaign reads back; the same id with another message is refused."""
+    store = CampaignStore(redis)
+    campaign = Campaign(id=f"c-{uid}", from_=line, text="Hi")
+    saved = await store.save(campaign, rate="2/s", ttl=3600)
+    assert saved.campaign == campaign
+    assert saved.rate == "2/s"
+    assert saved.created_at.endswith("Z")
+    with pytest.raises(LinqUsageError, match="another message"):
+        await store.save(Campaign(id=f"c-{uid}", from_=line, text="Bye"), rate=None)
+    kept = await CampaignStore(redis).save(campaign, rate=None, ttl=3600)
+    assert kept.rate == "2/s"
+    again = await CampaignStore(redis).save(campaign, rate="1/s", ttl=3600)
+    assert again.rate == "1/s"
+    assert again.created_at == saved.created_at
+    assert 0 < await redis.pttl(f"linq-async:campaign:c-{uid}") <= 3600 * 1000
+
+
+async def test_store_counts_and_lists_outcomes(redis: ArqRedis, uid: str, line: str) -> None:
+    """Recorded outcomes make the status; a failure never replaces a success."""
+    store = CampaignStore(redis)
+    cid = f"c-{uid}"
+    await store.save(Campaign(id=cid, from_=line, text="Hi"), rate=None, ttl=600)
+    a, b, c = people(3)
+    assert await store.add_recipients(cid, [a, b, c]) == 3
+    assert await store.add_recipients(cid, [a]) == 0
+    sent = CampaignOutcome(
+        campaign_id=cid, recipient=a, status="sent", chat_id="ch", message_id="m"
+    )
+    failed = CampaignOutcome(
+        campaign_id=cid, recipient=b, status="failed", error=ServerError(status=503, message="x")
+    )
+    assert await store.record(sent, attempts=1)
+    assert await store.record(failed, attempts=8)
+    assert not await store.record(CampaignOutcome(campaign_id=cid, recipient=a, status="failed"))
+    assert await store.status(cid) == CampaignStatus(
+        campaign_id=cid, total=3, sent=1, failed=1, pending=1
+    )
+    assert await store.pending(cid) == [c]
+    (failure,) = await store.failures(cid)
+    assert (failure.recipient, failure.error, failure.status, failure.attempts) == (
+        b,
+        "ServerError",
+        503,
+        8,
+    )
+    found = await store.outcome(cid, a)
+    assert found is not None
+    assert (found.status, found.message_id) == ("sent", "m")
+    for part in (":recipients", ":sent", ":failed"):
+        assert 0 < await redis.pttl(f"linq-async:campaign:{cid}{part}") <= 600 * 1000
+    with pytest.raises(LinqUsageError):
+        await store.record(CampaignOutcome(campaign_id=cid, recipient=c, status="transient"))
+
+
+async def test_status_of_an_unknown_campaign(redis: ArqRedis, uid: str) -> None:
+    """A campaign Redis does not hold is CampaignNotFoundError, not zeros."""
+    with pytest.raises(CampaignNotFoundError):
+        await campaign_status(redis, f"missing-{uid}")
+
+
+# The producer
+
+
+async def test_enqueue_one_job_per_recipient_keyed_by_campaign_key(
+    redis: ArqRedis, uid: str, line: str
+) -> None:
+    """One job per unique recipient, its id the idempotency key; a re-run adds none."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    recipients = [*people(5), "Ann@Example.com", "ann@example.com", people(1)[0]]
+    report = await enqueue_campaign(
+        redis, recipients, from_=line, text="Hi", campaign_id=cid, queue_name=queue, rate="5/s"
+    )
+    assert (report.recipients, report.duplicates, report.enqueued) == (6, 2, 6)
+    expected = {campaign_key(cid, r) for r in [*people(5), "ann@example.com"]}
+    assert {m.decode() for m in await redis.zrange(queue, 0, -1)} == expected
+    again = await enqueue_campaign(
+        redis, recipients, from_=line, text="Hi", campaign_id=cid, queue_name=queue, rate="5/s"
+    )
+    assert (again.enqueued, again.already_queued) == (0, 6)
+    assert await redis.zcard(queue) == 6
+    status = await campaign_status(redis, cid, check_jobs=True)
+    assert (status.total, status.pending, status.lost) == (6, 6, 0)
+
+
+@pytest.mark.parametrize(
+    ("recipients", "kwargs"),
+    [
+        (["+15550000001", "bob"], {"text": "Hi"}),
+        ("+15550000001", {"text": "Hi"}),
+        ([], {"text": "Hi"}),
+        (["+15550000001"], {}),
+        (["+15550000001"], {"text": "Hi", "rate": "fast"}),
+        (["+15550000001"], {"text": "Hi", "file": b"%PDF-1.4", "filename": "a.pdf"}),
+        (["+15550000001"], {"text": "Hi", "campaign_id": ""}),
+    ],
+)
+async def test_enqueue_checks_everything_first(
+    redis: ArqRedis, uid: str, line: str, recipients: Any, kwargs: dict[str, Any]
+) -> None:
+    """A bad recipient, rate or id, no message, or a file without linq=: nothing stored."""
+    kwargs.setdefault("campaign_id", f"c-{uid}")
+    queue = f"q-{uid}"
+    with pytest.raises(LinqUsageError):
+        await enqueue_campaign(redis, recipients, from_=line, queue_name=queue, **kwargs)
+    assert not await redis.exists(f"linq-async:campaign:c-{uid}")
+    assert await redis.zcard(queue) == 0
+
+
+async def test_a_file_is_uploaded_once_across_runs(
+    redis: ArqRedis,
+    redis_url: str,
+    uid: str,
+    line: str,
+    fake: FakeLinqServer,
+    linq: LinqSession,
+    sleeps: SleepRecorder,
+    tmp_path: Path,
+) -> None:
+    """The producer uploads once; running it again reuses the stored upload."""
+    flyer = tmp_path / "flyer.pdf"
+    flyer.write_bytes(b"%PDF-1.4\n" + b"x" * 1000)
+    queue, cid = f"q-{uid}", f"c-{uid}"
+
+    async def produce(path: Path, recipients: list[str]) -> Any:
+        return await enqueue_campaign(
+            redis, recipients, from_=line, file=path, text="Hi", linq=linq,
+            campaign_id=cid, queue_name=queue,
+        )  # fmt: skip
+
+    first = await produce(flyer, people(3))
+    assert first.upload is not None
+    second = await produce(flyer, people(4))
+    assert second.upload == first.upload
+    assert (second.enqueued, second.already_queued) == (1, 3)
+    assert len(fake.attachments) == 1
+    other = tmp_path / "other.pdf"
+    other.write_bytes(b"%PDF-1.4\n")
+    with pytest.raises(LinqUsageError, match="another file"):
+        await produce(other, people(5))
+    await run_worker(redis_url, queue, fake, sleeps)
+    media = {m.parts[-1]["attachment_id"] for m in fake.messages.values()}
+    assert media == {first.upload.attachment_id}
+    assert messages_per_recipient(fake) == Counter(people(4))
+
+
+# Workers (in this process)
+
+
+async def test_a_campaign_runs_to_done_and_a_rerun_sends_nothing(
+    redis: ArqRedis,
+    redis_url: str,
+    uid: str,
+    line: str,
+    fake: FakeLinqServer,
+    sleeps: SleepRecorder,
+) -> None:
+    """Every recipient gets one message, the status agrees, and producing again is a no-op."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    recipients = people(30)
+    await enqueue_campaign(redis, recipients, from_=line, text="Hi", campaign_id=cid,
+                           queue_name=queue)  # fmt: skip
+    await run_worker(redis_url, queue, fake, sleeps)
+    assert messages_per_recipient(fake) == Counter(recipients)
+    status = await campaign_status(redis, cid, check_jobs=True)
+    assert status == CampaignStatus(campaign_id=cid, total=30, sent=30, failed=0, pending=0, lost=0)
+    posts = len(api_requests(fake))
+    again = await enqueue_campaign(redis, recipients, from_=line, text="Hi", campaign_id=cid,
+                                   queue_name=queue)  # fmt: skip
+    assert (again.enqueued, again.already_sent) == (0, 30)
+    assert await redis.zcard(queue) == 0
+    await run_worker(redis_url, queue, fake, sleeps)
+    assert len(api_requests(fake)) == posts
+
+
+async def test_a_permanent_failure_is_recorded_and_not_retried(
+    redis: ArqRedis,
+    redis_url: str,
+    uid: str,
+    line: str,
+    fake: FakeLinqServer,
+    linq: LinqSession,
+    sleeps: SleepRecorder,
+) -> None:
+    """A blocked recipient fails once, for good; retry_failed sends again after unblocking."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    ann, bob = people(2)
+    await linq.blocked_handles.block(bob)
+    await enqueue_campaign(redis, [ann, bob], from_=line, text="Hi", campaign_id=cid,
+                           queue_name=queue)  # fmt: skip
+    await run_worker(redis_url, queue, fake, sleeps)
+    tries = [r for r in api_requests(fake) if r.path.endswith("/v3/chats")]
+    assert len(tries) == 2  # one each: the 403 was not retried
+    status = await campaign_status(redis, cid)
+    assert (status.sent, status.failed, status.pending) == (1, 1, 0)
+    (failure,) = await CampaignStore(redis).failures(cid)
+    assert (failure.recipient, failure.error, failure.code) == (bob, "PermissionDeniedError", 2026)
+    rerun = await enqueue_campaign(redis, [ann, bob], from_=line, text="Hi", campaign_id=cid,
+                                   queue_name=queue)  # fmt: skip
+    assert (rerun.enqueued, rerun.already_failed) == (0, 1)
+    await linq.blocked_handles.unblock(bob)
+    retried = await enqueue_campaign(redis, [ann, bob], from_=line, text="Hi", campaign_id=cid,
+                                     queue_name=queue, retry_failed=True)  # fmt: skip
+    assert (retried.enqueued, retried.already_sent) == (1, 1)
+    await run_worker(redis_url, queue, fake, sleeps)
+    assert messages_per_recipient(fake) == Counter([ann, bob])
+    assert (await campaign_status(redis, cid)).sent == 2
+
+
+async def test_a_transient_failure_retries_with_backoff_then_gives_up(
+    redis: ArqRedis, uid: str, line: str, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """503s after the session's retries: arq Retry with backoff; on the last try, failed."""
+    cid = f"c-{uid}"
+    (ann,) = people(1)
+    await enqueue_campaign(redis, [ann], from_=line, text="Hi", campaign_id=cid,
+                           queue_name=f"q-{uid}")  # fmt: skip
+    ctx = await job_context(redis, fake, sleeps, max_tries=3, retry_delay=4.0)
+    try:
+        fake.fail_next(503, path="/v3/chats", times=100)
+        with pytest.raises(Retry) as first:
+            await send_campaign_job(ctx, cid, ann)
+        assert 2000 <= (first.value.defer_score or 0) <= 4000
+        ctx["job_try"] = 2
+        with pytest.raises(Retry) as second:
+            await send_campaign_job(ctx, cid, ann)
+        assert 4000 <= (second.value.defer_score or 0) <= 8000
+        assert (await campaign_status(redis, cid)).pending == 1
+        ctx["job_try"] = 3
+        assert await send_campaign_job(ctx, cid, ann) == "failed"
+        (failure,) = await CampaignStore(redis).failures(cid)
+        assert (failure.error, failure.attempts) == ("ServerError", 3)
+    finally:
+        await ctx["shutdown"](ctx)
+
+
+async def test_a_rate_limited_send_waits_at_least_retry_after(
+    redis: ArqRedis, uid: str, line: str, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """429 with Retry-After: 120 after the session's retries: the job is deferred >= 120 s."""
+    cid = f"c-{uid}"
+    (ann,) = people(1)
+    await enqueue_campaign(redis, [ann], from_=line, text="Hi", campaign_id=cid,
+                           queue_name=f"q-{uid}")  # fmt: skip
+    ctx = await job_context(redis, fake, sleeps)
+    try:
+        fake.rate_limit(times=10, retry_after=120, path="/v3/chats")
+        with pytest.raises(Retry) as info:
+            await send_campaign_job(ctx, cid, ann)
+        assert (info.value.defer_score or 0) >= 120_000
+    finally:
+        await ctx["shutdown"](ctx)
+
+
+async def test_no_budget_in_time_defers_the_job(
+    redis: ArqRedis, uid: str, line: str, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """A line out of budget for longer than rate_wait: Retry until a slot frees, no send."""
+    cid = f"c-{uid}"
+    ann, bob = people(2)
+    await enqueue_campaign(redis, [ann, bob], from_=line, text="Hi", campaign_id=cid,
+                           queue_name=f"q-{uid}", rate="1/minute")  # fmt: skip
+    ctx = await job_context(redis, fake, sleeps, job_timeout=10, rate_wait=0.5)
+    try:
+        assert await send_campaign_job(ctx, cid, ann) == "sent"
+        with pytest.raises(Retry) as info:
+            await send_campaign_job(ctx, cid, bob)
+        assert (info.value.defer_score or 0) >= 50_000
+        assert messages_per_recipient(fake) == Counter([ann])
+        # A job that runs again for a recipient already done sends nothing.
+        assert await send_campaign_job(ctx, cid, ann) == "sent"
+        assert len(fake.messages) == 1
+    finally:
+        await ctx["shutdown"](ctx)
+
+
+async def test_lost_jobs_are_counted_and_enqueued_again(
+    redis: ArqRedis,
+    redis_url: str,
+    uid: str,
+    line: str,
+    fake: FakeLinqServer,
+    sleeps: SleepRecorder,
+) -> None:
+    """A job arq dropped (expired, or finished without our record) shows as lost; a re-run
+    of the producer enqueues it again."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    ann, bob, cat = people(3)
+    await enqueue_campaign(redis, [ann, bob, cat], from_=line, text="Hi", campaign_id=cid,
+                           queue_name=queue)  # fmt: skip
+    await redis.delete(job_key_prefix + campaign_key(cid, ann))  # expired
+    await redis.delete(job_key_prefix + campaign_key(cid, bob))  # finished by arq, no record
+    await redis.zrem(queue, campaign_key(cid, bob))
+    await redis.set(result_key_prefix + campaign_key(cid, bob), b"x", ex=600)
+    status = await campaign_status(redis, cid, check_jobs=True)
+    assert (status.pending, status.lost) == (3, 2)
+    again = await enqueue_campaign(redis, [ann, bob, cat], from_=line, text="Hi",
+                                   campaign_id=cid, queue_name=queue)  # fmt: skip
+    assert (again.enqueued, again.already_queued) == (2, 1)
+    await run_worker(redis_url, queue, fake, sleeps)
+    assert messages_per_recipient(fake) == Counter([ann, bob, cat])
+    assert (await campaign_status(redis, cid, check_jobs=True)).lost == 0
+
+
+async def test_a_job_of_an_unknown_campaign_fails(
+    redis: ArqRedis, uid: str, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """A job whose campaign expired fails without sending (and without a record)."""
+    ctx = await job_context(redis, fake, sleeps)
+    try:
+        assert await send_campaign_job(ctx, f"gone-{uid}", "+15550000001") == "failed"
+        assert api_requests(fake) == []
+    finally:
+        await ctx["shutdown"](ctx)
+
+
+async def test_worker_settings_refuse_bad_values() -> None:
+    """Out-of-range settings are usage errors before any worker starts."""
+    for bad in ({"max_jobs": 0}, {"job_timeout": 0}, {"max_tries": 0}, {"rate_wait": 500}):
+        with pytest.raises(LinqUsageError):
+            worker_settings("redis://127.0.0.1:1/0", **bad)
+    with pytest.raises(LinqUsageError):
+        worker_settings("http://example.com")
+    settings = worker_settings("redis://127.0.0.1:1/0", job_timeout=30)
+    (function,) = settings["functions"]
+    assert (function.name, function.timeout_s, settings["queue_name"]) == (
+        JOB_NAME,
+        30,
+        "linq-async:campaigns",
+    )
