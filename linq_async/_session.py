@@ -14,7 +14,8 @@ from yarl import URL
 from . import _sending
 from ._errors import LinqUsageError
 from ._retry import RetryPolicy
-from ._transport import Pool, Timeouts, Transport, _Secret
+from ._secret import Secret
+from ._transport import Pool, Timeouts, Transport
 from ._upload import FileInput, ProgressCallback, open_source
 from .models import BroadcastReport, RecipientOutcome, SendResult, Upload
 from .resources import (
@@ -70,7 +71,7 @@ def _key_ok(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip()) and value == value.strip()
 
 
-def _check_key(key: _Secret) -> None:
+def _check_key(key: Secret[str]) -> None:
     # The key is never a local of a frame that raises: a traceback printed with its locals
     # would show it.
     if not _key_ok(key.reveal()):
@@ -111,8 +112,8 @@ def _check_session(session: object) -> None:
         )
 
 
-def _read_environ(env: Mapping[str, str]) -> tuple[_Secret, str | None]:
-    key = next((_Secret(env[name].strip()) for name in _KEY_VARS if env.get(name)), None)
+def _read_environ(env: Mapping[str, str]) -> tuple[Secret[str], str | None]:
+    key = next((Secret(env[name].strip()) for name in _KEY_VARS if env.get(name)), None)
     if key is None:
         raise LinqUsageError(f"no API key in the environment: set {' or '.join(_KEY_VARS)}")
     return key, next((env[name] for name in _BASE_URL_VARS if env.get(name)), None)
@@ -171,7 +172,10 @@ class LinqSession:
     ) -> None:
         # From here on no frame holds the key as a plain string: a traceback printed with
         # its locals (pytest --showlocals, error trackers) must not show it.
-        key = api_key if isinstance(api_key, _Secret) else _Secret(api_key)  # type: ignore[arg-type]
+        # Checked just below: the wrapper holds whatever was passed until then.
+        key: Secret[str] = (
+            api_key if isinstance(api_key, Secret) else Secret(api_key)  # type: ignore[arg-type]
+        )
         del api_key
         _check_key(key)
         _check_session(session)

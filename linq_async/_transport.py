@@ -53,6 +53,7 @@ from ._errors import (
     UploadExpiredError,
 )
 from ._retry import RETRY_STATUSES, RetryPolicy, http_date, parse_retry_after
+from ._secret import Secret
 from ._version import __version__
 
 __all__ = [
@@ -152,21 +153,6 @@ class Timeouts:
         return aiohttp.ClientTimeout(
             total=None, sock_connect=self.connect, sock_read=self.upload_read
         )
-
-
-class _Secret:
-    """Holds the API key so that no repr, log record or traceback local shows it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
 
 
 class _Headers(dict[str, str]):
@@ -395,14 +381,14 @@ class Pool:
     def __init__(
         self,
         *,
-        api_key: str | _Secret,
+        api_key: str | Secret[str],
         base_url: str,
         session: aiohttp.ClientSession | None,
         api_connections: int = API_CONNECTIONS,
         upload_connections: int = UPLOAD_CONNECTIONS,
     ) -> None:
         self.base_url = str(URL(base_url.rstrip("/")))
-        self._key = api_key if isinstance(api_key, _Secret) else _Secret(api_key)
+        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         del api_key  # no frame local holds the key in plain text
         self._callers = session
         self._session: aiohttp.ClientSession | None = None
