@@ -159,8 +159,9 @@ class Router:
         dedupe_ttl: how long ids are remembered, in seconds (`DEFAULT_DEDUPE_TTL`).
         max_body: the largest body accepted, in bytes (1 MiB).
         concurrency: the most handler tasks running at once.
-        max_pending: the most deliveries waiting for a handler slot before new ones are
-            answered 503 (to be redelivered later).
+        max_pending: the most handler tasks pending (running, or waiting for one of the
+            ``concurrency`` slots) before new deliveries are answered 503, to be redelivered
+            later.
         wait_for_handlers: answer only once the handlers have run (for serverless hosts
             that freeze the process after the answer). Still 200 when a handler fails.
         on_error: called with each handler exception (and the event), after it is logged.
@@ -315,7 +316,22 @@ class Router:
 
         Returns:
             The status and body to answer with.
+
+        Raises:
+            LinqUsageError: ``body`` is not bytes, or ``headers`` is not headers.
         """
+        if not isinstance(body, (bytes, bytearray, memoryview)):
+            raise LinqUsageError(
+                f"handle() takes the raw request body as bytes, not {type(body).__name__}"
+            )
+        if not isinstance(headers, Mapping):
+            try:  # read twice (verify, then the dedupe key): a generator would be empty
+                headers = list(headers)
+            except TypeError:
+                raise LinqUsageError(
+                    "headers must be a mapping or (name, value) pairs, "
+                    f"not {type(headers).__name__}"
+                ) from None
         if method.upper() != "POST":
             return Answer(405)
         if len(body) > self._max_body:
@@ -377,16 +393,43 @@ class Router:
     async def _dispatch(self, event: WebhookEvent) -> None:
         async with self._slots:
             for handler in self.handlers_for(event.event_type):
-                try:
-                    await handler(event)
-                except Exception as exc:
-                    logger.exception(
-                        "webhook handler %s failed on %s %s",
-                        getattr(handler, "__qualname__", handler),
-                        event.event_type,
-                        event.event_id,
-                    )
-                    await self._report(exc, event)
+                await self._run(handler, event)
+
+    async def _run(self, handler: Handler, event: WebhookEvent) -> None:
+        # Each handler runs in a task of its own, so that a CancelledError the handler raises
+        # itself (it awaited something cancelled elsewhere) is told apart from this dispatch
+        # being cancelled (drain's timeout): the first is that handler's failure, logged and
+        # reported, and the next handlers still run; the second cancels the handler too.
+        try:
+            child: asyncio.Future[Any] = asyncio.ensure_future(handler(event))
+        except Exception as exc:  # a callable that fails before returning its coroutine
+            await self._failed(handler, event, exc)
+            return
+        try:
+            await asyncio.wait({child})
+        except asyncio.CancelledError:
+            child.cancel()
+            await asyncio.wait({child})
+            raise
+        if child.cancelled():
+            try:
+                child.result()  # the handler's own CancelledError, with its traceback
+            except asyncio.CancelledError as cancelled:
+                await self._failed(handler, event, cancelled)
+            return
+        error = child.exception()
+        if error is not None:
+            await self._failed(handler, event, error)
+
+    async def _failed(self, handler: Handler, event: WebhookEvent, exc: BaseException) -> None:
+        logger.error(
+            "webhook handler %s failed on %s %s",
+            getattr(handler, "__qualname__", handler),
+            event.event_type,
+            event.event_id,
+            exc_info=exc,
+        )
+        await self._report(exc, event)
 
     async def _report(self, exc: BaseException, event: WebhookEvent) -> None:
         if self._on_error is None:
