@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import textwrap
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ _HOP_BY_HOP = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"}
 )
 _MAX_BODY = 1024 * 1024
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
 
 
 class _CaptureError(LinqUsageError):
@@ -87,8 +89,7 @@ async def _verify(args: argparse.Namespace, console: _Console) -> int:
     from ._cli import EXIT_FAILED, EXIT_OK
     from .webhooks import MessageEvent, Verifier
 
-    secret = os.environ.get(args.secret_env, "")
-    if not secret.strip():
+    if not os.environ.get(args.secret_env, "").strip():
         raise LinqUsageError(
             f"{args.secret_env} is not set: export the subscription's signing secret (whsec_...) "
             f"or name another variable with --secret-env"
@@ -98,7 +99,7 @@ async def _verify(args: argparse.Namespace, console: _Console) -> int:
     if now is not None:
         fixed = now
         options["clock"] = lambda: fixed
-    verifier = Verifier(secret, **options)
+    verifier = Verifier(os.environ[args.secret_env], **options)  # no local holds the secret
     headers, body = parse_capture(sys.stdin.buffer.read())
     found = {name.lower(): value for name, value in headers}
     report: dict[str, Any] = {"body_bytes": len(body)}
@@ -112,7 +113,7 @@ async def _verify(args: argparse.Namespace, console: _Console) -> int:
         report[name] = value
     stamp = found.get("webhook-timestamp") or found.get("x-webhook-timestamp")
     current = now if now is not None else datetime.now(timezone.utc).timestamp()
-    if stamp and stamp.isdigit():
+    if stamp and _TIMESTAMP.fullmatch(stamp):  # not isdigit(): "²" is a digit int() refuses
         skew = current - int(stamp)
         report["skew_seconds"] = skew
         lines.append(f"{'signed at':<18} {_when(stamp)}, {_skew_text(skew, args.tolerance)}")
@@ -187,19 +188,22 @@ async def _listen(args: argparse.Namespace, console: _Console) -> int:
     http: list[ClientSession] = []
 
     async def receive(request: web.Request) -> web.StreamResponse:
-        body = await request.content.read(_MAX_BODY + 1)
-        if len(body) > _MAX_BODY:
-            return web.Response(status=413)
+        # Read to the end: one read() returns only what has arrived so far.
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > _MAX_BODY:
+                return web.Response(status=413)
         if not verifier:
             return web.Response(status=503)
         try:
-            event = verifier[0].verify(body, request.headers)
+            event = verifier[0].verify(bytes(body), request.headers)
         except WebhookVerificationError as exc:
             console.note(f"refused a delivery ({type(exc).__name__}): {exc}")
             return web.Response(status=401)
         _show(console, event, request.headers.get("webhook-id"), MessageEvent)
         if args.forward_to:
-            await _forward(console, http, args.forward_to, body, request.headers)
+            await _forward(console, http, args.forward_to, bytes(body), request.headers)
         return web.Response(status=200)
 
     app = web.Application()

@@ -139,14 +139,10 @@ async def read_json_line(stream: asyncio.StreamReader) -> Any:
     return json.loads(line)
 
 
-async def test_listen_subscribes_prints_deliveries_and_deletes_on_exit(
-    fake: FakeLinqServer,
-) -> None:
-    """listen: a temporary subscription, each verified delivery printed, deleted on SIGINT."""
-    port = free_port()
+async def spawn_listen(fake: FakeLinqServer, port: int) -> asyncio.subprocess.Process:
+    """``linq-async --json webhooks listen`` on ``port``, subscribing its own loopback URL."""
     env = make_env(LINQ_API_KEY=fake.api_key, LINQ_BASE_URL=fake.base_url)
-    public = f"http://127.0.0.1:{port}/hook"
-    proc = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "linq_async",
@@ -154,7 +150,7 @@ async def test_listen_subscribes_prints_deliveries_and_deletes_on_exit(
         "webhooks",
         "listen",
         "--public-url",
-        public,
+        f"http://127.0.0.1:{port}/hook",
         "--port",
         str(port),
         "--events",
@@ -164,7 +160,17 @@ async def test_listen_subscribes_prints_deliveries_and_deletes_on_exit(
         stderr=asyncio.subprocess.PIPE,
         env=env,
         cwd=REPO,
+        limit=4 * 1024 * 1024,  # a JSON line per delivery, some large
     )
+
+
+async def test_listen_subscribes_prints_deliveries_and_deletes_on_exit(
+    fake: FakeLinqServer,
+) -> None:
+    """listen: a temporary subscription, each verified delivery printed, deleted on SIGINT."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}/hook"
+    proc = await spawn_listen(fake, port)
     assert proc.stdout is not None
     try:
         ready = await read_json_line(proc.stdout)
@@ -183,6 +189,31 @@ async def test_listen_subscribes_prints_deliveries_and_deletes_on_exit(
     assert result.code == 0, result.err
     assert fake.webhooks.subscriptions == {}
     assert f"deleted subscription {ready['subscription_id']}" in result.err
+
+
+async def test_listen_verifies_a_body_that_arrives_in_several_reads(
+    fake: FakeLinqServer,
+) -> None:
+    """A delivery larger than one socket read (asyncio reads at most 256 KiB at a time) is
+    read to its end before it is verified: 200 and printed, not a truncated body's 401."""
+    port = free_port()
+    proc = await spawn_listen(fake, port)
+    assert proc.stdout is not None
+    text = "long message " * 50_000  # 650 KB: under the 1 MiB cap
+    try:
+        await read_json_line(proc.stdout)
+        fake.receive_message(sender=RECIPIENT, line=SENDER, text=text)
+        await fake.webhooks.wait()
+        (delivery,) = fake.webhooks.deliveries
+        assert len(delivery.body) > 512 * 1024
+        assert [attempt.status for attempt in delivery.attempts] == [200]
+        shown = await read_json_line(proc.stdout)
+        assert shown["text"] == text
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        result = await finish(proc)
+    assert result.code == 0, result.err
 
 
 async def test_fake_server_delivers_to_a_local_url() -> None:
@@ -238,3 +269,24 @@ async def test_fake_server_delivers_to_a_local_url() -> None:
     assert result.code == 0, result.err
     (event,) = received
     assert (event.event_type, event.text) == ("message.sent", "to the hook")
+
+
+async def test_verify_explains_a_timestamp_in_other_digits() -> None:
+    """A timestamp of non-ASCII digits (a latin-1 "\u00b2" byte here): the header error
+    explained, exit 1, not a crash."""
+    data = capture(standard(int(time.time())))
+    start = data.index(b"webhook-timestamp: ") + len(b"webhook-timestamp: ")
+    end = data.index(b"\r\n", start)
+    result = await run_verify(data[:start] + b"\xb2" + data[end:])
+    assert result.code == 1, result.err
+    assert "FAILED (WebhookHeaderError)" in result.out
+    assert "unexpected" not in result.err
+
+
+async def test_verify_accepts_a_capture_with_repeated_proxy_headers() -> None:
+    """Repeated X-Forwarded-For lines in the capture do not make it fail."""
+    data = capture(standard(int(time.time())))
+    head, _, body = data.partition(b"\r\n\r\n")
+    proxied = head + b"\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-For: 10.0.0.2"
+    result = await run_verify(proxied + b"\r\n\r\n" + body)
+    assert result.code == 0, result.out
