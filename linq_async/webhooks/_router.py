@@ -220,7 +220,18 @@ class Router:
             )
 
     @classmethod
-    def from_env(cls, **options: Any) -> Router:
+    def from_env(
+        cls,
+        *,
+        dedupe: DedupeStore | None = _DEFAULT,  # type: ignore[assignment]
+        dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
+        max_body: int = MAX_BODY,
+        concurrency: int = 16,
+        max_pending: int = 1000,
+        wait_for_handlers: bool = False,
+        on_error: ErrorHook | None = None,
+        insecure_no_verification: bool = False,
+    ) -> Router:
         """A router verifying with ``LINQ_WEBHOOK_SECRET``, or answering 503 when it is unset.
 
         Unlike `Verifier.from_env`, a missing secret does not stop the application from
@@ -228,14 +239,35 @@ class Router:
         and an error is logged, until the secret is configured.
 
         Args:
-            **options: the other arguments of `Router`.
+            dedupe: as `Router`.
+            dedupe_ttl: as `Router`.
+            max_body: as `Router`.
+            concurrency: as `Router`.
+            max_pending: as `Router`.
+            wait_for_handlers: as `Router`.
+            on_error: as `Router`.
+            insecure_no_verification: as `Router` (only used while the variable is unset).
+
+        Raises:
+            LinqUsageError: the variable holds a malformed secret, or an option is out of
+                range.
         """
         verifier = None
         if os.environ.get(SECRET_ENV, "").strip():
             verifier = Verifier.from_env()
         else:
             logger.error("%s is not set: every webhook delivery will be answered 503", SECRET_ENV)
-        return cls(verifier, **options)
+        return cls(
+            verifier,
+            dedupe=dedupe,
+            dedupe_ttl=dedupe_ttl,
+            max_body=max_body,
+            concurrency=concurrency,
+            max_pending=max_pending,
+            wait_for_handlers=wait_for_handlers,
+            on_error=on_error,
+            insecure_no_verification=insecure_no_verification,
+        )
 
     def __repr__(self) -> str:
         state = (
