@@ -387,3 +387,30 @@ async def test_headers_given_as_a_generator_still_dedupe_on_webhook_id() -> None
     assert (await router.handle(body, (pair for pair in headers.items()))).status == 200
     assert keys == ["msg_gen"]
     await router.drain()
+
+
+def test_a_router_serves_one_event_loop_after_another() -> None:
+    """A module-level router used from several event loops in turn (a test suite's loop per
+    test, or asyncio.run twice) runs every handler, even when deliveries wait for a slot."""
+    router = Router(Verifier(SECRET), concurrency=1)
+    seen: list[str] = []
+    gates: list[asyncio.Event] = []
+
+    @router.on("message.received")
+    async def handler(event: WebhookEvent) -> None:
+        await gates[-1].wait()
+        seen.append(event.event_id)
+
+    async def deliver_three(tag: str) -> None:
+        gates.append(asyncio.Event())
+        for index in range(3):
+            name = f"{tag}{index}"
+            assert (await router.handle(*delivery(event_id=name, webhook_id=name))).status == 200
+        for _ in range(5):  # the first holds the only slot, the others wait for it
+            await asyncio.sleep(0)
+        gates[-1].set()
+        assert await router.drain()
+
+    asyncio.run(deliver_three("a"))
+    asyncio.run(deliver_three("b"))
+    assert sorted(seen) == ["a0", "a1", "a2", "b0", "b1", "b2"]

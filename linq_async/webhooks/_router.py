@@ -205,7 +205,9 @@ class Router:
         self._dedupe: DedupeStore | None = MemoryDedupe() if dedupe is _DEFAULT else dedupe
         self._dedupe_ttl = float(dedupe_ttl)
         self._max_body = max_body
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
         self._max_pending = max_pending
         self._wait = wait_for_handlers
         self._on_error = on_error
@@ -422,10 +424,24 @@ class Router:
         """
         await self._dispatch(event)
 
+    def _slots_here(self) -> asyncio.Semaphore:
+        # One semaphore per event loop: a semaphore that had to make a task wait is bound to
+        # that loop, and a router made at import time may serve one loop after another (a
+        # test suite's loop per test); the old one would fail every waiting dispatch.
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots_loop is not loop:
+            self._slots = asyncio.Semaphore(self._concurrency)
+            self._slots_loop = loop
+        return self._slots
+
     async def _dispatch(self, event: WebhookEvent) -> None:
-        async with self._slots:
-            for handler in self.handlers_for(event.event_type):
-                await self._run(handler, event)
+        try:
+            async with self._slots_here():
+                for handler in self.handlers_for(event.event_type):
+                    await self._run(handler, event)
+        except Exception as exc:  # a fault outside the handlers: logged, never a silent drop
+            logger.exception("webhook dispatch of %s %s failed", event.event_type, event.event_id)
+            await self._report(exc, event)
 
     async def _run(self, handler: Handler, event: WebhookEvent) -> None:
         # Each handler runs in a task of its own, so that a CancelledError the handler raises
