@@ -70,7 +70,10 @@ H = TypeVar("H", bound=Handler)
 
 class DedupeStore(Protocol):
     """Where the router remembers which deliveries it has seen (shared across processes in
-    a multi-worker deployment: implement it over Redis ``SET NX EX`` or a database)."""
+    a multi-worker deployment: implement it over Redis ``SET NX EX`` or a database).
+
+    ``ttl`` is a float: a Redis client wants whole seconds (redis-py refuses a float
+    ``ex``), so pass ``ex=math.ceil(ttl)``."""
 
     async def claim(self, key: str, ttl: float) -> bool:
         """Claim key for ttl seconds; True if this caller is the first to claim it."""
