@@ -4,6 +4,7 @@ route is the webhook Router; what each kind of delivery is answered and what it 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from linq_async import LinqSession
 from linq_async.testing import FakeLinqServer, FakeSubscription
 from linq_async.testing._webhooks import sign_standard
 from linq_async.webhooks import (
+    MAX_BODY,
     V1,
     V2,
     MessageEvent,
@@ -565,3 +567,57 @@ async def test_repeated_proxy_headers_do_not_fail_a_delivery() -> None:
             assert response.status == 200
         await router.drain()
     assert [event.event_id for event in seen.events] == ["evt_1"]
+
+
+async def test_many_identical_deliveries_at_once_dispatch_once() -> None:
+    """Twenty copies of one delivery POSTed concurrently: all answered 200, handled once."""
+    seen = Recorder()
+    router = Router(Verifier(SECRET))
+    router.on("message.*")(seen.handle)
+    body, headers = signed_delivery("evt_dup")
+    async with receiver(router) as url, aiohttp.ClientSession() as http:
+
+        async def post() -> int:
+            async with http.post(url, data=body, headers=headers) as response:
+                return response.status
+
+        assert await asyncio.gather(*(post() for _ in range(20))) == [200] * 20
+        await router.drain()
+    assert [event.event_id for event in seen.events] == ["evt_dup"]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_the_body_cap_holds_with_and_without_content_length(chunked: bool) -> None:
+    """Exactly 1 MiB is accepted, one byte more is 413, whether the length is declared
+    (Content-Length) or not (chunked transfer encoding)."""
+    seen = Recorder()
+    router = Router(Verifier(SECRET))
+    router.on("message.*")(seen.handle)
+
+    def sized(size: int, event_id: str) -> tuple[bytes, dict[str, str]]:
+        body, _ = signed_delivery(event_id)
+        body = body[:-1] + b', "pad": "' + b"x" * (size - len(body) - 11) + b'"}'
+        assert len(body) == size
+        stamp = int(time.time())
+        return body, {
+            "webhook-id": event_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": sign_standard(SECRET, event_id, stamp, body),
+        }
+
+    async def in_chunks(data: bytes) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 50_000):
+            yield data[start : start + 50_000]
+
+    async with receiver(router) as url, aiohttp.ClientSession() as http:
+        answers = []
+        for size, event_id in ((MAX_BODY, "at_cap"), (MAX_BODY + 1, "over_cap")):
+            body, headers = sized(size, event_id)
+            data: Any = in_chunks(body) if chunked else io.BytesIO(body)
+            async with http.post(url, data=data, headers=headers) as response:
+                sent = response.request_info.headers
+                assert ("Content-Length" in sent) is not chunked
+                answers.append(response.status)
+        await router.drain()
+    assert answers == [200, 413]
+    assert [event.event_id for event in seen.events] == ["at_cap"]
