@@ -61,7 +61,7 @@ def _handler(
                 body += chunk
         if size > cap:
             return web.Response(status=413)
-        if shutdown is not None and shutdown.started:  # began while the body came in
+        if shutdown is not None and shutdown.started:  # began since the request came in
             return _shutting_down()
         answer = await router.handle(bytes(body), request.headers, method=request.method)
         if shutdown is not None and shutdown.started:
