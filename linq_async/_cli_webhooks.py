@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import signal
@@ -201,7 +202,10 @@ async def _listen(args: argparse.Namespace, console: _Console) -> int:
         except WebhookVerificationError as exc:
             console.note(f"refused a delivery ({type(exc).__name__}): {exc}")
             return web.Response(status=401)
-        _show(console, event, request.headers.get("webhook-id"), MessageEvent)
+        try:
+            _show(console, event, request.headers.get("webhook-id"), bytes(body), MessageEvent)
+        except Exception as exc:  # verified: showing it must not turn into a 5xx Linq retries
+            console.note(f"could not show {event.event_type} {event.event_id}: {exc}")
         if args.forward_to:
             await _forward(console, http, args.forward_to, bytes(body), request.headers)
         return web.Response(status=200)
@@ -255,24 +259,32 @@ async def _listen(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
-def _show(console: _Console, event: Any, webhook_id: str | None, message_cls: type[Any]) -> None:
+def _show(
+    console: _Console, event: Any, webhook_id: str | None, body: bytes, message_cls: type[Any]
+) -> None:
+    # Other events show their data as received (JSON as it came, whether or not it fits the
+    # model); message events their version-independent fields.
+    envelope = json.loads(body)
     stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
-    console.json(
-        {
-            "event_type": event.event_type,
-            "event_id": event.event_id,
-            "webhook_id": webhook_id,
-            "webhook_version": event.webhook_version,
-            "data": getattr(event, "data", None) if not isinstance(event, message_cls) else None,
-            **(_message_fields(event) if isinstance(event, message_cls) else {}),
-        }
-    )
+    record: dict[str, Any] = {
+        "event_type": event.event_type,
+        "event_id": event.event_id,
+        "webhook_id": webhook_id,
+        "webhook_version": envelope.get("webhook_version"),
+        "data": None if isinstance(event, message_cls) else envelope.get("data"),
+    }
     detail = ""
     if isinstance(event, message_cls):
         fields = _message_fields(event)
-        detail = (
-            f" {fields['direction']} {fields['sender']} in {fields['chat_id']}: {fields['text']!r}"
-        )
+        record.update(fields)
+        if "error" in fields:
+            detail = f" (not readable in either payload version: {fields['error']})"
+        else:
+            detail = (
+                f" {fields['direction']} {fields['sender']} in {fields['chat_id']}: "
+                f"{fields['text']!r}"
+            )
+    console.json(record)
     console.lines(f"{stamp} {event.event_type} {event.event_id}{detail}")
 
 

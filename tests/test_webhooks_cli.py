@@ -139,14 +139,20 @@ async def read_json_line(stream: asyncio.StreamReader) -> Any:
     return json.loads(line)
 
 
-async def spawn_listen(fake: FakeLinqServer, port: int) -> asyncio.subprocess.Process:
-    """``linq-async --json webhooks listen`` on ``port``, subscribing its own loopback URL."""
+async def spawn_listen(
+    fake: FakeLinqServer,
+    port: int,
+    events: str = "message.sent,message.received",
+    *,
+    json_mode: bool = True,
+) -> asyncio.subprocess.Process:
+    """``linq-async [--json] webhooks listen`` on ``port``, subscribing its own loopback URL."""
     env = make_env(LINQ_API_KEY=fake.api_key, LINQ_BASE_URL=fake.base_url)
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "linq_async",
-        "--json",
+        *(["--json"] if json_mode else []),
         "webhooks",
         "listen",
         "--public-url",
@@ -154,7 +160,7 @@ async def spawn_listen(fake: FakeLinqServer, port: int) -> asyncio.subprocess.Pr
         "--port",
         str(port),
         "--events",
-        "message.sent,message.received",
+        events,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -214,6 +220,61 @@ async def test_listen_verifies_a_body_that_arrives_in_several_reads(
             proc.send_signal(signal.SIGINT)
         result = await finish(proc)
     assert result.code == 0, result.err
+
+
+async def test_listen_prints_every_kind_of_event_and_answers_200() -> None:
+    """--json: a reaction, a typing event and a reaction whose payload does not fit the model
+    are each printed with their data as received and answered 200 (a display problem must
+    not become a 5xx, which Linq would redeliver for 30 minutes)."""
+    port = free_port()
+    reaction = {"reaction_type": "love", "is_from_me": False, "chat_id": "c", "message_id": "m"}
+    async with FakeLinqServer(webhook_retry_delays=()) as fake:
+        proc = await spawn_listen(fake, port, "reaction.added,chat.typing_indicator.started")
+        assert proc.stdout is not None
+        try:
+            await read_json_line(proc.stdout)
+            fake.webhooks.emit("reaction.added", reaction)
+            fake.webhooks.emit("reaction.added", {"chat_id": "c"})  # no reaction_type
+            fake.webhooks.emit("chat.typing_indicator.started", {"chat_id": "c"})
+            await fake.webhooks.wait()
+            statuses = [[a.status for a in d.attempts] for d in fake.webhooks.deliveries]
+            assert statuses == [[200], [200], [200]]
+            shown = [await read_json_line(proc.stdout) for _ in range(3)]
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+            result = await finish(proc)
+    assert result.code == 0, result.err
+    assert [line["event_type"] for line in shown] == [
+        "reaction.added",
+        "reaction.added",
+        "chat.typing_indicator.started",
+    ]
+    assert [line["data"] for line in shown] == [reaction, {"chat_id": "c"}, {"chat_id": "c"}]
+
+
+async def test_listen_shows_a_message_event_of_neither_version_and_answers_200() -> None:
+    """Without --json: a message event that fits neither payload version is printed as
+    such, and answered 200."""
+    port = free_port()
+    async with FakeLinqServer(webhook_retry_delays=()) as fake:
+        proc = await spawn_listen(fake, port, json_mode=False)
+        assert proc.stdout is not None
+        try:
+            await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)  # listening on ...
+            await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)  # temporary subscription
+            fake.webhooks.emit("message.received", {"chat_id": "c"})
+            await fake.webhooks.wait()
+            statuses = [[a.status for a in d.attempts] for d in fake.webhooks.deliveries]
+            assert statuses == [[200]]
+            line = (await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)).decode()
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+            result = await finish(proc)
+    assert result.code == 0, result.err
+    assert "message.received" in line
+    assert "not readable in either payload version" in line
 
 
 async def test_fake_server_delivers_to_a_local_url() -> None:
