@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import re
 import signal
 import textwrap
 from collections.abc import Mapping
@@ -30,6 +32,7 @@ _HOP_BY_HOP = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"}
 )
 _MAX_BODY = 1024 * 1024
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
 
 
 class _CaptureError(LinqUsageError):
@@ -87,8 +90,7 @@ async def _verify(args: argparse.Namespace, console: _Console) -> int:
     from ._cli import EXIT_FAILED, EXIT_OK
     from .webhooks import MessageEvent, Verifier
 
-    secret = os.environ.get(args.secret_env, "")
-    if not secret.strip():
+    if not os.environ.get(args.secret_env, "").strip():
         raise LinqUsageError(
             f"{args.secret_env} is not set: export the subscription's signing secret (whsec_...) "
             f"or name another variable with --secret-env"
@@ -98,7 +100,7 @@ async def _verify(args: argparse.Namespace, console: _Console) -> int:
     if now is not None:
         fixed = now
         options["clock"] = lambda: fixed
-    verifier = Verifier(secret, **options)
+    verifier = Verifier(os.environ[args.secret_env], **options)  # no local holds the secret
     headers, body = parse_capture(sys.stdin.buffer.read())
     found = {name.lower(): value for name, value in headers}
     report: dict[str, Any] = {"body_bytes": len(body)}
@@ -112,7 +114,7 @@ async def _verify(args: argparse.Namespace, console: _Console) -> int:
         report[name] = value
     stamp = found.get("webhook-timestamp") or found.get("x-webhook-timestamp")
     current = now if now is not None else datetime.now(timezone.utc).timestamp()
-    if stamp and stamp.isdigit():
+    if stamp and _TIMESTAMP.fullmatch(stamp):  # not isdigit(): "²" is a digit int() refuses
         skew = current - int(stamp)
         report["skew_seconds"] = skew
         lines.append(f"{'signed at':<18} {_when(stamp)}, {_skew_text(skew, args.tolerance)}")
@@ -187,19 +189,25 @@ async def _listen(args: argparse.Namespace, console: _Console) -> int:
     http: list[ClientSession] = []
 
     async def receive(request: web.Request) -> web.StreamResponse:
-        body = await request.content.read(_MAX_BODY + 1)
-        if len(body) > _MAX_BODY:
-            return web.Response(status=413)
+        # Read to the end: one read() returns only what has arrived so far.
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > _MAX_BODY:
+                return web.Response(status=413)
         if not verifier:
             return web.Response(status=503)
         try:
-            event = verifier[0].verify(body, request.headers)
+            event = verifier[0].verify(bytes(body), request.headers)
         except WebhookVerificationError as exc:
             console.note(f"refused a delivery ({type(exc).__name__}): {exc}")
             return web.Response(status=401)
-        _show(console, event, request.headers.get("webhook-id"), MessageEvent)
+        try:
+            _show(console, event, request.headers.get("webhook-id"), bytes(body), MessageEvent)
+        except Exception as exc:  # verified: showing it must not turn into a 5xx Linq retries
+            console.note(f"could not show {event.event_type} {event.event_id}: {exc}")
         if args.forward_to:
-            await _forward(console, http, args.forward_to, body, request.headers)
+            await _forward(console, http, args.forward_to, bytes(body), request.headers)
         return web.Response(status=200)
 
     app = web.Application()
@@ -251,24 +259,32 @@ async def _listen(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
-def _show(console: _Console, event: Any, webhook_id: str | None, message_cls: type[Any]) -> None:
+def _show(
+    console: _Console, event: Any, webhook_id: str | None, body: bytes, message_cls: type[Any]
+) -> None:
+    # Other events show their data as received (JSON as it came, whether or not it fits the
+    # model); message events their version-independent fields.
+    envelope = json.loads(body)
     stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
-    console.json(
-        {
-            "event_type": event.event_type,
-            "event_id": event.event_id,
-            "webhook_id": webhook_id,
-            "webhook_version": event.webhook_version,
-            "data": getattr(event, "data", None) if not isinstance(event, message_cls) else None,
-            **(_message_fields(event) if isinstance(event, message_cls) else {}),
-        }
-    )
+    record: dict[str, Any] = {
+        "event_type": event.event_type,
+        "event_id": event.event_id,
+        "webhook_id": webhook_id,
+        "webhook_version": envelope.get("webhook_version"),
+        "data": None if isinstance(event, message_cls) else envelope.get("data"),
+    }
     detail = ""
     if isinstance(event, message_cls):
         fields = _message_fields(event)
-        detail = (
-            f" {fields['direction']} {fields['sender']} in {fields['chat_id']}: {fields['text']!r}"
-        )
+        record.update(fields)
+        if "error" in fields:
+            detail = f" (not readable in either payload version: {fields['error']})"
+        else:
+            detail = (
+                f" {fields['direction']} {fields['sender']} in {fields['chat_id']}: "
+                f"{fields['text']!r}"
+            )
+    console.json(record)
     console.lines(f"{stamp} {event.event_type} {event.event_id}{detail}")
 
 

@@ -139,32 +139,44 @@ async def read_json_line(stream: asyncio.StreamReader) -> Any:
     return json.loads(line)
 
 
-async def test_listen_subscribes_prints_deliveries_and_deletes_on_exit(
+async def spawn_listen(
     fake: FakeLinqServer,
-) -> None:
-    """listen: a temporary subscription, each verified delivery printed, deleted on SIGINT."""
-    port = free_port()
+    port: int,
+    events: str = "message.sent,message.received",
+    *,
+    json_mode: bool = True,
+) -> asyncio.subprocess.Process:
+    """``linq-async [--json] webhooks listen`` on ``port``, subscribing its own loopback URL."""
     env = make_env(LINQ_API_KEY=fake.api_key, LINQ_BASE_URL=fake.base_url)
-    public = f"http://127.0.0.1:{port}/hook"
-    proc = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "linq_async",
-        "--json",
+        *(["--json"] if json_mode else []),
         "webhooks",
         "listen",
         "--public-url",
-        public,
+        f"http://127.0.0.1:{port}/hook",
         "--port",
         str(port),
         "--events",
-        "message.sent,message.received",
+        events,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
         cwd=REPO,
+        limit=4 * 1024 * 1024,  # a JSON line per delivery, some large
     )
+
+
+async def test_listen_subscribes_prints_deliveries_and_deletes_on_exit(
+    fake: FakeLinqServer,
+) -> None:
+    """listen: a temporary subscription, each verified delivery printed, deleted on SIGINT."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}/hook"
+    proc = await spawn_listen(fake, port)
     assert proc.stdout is not None
     try:
         ready = await read_json_line(proc.stdout)
@@ -183,6 +195,86 @@ async def test_listen_subscribes_prints_deliveries_and_deletes_on_exit(
     assert result.code == 0, result.err
     assert fake.webhooks.subscriptions == {}
     assert f"deleted subscription {ready['subscription_id']}" in result.err
+
+
+async def test_listen_verifies_a_body_that_arrives_in_several_reads(
+    fake: FakeLinqServer,
+) -> None:
+    """A delivery larger than one socket read (asyncio reads at most 256 KiB at a time) is
+    read to its end before it is verified: 200 and printed, not a truncated body's 401."""
+    port = free_port()
+    proc = await spawn_listen(fake, port)
+    assert proc.stdout is not None
+    text = "long message " * 50_000  # 650 KB: under the 1 MiB cap
+    try:
+        await read_json_line(proc.stdout)
+        fake.receive_message(sender=RECIPIENT, line=SENDER, text=text)
+        await fake.webhooks.wait()
+        (delivery,) = fake.webhooks.deliveries
+        assert len(delivery.body) > 512 * 1024
+        assert [attempt.status for attempt in delivery.attempts] == [200]
+        shown = await read_json_line(proc.stdout)
+        assert shown["text"] == text
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        result = await finish(proc)
+    assert result.code == 0, result.err
+
+
+async def test_listen_prints_every_kind_of_event_and_answers_200() -> None:
+    """--json: a reaction, a typing event and a reaction whose payload does not fit the model
+    are each printed with their data as received and answered 200 (a display problem must
+    not become a 5xx, which Linq would redeliver for 30 minutes)."""
+    port = free_port()
+    reaction = {"reaction_type": "love", "is_from_me": False, "chat_id": "c", "message_id": "m"}
+    async with FakeLinqServer(webhook_retry_delays=()) as fake:
+        proc = await spawn_listen(fake, port, "reaction.added,chat.typing_indicator.started")
+        assert proc.stdout is not None
+        try:
+            await read_json_line(proc.stdout)
+            fake.webhooks.emit("reaction.added", reaction)
+            fake.webhooks.emit("reaction.added", {"chat_id": "c"})  # no reaction_type
+            fake.webhooks.emit("chat.typing_indicator.started", {"chat_id": "c"})
+            await fake.webhooks.wait()
+            statuses = [[a.status for a in d.attempts] for d in fake.webhooks.deliveries]
+            assert statuses == [[200], [200], [200]]
+            shown = [await read_json_line(proc.stdout) for _ in range(3)]
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+            result = await finish(proc)
+    assert result.code == 0, result.err
+    assert [line["event_type"] for line in shown] == [
+        "reaction.added",
+        "reaction.added",
+        "chat.typing_indicator.started",
+    ]
+    assert [line["data"] for line in shown] == [reaction, {"chat_id": "c"}, {"chat_id": "c"}]
+
+
+async def test_listen_shows_a_message_event_of_neither_version_and_answers_200() -> None:
+    """Without --json: a message event that fits neither payload version is printed as
+    such, and answered 200."""
+    port = free_port()
+    async with FakeLinqServer(webhook_retry_delays=()) as fake:
+        proc = await spawn_listen(fake, port, json_mode=False)
+        assert proc.stdout is not None
+        try:
+            await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)  # listening on ...
+            await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)  # temporary subscription
+            fake.webhooks.emit("message.received", {"chat_id": "c"})
+            await fake.webhooks.wait()
+            statuses = [[a.status for a in d.attempts] for d in fake.webhooks.deliveries]
+            assert statuses == [[200]]
+            line = (await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)).decode()
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+            result = await finish(proc)
+    assert result.code == 0, result.err
+    assert "message.received" in line
+    assert "not readable in either payload version" in line
 
 
 async def test_fake_server_delivers_to_a_local_url() -> None:
@@ -238,3 +330,24 @@ async def test_fake_server_delivers_to_a_local_url() -> None:
     assert result.code == 0, result.err
     (event,) = received
     assert (event.event_type, event.text) == ("message.sent", "to the hook")
+
+
+async def test_verify_explains_a_timestamp_in_other_digits() -> None:
+    """A timestamp of non-ASCII digits (a latin-1 "\u00b2" byte here): the header error
+    explained, exit 1, not a crash."""
+    data = capture(standard(int(time.time())))
+    start = data.index(b"webhook-timestamp: ") + len(b"webhook-timestamp: ")
+    end = data.index(b"\r\n", start)
+    result = await run_verify(data[:start] + b"\xb2" + data[end:])
+    assert result.code == 1, result.err
+    assert "FAILED (WebhookHeaderError)" in result.out
+    assert "unexpected" not in result.err
+
+
+async def test_verify_accepts_a_capture_with_repeated_proxy_headers() -> None:
+    """Repeated X-Forwarded-For lines in the capture do not make it fail."""
+    data = capture(standard(int(time.time())))
+    head, _, body = data.partition(b"\r\n\r\n")
+    proxied = head + b"\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-For: 10.0.0.2"
+    result = await run_verify(proxied + b"\r\n\r\n" + body)
+    assert result.code == 0, result.out

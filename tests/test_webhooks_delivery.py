@@ -4,6 +4,8 @@ route is the webhook Router; what each kind of delivery is answered and what it 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,10 +15,13 @@ import aiohttp
 import pytest
 from _support import RECIPIENT, SENDER, SleepRecorder
 from aiohttp import web
+from multidict import CIMultiDict
 
 from linq_async import LinqSession
 from linq_async.testing import FakeLinqServer, FakeSubscription
+from linq_async.testing._webhooks import sign_standard
 from linq_async.webhooks import (
+    MAX_BODY,
     V1,
     V2,
     MessageEvent,
@@ -427,3 +432,192 @@ async def test_shutdown_drains_running_handlers(fake: FakeLinqServer) -> None:
         asyncio.get_running_loop().call_soon(release.set)
     assert finished == ["finish me"]
     assert router.pending == 0
+
+
+# Shutdown, proxies, and what a delivery in flight at shutdown gets
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def signed_delivery(event_id: str = "evt_1") -> tuple[bytes, dict[str, str]]:
+    """A message.received body and its Standard Webhooks headers, signed now with SECRET."""
+    body = json.dumps({"event_id": event_id, "event_type": "message.received", "data": {}}).encode()
+    stamp = int(time.time())
+    webhook_id = f"msg_{event_id}"
+    return body, {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign_standard(SECRET, webhook_id, stamp, body),
+    }
+
+
+class ShuttingDownApp:
+    """An app with the webhook route, that tells when a request reached it and when the
+    shutdown has begun (an on_shutdown hook after setup_aiohttp's), and can hold requests
+    (received in full) before they reach the route."""
+
+    def __init__(self, router: Router, hold: asyncio.Event | None = None) -> None:
+        self.entered = asyncio.Event()
+        self.shutting_down = asyncio.Event()
+        self.pending_at_cleanup: list[int] = []
+
+        @web.middleware
+        async def note_entry(request: web.Request, handler: Any) -> web.StreamResponse:
+            self.entered.set()
+            if hold is not None:
+                await hold.wait()
+            response: web.StreamResponse = await handler(request)
+            return response
+
+        async def began(_: web.Application) -> None:
+            self.shutting_down.set()
+
+        async def cleanup(_: web.Application) -> None:  # where apps close their resources
+            self.pending_at_cleanup.append(router.pending)
+
+        self.app = web.Application(middlewares=[note_entry])
+        setup_aiohttp(self.app, router, "/hook")
+        self.app.on_shutdown.append(began)
+        self.app.on_cleanup.append(cleanup)
+
+
+async def test_a_delivery_not_yet_handled_at_shutdown_gets_503_and_is_not_dispatched() -> None:
+    """Once the app shuts down, a delivery received but not handled yet is answered 503
+    (Linq redelivers it), not 200 with its handler started after the drain, to be cut off
+    with the process."""
+    seen = Recorder()
+    router = Router(Verifier(SECRET))
+    router.on("message.*")(seen.handle)
+    hold = asyncio.Event()
+    served = ShuttingDownApp(router, hold)
+    runner = web.AppRunner(served.app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    body, headers = signed_delivery()
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+        posting = asyncio.create_task(http.post(url, data=body, headers=headers))
+        await served.entered.wait()
+        cleanup = asyncio.create_task(runner.cleanup())
+        await served.shutting_down.wait()
+        hold.set()
+        async with await posting as response:
+            assert response.status == 503
+        await cleanup
+    assert seen.events == []
+    assert served.pending_at_cleanup == [0]
+
+
+async def test_a_delivery_claimed_as_shutdown_begins_finishes_before_cleanup() -> None:
+    """A delivery past verification when the shutdown begins (its dedupe claim still
+    running) is answered only once its handler has run: before the app's cleanup hooks."""
+    claimed = asyncio.Event()
+    release = asyncio.Event()
+
+    class SlowStore:  # a shared store over the network: the claim takes a while
+        async def claim(self, key: str, ttl: float) -> bool:
+            claimed.set()
+            await release.wait()
+            return True
+
+    finished: list[str] = []
+    router = Router(Verifier(SECRET), dedupe=SlowStore())
+
+    @router.on("message.received")
+    async def takes_a_while(event: WebhookEvent) -> None:
+        for _ in range(200):  # many turns of the loop, more than the rest of the shutdown
+            await asyncio.sleep(0)
+        finished.append(event.event_id)
+
+    served = ShuttingDownApp(router)
+    runner = web.AppRunner(served.app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    body, headers = signed_delivery("evt_late")
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+        posting = asyncio.create_task(http.post(url, data=body, headers=headers))
+        await claimed.wait()
+        cleanup = asyncio.create_task(runner.cleanup())
+        await served.shutting_down.wait()
+        release.set()
+        async with await posting as response:
+            assert response.status == 200
+        await cleanup
+    assert finished == ["evt_late"]
+    assert served.pending_at_cleanup == [0]
+
+
+async def test_repeated_proxy_headers_do_not_fail_a_delivery() -> None:
+    """Through proxies that each add X-Forwarded-For and Via: still 200 and dispatched."""
+    seen = Recorder()
+    router = Router(Verifier(SECRET))
+    router.on("message.*")(seen.handle)
+    body, headers = signed_delivery()
+    sent = CIMultiDict(headers)
+    for name, value in [
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("X-Forwarded-For", "10.0.0.2"),
+        ("Via", "1.1 edge"),
+        ("Via", "1.1 lb"),
+    ]:
+        sent.add(name, value)
+    async with receiver(router) as url, aiohttp.ClientSession() as http:
+        async with http.post(url, data=body, headers=sent) as response:
+            assert response.status == 200
+        await router.drain()
+    assert [event.event_id for event in seen.events] == ["evt_1"]
+
+
+async def test_many_identical_deliveries_at_once_dispatch_once() -> None:
+    """Twenty copies of one delivery POSTed concurrently: all answered 200, handled once."""
+    seen = Recorder()
+    router = Router(Verifier(SECRET))
+    router.on("message.*")(seen.handle)
+    body, headers = signed_delivery("evt_dup")
+    async with receiver(router) as url, aiohttp.ClientSession() as http:
+
+        async def post() -> int:
+            async with http.post(url, data=body, headers=headers) as response:
+                return response.status
+
+        assert await asyncio.gather(*(post() for _ in range(20))) == [200] * 20
+        await router.drain()
+    assert [event.event_id for event in seen.events] == ["evt_dup"]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_the_body_cap_holds_with_and_without_content_length(chunked: bool) -> None:
+    """Exactly 1 MiB is accepted, one byte more is 413, whether the length is declared
+    (Content-Length) or not (chunked transfer encoding)."""
+    seen = Recorder()
+    router = Router(Verifier(SECRET))
+    router.on("message.*")(seen.handle)
+
+    def sized(size: int, event_id: str) -> tuple[bytes, dict[str, str]]:
+        body, _ = signed_delivery(event_id)
+        body = body[:-1] + b', "pad": "' + b"x" * (size - len(body) - 11) + b'"}'
+        assert len(body) == size
+        stamp = int(time.time())
+        return body, {
+            "webhook-id": event_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": sign_standard(SECRET, event_id, stamp, body),
+        }
+
+    async def in_chunks(data: bytes) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 50_000):
+            yield data[start : start + 50_000]
+
+    async with receiver(router) as url, aiohttp.ClientSession() as http:
+        answers = []
+        for size, event_id in ((MAX_BODY, "at_cap"), (MAX_BODY + 1, "over_cap")):
+            body, headers = sized(size, event_id)
+            data: Any = in_chunks(body) if chunked else io.BytesIO(body)
+            async with http.post(url, data=data, headers=headers) as response:
+                sent = response.request_info.headers
+                assert ("Content-Length" in sent) is not chunked
+                answers.append(response.status)
+        await router.drain()
+    assert answers == [200, 413]
+    assert [event.event_id for event in seen.events] == ["at_cap"]

@@ -82,3 +82,80 @@ async def test_bad_options_are_refused(linq: LinqSession, options: dict[str, obj
     with pytest.raises(LinqUsageError):
         async for _ in poll_inbound(linq, **options):  # type: ignore[arg-type]
             pass
+
+
+async def test_a_small_seen_cache_yields_no_old_message_and_misses_none(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Message ids forgotten by a small seen_cache are not yielded again: each chat stops
+    at the messages older than the newest it has read. New ones still arrive, each once."""
+    for index in range(4):
+        fake.receive_message(sender=FRIEND, line=SENDER, text=f"old friend {index}")
+        fake.receive_message(sender=OTHER, line=SENDER, text=f"old other {index}")
+    rounds = 0
+    sent: list[str] = []
+
+    class Done(Exception):
+        pass
+
+    async def sleep(delay: float) -> None:
+        nonlocal rounds
+        rounds += 1
+        if rounds > 4:
+            raise Done
+        for sender in (FRIEND, OTHER):
+            sent.append(f"new {sender} {rounds}")
+            fake.receive_message(sender=sender, line=SENDER, text=sent[-1])
+
+    got: list[str] = []
+
+    async def collect() -> None:
+        async for message in poll_inbound(linq, interval=0, seen_cache=2, sleep=sleep):
+            got.append(str(getattr(message.parts[0], "value", None)))
+
+    with pytest.raises(Done):
+        await collect()
+    assert sorted(got) == sorted(sent)
+
+
+async def test_messages_arriving_mid_round_in_many_chats_come_once_each(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """While the caller handles a yielded message, customers write into chats the round has
+    read, chats it has not reached yet, and new chats: each message is yielded exactly once."""
+    senders = [f"+1555010{index:04d}" for index in range(25)]  # more chats than a page
+    for sender in senders:
+        fake.receive_message(sender=sender, line=SENDER, text=f"old {sender}")
+    sent: list[str] = []
+
+    def write(sender: str) -> None:
+        sent.append(f"{sender} #{len(sent)}")
+        fake.receive_message(sender=sender, line=SENDER, text=sent[-1])
+
+    class Done(Exception):
+        pass
+
+    rounds = 0
+
+    async def sleep(delay: float) -> None:
+        nonlocal rounds
+        rounds += 1
+        if rounds == 1:
+            for sender in senders[::5]:
+                write(sender)
+        if rounds > 4:
+            raise Done
+
+    got: list[str] = []
+
+    async def collect() -> None:
+        async for message in poll_inbound(linq, interval=0, sleep=sleep):
+            got.append(str(getattr(message.parts[0], "value", None)))
+            if len(sent) < 40:  # mid-round: one read chat, one not reached, one new chat
+                write(senders[0])
+                write(senders[-1])
+                write(f"+1555020{len(sent):04d}")
+
+    with pytest.raises(Done):
+        await collect()
+    assert sorted(got) == sorted(sent)

@@ -245,15 +245,18 @@ async def test_drain_with_a_timeout_cancels_what_is_left() -> None:
     router = Router(Verifier(SECRET))
     cancelled = asyncio.Event()
 
+    started = asyncio.Event()
+
     @router.on("message.received")
     async def forever(event: WebhookEvent) -> None:
+        started.set()
         try:
             await asyncio.Event().wait()
         finally:
             cancelled.set()
 
     await router.handle(*delivery())
-    await asyncio.sleep(0)
+    await started.wait()
     assert await router.drain(timeout=0) is False
     assert cancelled.is_set()
     assert router.pending == 0
@@ -307,3 +310,107 @@ async def test_a_failing_error_hook_is_logged_not_raised(caplog: pytest.LogCaptu
         assert (await router.handle(*delivery())).status == 200
     assert "handler broke" in caplog.text
     assert "on_error hook failed" in caplog.text
+
+
+async def test_a_handler_raising_cancelled_error_is_a_failure_of_that_handler_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A handler that raises CancelledError itself (it awaited something cancelled elsewhere)
+    is logged and reported like any failure; the next handler still runs; still 200."""
+    errors: list[BaseException] = []
+    for wait in (False, True):
+        calls = Calls()
+        router = Router(
+            Verifier(SECRET),
+            wait_for_handlers=wait,
+            on_error=lambda exc, _: errors.append(exc),
+        )
+
+        @router.on("message.received")
+        async def gives_up(event: WebhookEvent) -> None:
+            raise asyncio.CancelledError
+
+        router.on("message.*")(calls.handler("next"))
+        with caplog.at_level(logging.ERROR, logger="linq_async.webhooks"):
+            assert (await router.handle(*delivery())).status == 200
+            assert await router.drain()
+        assert calls.seen == [("next", "message.received")]
+    assert [type(exc) for exc in errors] == [asyncio.CancelledError] * 2
+    assert caplog.text.count("gives_up failed on message.received e1") == 2
+
+
+async def test_a_cancelled_dispatch_cancels_the_running_handler() -> None:
+    """drain's timeout cancels the handler itself, and no later handler of the event runs."""
+    router = Router(Verifier(SECRET))
+    started = asyncio.Event()
+    outcome: list[str] = []
+    calls = Calls()
+
+    @router.on("message.received")
+    async def slow(event: WebhookEvent) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+
+    router.on("message.*")(calls.handler("after"))
+    await router.handle(*delivery())
+    await started.wait()
+    assert await router.drain(timeout=0) is False
+    assert outcome == ["cancelled"]
+    assert calls.seen == []
+
+
+async def test_handle_refuses_a_str_body_in_every_mode() -> None:
+    """A str body is a LinqUsageError (verifying or insecure), never a TypeError from inside."""
+    body, headers = delivery()
+    for router in (Router(Verifier(SECRET)), Router(None, insecure_no_verification=True)):
+        with pytest.raises(LinqUsageError, match="bytes"):
+            await router.handle(body.decode(), headers)  # type: ignore[arg-type]
+        with pytest.raises(LinqUsageError, match="headers"):
+            await router.handle(body, None)  # type: ignore[arg-type]
+
+
+async def test_headers_given_as_a_generator_still_dedupe_on_webhook_id() -> None:
+    """One-shot (name, value) pairs are read for verification and for the dedupe key."""
+    keys: list[str] = []
+
+    class Store:
+        async def claim(self, key: str, ttl: float) -> bool:
+            keys.append(key)
+            return True
+
+    router = Router(Verifier(SECRET), dedupe=Store())
+    body, headers = delivery(webhook_id="msg_gen", event_id="evt_gen")
+    assert (await router.handle(body, (pair for pair in headers.items()))).status == 200
+    assert keys == ["msg_gen"]
+    await router.drain()
+
+
+def test_a_router_serves_one_event_loop_after_another() -> None:
+    """A module-level router used from several event loops in turn (a test suite's loop per
+    test, or asyncio.run twice) runs every handler, even when deliveries wait for a slot."""
+    router = Router(Verifier(SECRET), concurrency=1)
+    seen: list[str] = []
+    gates: list[asyncio.Event] = []
+
+    @router.on("message.received")
+    async def handler(event: WebhookEvent) -> None:
+        await gates[-1].wait()
+        seen.append(event.event_id)
+
+    async def deliver_three(tag: str) -> None:
+        gates.append(asyncio.Event())
+        for index in range(3):
+            name = f"{tag}{index}"
+            assert (await router.handle(*delivery(event_id=name, webhook_id=name))).status == 200
+        for _ in range(5):  # the first holds the only slot, the others wait for it
+            await asyncio.sleep(0)
+        gates[-1].set()
+        assert await router.drain()
+
+    asyncio.run(deliver_three("a"))
+    asyncio.run(deliver_three("b"))
+    assert sorted(seen) == ["a0", "a1", "a2", "b0", "b1", "b2"]

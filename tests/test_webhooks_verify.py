@@ -8,16 +8,19 @@ import hmac
 import json
 import pickle
 import time
+import traceback
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 import standardwebhooks
+from multidict import CIMultiDict
 
 from linq_async import LinqError, LinqUsageError
 from linq_async.testing._webhooks import sign_legacy, sign_standard
 from linq_async.webhooks import (
     MessageEvent,
+    Router,
     UnknownEvent,
     Verifier,
     WebhookHeaderError,
@@ -260,7 +263,7 @@ def test_a_secret_that_is_not_base64_is_refused_without_echoing_it(secret: str) 
         Verifier(secret)
     assert secret.removeprefix("whsec_") not in str(info.value)
     assert info.value.__cause__ is None
-    assert info.value.__suppress_context__
+    assert info.value.__context__ is None or info.value.__suppress_context__
 
 
 def test_the_secret_never_appears_in_repr_errors_or_pickles() -> None:
@@ -434,3 +437,114 @@ def test_the_reference_signs_the_published_vector() -> None:
     assert (
         sign_standard(VECTOR_SECRET, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY) == VECTOR_SIGNATURE
     )
+
+
+# Hardening: what a real receiver's headers, captures and logs look like
+
+
+def test_unrelated_headers_sent_twice_do_not_fail_verification() -> None:
+    """Repeated X-Forwarded-For, Cookie or Via headers (proxies add them) are not ambiguity."""
+    pairs = [
+        *vector_headers().items(),
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("X-Forwarded-For", "10.0.0.2"),
+        ("Via", "1.1 edge"),
+        ("via", "1.1 lb"),
+        ("Cookie", "a=1"),
+        ("Cookie", "b=2"),
+    ]
+    at(VECTOR_TIMESTAMP).check(VECTOR_BODY, pairs)
+    at(VECTOR_TIMESTAMP).check(VECTOR_BODY, CIMultiDict(pairs))
+
+
+def test_bytes_header_values_are_taken_as_the_wire_bytes() -> None:
+    """A UTF-8 webhook-id given as raw bytes is signed as those bytes, not re-encoded."""
+    webhook_id = "msg_\u00e9t\u00e9"
+    now = int(time.time())
+    headers = signed(VECTOR_SECRET, b"{}", now, webhook_id)
+    pairs = [(name.encode(), value.encode()) for name, value in headers.items()]
+    Verifier(VECTOR_SECRET).check(b"{}", pairs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("headers", [None, 5, ["webhook-id"], [("a", "b", "c")]])
+def test_headers_of_the_wrong_shape_are_a_usage_error(headers: Any) -> None:
+    """Not a mapping nor (name, value) pairs: LinqUsageError, not TypeError or ValueError."""
+    with pytest.raises(LinqUsageError, match="headers"):
+        at(VECTOR_TIMESTAMP).check(VECTOR_BODY, headers)
+
+
+def test_a_fractional_skew_is_not_rounded_into_the_tolerance() -> None:
+    """300.5 s is refused, and the error says 300.5 s, not a confusing "300 s"."""
+    with pytest.raises(WebhookTimestampError) as info:
+        at(VECTOR_TIMESTAMP + 300.5).check(VECTOR_BODY, vector_headers())
+    assert "300.5 s in the past" in str(info.value)
+    assert info.value.skew == 300.5
+
+
+def _forms(secret: bytes) -> list[str]:
+    """How bytes can show up in a rendered traceback: repr text, base64, hex."""
+    return [repr(secret)[2:-1], base64.b64encode(secret).decode()[:20], secret.hex()[:20]]
+
+
+def _rendered(exc: BaseException) -> str:
+    """The traceback's frames inside linq_async, with their locals, as a logger or an error
+    tracker that captures locals renders them (the test's own frames are left out)."""
+    report = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    "".join(report.format())  # rendering must not fail either
+    frames = [frame for frame in report.stack if "linq_async" in frame.filename]
+    assert frames
+    shown = [f"{name}={value}" for frame in frames for name, value in (frame.locals or {}).items()]
+    return "\n".join(shown) + str(exc)
+
+
+def test_a_failed_signature_leaves_no_valid_signature_in_traceback_locals() -> None:
+    """With locals captured, a refused delivery's traceback holds neither the key nor the
+    signature that would have matched (that would let a log reader forge the delivery)."""
+    key = base64.b64decode(VECTOR_SECRET.removeprefix("whsec_"))
+    now = VECTOR_TIMESTAMP
+    forged = b'{"event_id":"e","event_type":"x","data":{}}'
+    expected = hmac.new(key, f"{VECTOR_ID}.{now}.".encode() + forged, hashlib.sha256).digest()
+    legacy = hmac.new(VECTOR_SECRET.encode(), f"{now}.".encode() + forged, hashlib.sha256)
+    verifier = Verifier(VECTOR_SECRET, clock=lambda: now, allow_legacy=True)
+    attempts = [
+        vector_headers(WRONG_SIGNATURE),
+        {"X-Webhook-Timestamp": str(now), "X-Webhook-Signature": "00" * 32},
+    ]
+    for headers in attempts:
+        with pytest.raises(WebhookSignatureError) as info:
+            verifier.check(forged, headers)
+        text = _rendered(info.value)
+        assert "Verifier(secret=<redacted>" in text  # the locals were rendered
+        for needle in [*_forms(key), *_forms(expected), *_forms(legacy.digest())]:
+            assert needle not in text
+        assert VECTOR_SECRET.removeprefix("whsec_")[:12] not in text
+
+
+@pytest.mark.parametrize(
+    ("secret", "options"),
+    [
+        ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS!", {}),  # a typo in a real secret
+        (VECTOR_SECRET, {"tolerance": 0}),
+        (VECTOR_SECRET.encode(), {"allow_legacy": True}),
+    ],
+)
+def test_a_refused_construction_leaves_the_secret_out_of_traceback_locals(
+    secret: str | bytes, options: dict[str, Any]
+) -> None:
+    """Rendering the construction error with locals works and does not show the secret."""
+    with pytest.raises(LinqUsageError) as info:
+        Verifier(secret, **options)
+    text = _rendered(info.value)
+    assert "MfKQ9r8GKYqrTwjUPD8IL" not in text
+    assert "<redacted>" in text  # repr(self) of the half-built verifier did not fail
+
+
+def test_from_env_with_a_malformed_secret_keeps_it_out_of_traceback_locals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Verifier.from_env and Router.from_env: a malformed secret is not in the locals."""
+    monkeypatch.setenv("LINQ_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS!")
+    for build in (Verifier.from_env, Router.from_env):
+        with pytest.raises(LinqUsageError) as info:
+            build()
+        assert "MfKQ9r8GKYqrTwjUPD8IL" not in _rendered(info.value)

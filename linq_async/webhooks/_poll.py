@@ -43,8 +43,13 @@ async def poll_inbound(
 
     Each round lists the chats (newest first, up to ``max_chats``), skips those whose
     ``updated_at`` did not change, and reads each other chat's messages from the newest
-    back to the first one already seen. Messages not from you (``is_from_me`` false) are
-    yielded oldest first; ids seen are remembered (the last ``seen_cache`` of them).
+    back to the first one already seen, or to the first one older than the newest already
+    read in that chat (so a message whose id left the ``seen_cache`` is not yielded
+    again). Messages not from you (``is_from_me`` false) are yielded oldest first.
+
+    A chat met for the first time after the first round is read back to its start: right
+    for a new chat, but an old chat entering the ``max_chats`` window (the order of
+    ``GET /v3/chats`` is not documented) has its history yielded as new.
 
     Args:
         linq: an open session.
@@ -53,7 +58,8 @@ async def poll_inbound(
         include_existing: also yield the inbound messages already there at the first round
             (only the newest page of each chat); by default they are only marked seen.
         max_chats: the most chats looked at per round.
-        seen_cache: how many message ids are remembered.
+        seen_cache: how many message ids are remembered (the newest ``created_at`` read
+            per chat is kept as well).
         sleep: how the interval is slept (``asyncio.sleep``); inject one in tests.
 
     Raises:
@@ -68,6 +74,7 @@ async def poll_inbound(
             raise LinqUsageError(f"{name} must be a positive int, got {value!r}")
     seen: OrderedDict[str, None] = OrderedDict()
     marks: dict[str, datetime | None] = {}
+    newest: dict[str, _Newest] = {}
     first_round = True
 
     def remember(message_id: str) -> None:
@@ -90,20 +97,62 @@ async def poll_inbound(
                 continue
             marks[chat.id] = chat.updated_at
             fresh: list[Message] = []
+            mark = newest.setdefault(chat.id, _Newest())
             if first_round:
                 page = await linq.chats.messages.list(chat.id)
                 for message in page.items:
                     remember(message.id)
+                    mark.add(message)
                     if include_existing and message.is_from_me is False:
                         fresh.append(message)
             else:
+                read: list[Message] = []
                 async for message in linq.chats.messages.list(chat.id):
-                    if message.id in seen:
+                    # Newest first: stop at the first message already read. The seen ids
+                    # are a bounded cache, so also stop at one older than the newest read
+                    # in this chat (its id may have been forgotten since).
+                    if message.id in seen or mark.older(message):
                         break
+                    if mark.holds(message):
+                        continue  # as recent as the newest read, and read
+                    read.append(message)
                     remember(message.id)
                     if message.is_from_me is False:
                         fresh.append(message)
+                for message in read:
+                    mark.add(message)
             for message in reversed(fresh):
                 yield message
         first_round = False
         await sleep(interval)
+
+
+class _Newest:
+    """The newest ``created_at`` read in one chat, and the ids read with exactly that time."""
+
+    __slots__ = ("at", "ids")
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+        self.ids: set[str] = set()
+
+    def add(self, message: Message) -> None:
+        created = message.created_at
+        if created is None:
+            return
+        if self.at is None or created > self.at:
+            self.at, self.ids = created, {message.id}
+        elif created == self.at:
+            self.ids.add(message.id)
+
+    def older(self, message: Message) -> bool:
+        return (
+            self.at is not None and message.created_at is not None and message.created_at < self.at
+        )
+
+    def holds(self, message: Message) -> bool:
+        return (
+            message.created_at is not None
+            and message.created_at == self.at
+            and message.id in self.ids
+        )

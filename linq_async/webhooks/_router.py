@@ -70,7 +70,10 @@ H = TypeVar("H", bound=Handler)
 
 class DedupeStore(Protocol):
     """Where the router remembers which deliveries it has seen (shared across processes in
-    a multi-worker deployment: implement it over Redis ``SET NX EX`` or a database)."""
+    a multi-worker deployment: implement it over Redis ``SET NX EX`` or a database).
+
+    ``ttl`` is a float: a Redis client wants whole seconds (redis-py refuses a float
+    ``ex``), so pass ``ex=math.ceil(ttl)``."""
 
     async def claim(self, key: str, ttl: float) -> bool:
         """Claim key for ttl seconds; True if this caller is the first to claim it."""
@@ -159,8 +162,9 @@ class Router:
         dedupe_ttl: how long ids are remembered, in seconds (`DEFAULT_DEDUPE_TTL`).
         max_body: the largest body accepted, in bytes (1 MiB).
         concurrency: the most handler tasks running at once.
-        max_pending: the most deliveries waiting for a handler slot before new ones are
-            answered 503 (to be redelivered later).
+        max_pending: the most handler tasks pending (running, or waiting for one of the
+            ``concurrency`` slots) before new deliveries are answered 503, to be redelivered
+            later.
         wait_for_handlers: answer only once the handlers have run (for serverless hosts
             that freeze the process after the answer). Still 200 when a handler fails.
         on_error: called with each handler exception (and the event), after it is logged.
@@ -204,7 +208,9 @@ class Router:
         self._dedupe: DedupeStore | None = MemoryDedupe() if dedupe is _DEFAULT else dedupe
         self._dedupe_ttl = float(dedupe_ttl)
         self._max_body = max_body
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
         self._max_pending = max_pending
         self._wait = wait_for_handlers
         self._on_error = on_error
@@ -219,7 +225,18 @@ class Router:
             )
 
     @classmethod
-    def from_env(cls, **options: Any) -> Router:
+    def from_env(
+        cls,
+        *,
+        dedupe: DedupeStore | None = _DEFAULT,  # type: ignore[assignment]
+        dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
+        max_body: int = MAX_BODY,
+        concurrency: int = 16,
+        max_pending: int = 1000,
+        wait_for_handlers: bool = False,
+        on_error: ErrorHook | None = None,
+        insecure_no_verification: bool = False,
+    ) -> Router:
         """A router verifying with ``LINQ_WEBHOOK_SECRET``, or answering 503 when it is unset.
 
         Unlike `Verifier.from_env`, a missing secret does not stop the application from
@@ -227,14 +244,35 @@ class Router:
         and an error is logged, until the secret is configured.
 
         Args:
-            **options: the other arguments of `Router`.
+            dedupe: as `Router`.
+            dedupe_ttl: as `Router`.
+            max_body: as `Router`.
+            concurrency: as `Router`.
+            max_pending: as `Router`.
+            wait_for_handlers: as `Router`.
+            on_error: as `Router`.
+            insecure_no_verification: as `Router` (only used while the variable is unset).
+
+        Raises:
+            LinqUsageError: the variable holds a malformed secret, or an option is out of
+                range.
         """
         verifier = None
         if os.environ.get(SECRET_ENV, "").strip():
             verifier = Verifier.from_env()
         else:
             logger.error("%s is not set: every webhook delivery will be answered 503", SECRET_ENV)
-        return cls(verifier, **options)
+        return cls(
+            verifier,
+            dedupe=dedupe,
+            dedupe_ttl=dedupe_ttl,
+            max_body=max_body,
+            concurrency=concurrency,
+            max_pending=max_pending,
+            wait_for_handlers=wait_for_handlers,
+            on_error=on_error,
+            insecure_no_verification=insecure_no_verification,
+        )
 
     def __repr__(self) -> str:
         state = (
@@ -315,7 +353,22 @@ class Router:
 
         Returns:
             The status and body to answer with.
+
+        Raises:
+            LinqUsageError: ``body`` is not bytes, or ``headers`` is not headers.
         """
+        if not isinstance(body, (bytes, bytearray, memoryview)):
+            raise LinqUsageError(
+                f"handle() takes the raw request body as bytes, not {type(body).__name__}"
+            )
+        if not isinstance(headers, Mapping):
+            try:  # read twice (verify, then the dedupe key): a generator would be empty
+                headers = list(headers)
+            except TypeError:
+                raise LinqUsageError(
+                    "headers must be a mapping or (name, value) pairs, "
+                    f"not {type(headers).__name__}"
+                ) from None
         if method.upper() != "POST":
             return Answer(405)
         if len(body) > self._max_body:
@@ -374,19 +427,60 @@ class Router:
         """
         await self._dispatch(event)
 
+    def _slots_here(self) -> asyncio.Semaphore:
+        # One semaphore per event loop: a semaphore that had to make a task wait is bound to
+        # that loop, and a router made at import time may serve one loop after another (a
+        # test suite's loop per test); the old one would fail every waiting dispatch.
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots_loop is not loop:
+            self._slots = asyncio.Semaphore(self._concurrency)
+            self._slots_loop = loop
+        return self._slots
+
     async def _dispatch(self, event: WebhookEvent) -> None:
-        async with self._slots:
-            for handler in self.handlers_for(event.event_type):
-                try:
-                    await handler(event)
-                except Exception as exc:
-                    logger.exception(
-                        "webhook handler %s failed on %s %s",
-                        getattr(handler, "__qualname__", handler),
-                        event.event_type,
-                        event.event_id,
-                    )
-                    await self._report(exc, event)
+        try:
+            async with self._slots_here():
+                for handler in self.handlers_for(event.event_type):
+                    await self._run(handler, event)
+        except Exception as exc:  # a fault outside the handlers: logged, never a silent drop
+            logger.exception("webhook dispatch of %s %s failed", event.event_type, event.event_id)
+            await self._report(exc, event)
+
+    async def _run(self, handler: Handler, event: WebhookEvent) -> None:
+        # Each handler runs in a task of its own, so that a CancelledError the handler raises
+        # itself (it awaited something cancelled elsewhere) is told apart from this dispatch
+        # being cancelled (drain's timeout): the first is that handler's failure, logged and
+        # reported, and the next handlers still run; the second cancels the handler too.
+        try:
+            child: asyncio.Future[Any] = asyncio.ensure_future(handler(event))
+        except Exception as exc:  # a callable that fails before returning its coroutine
+            await self._failed(handler, event, exc)
+            return
+        try:
+            await asyncio.wait({child})
+        except asyncio.CancelledError:
+            child.cancel()
+            await asyncio.wait({child})
+            raise
+        if child.cancelled():
+            try:
+                child.result()  # the handler's own CancelledError, with its traceback
+            except asyncio.CancelledError as cancelled:
+                await self._failed(handler, event, cancelled)
+            return
+        error = child.exception()
+        if error is not None:
+            await self._failed(handler, event, error)
+
+    async def _failed(self, handler: Handler, event: WebhookEvent, exc: BaseException) -> None:
+        logger.error(
+            "webhook handler %s failed on %s %s",
+            getattr(handler, "__qualname__", handler),
+            event.event_type,
+            event.event_id,
+            exc_info=exc,
+        )
+        await self._report(exc, event)
 
     async def _report(self, exc: BaseException, event: WebhookEvent) -> None:
         if self._on_error is None:

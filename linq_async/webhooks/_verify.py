@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import os
 import re
 import time
@@ -36,20 +37,51 @@ _MAX_SHOWN = 40
 Headers = Mapping[str, Any] | Iterable[tuple[str, Any]]
 """Request headers: any mapping (a dict, aiohttp's ``request.headers``, Starlette's
 ``request.headers``) or ``(name, value)`` pairs. Names match in any case; values may be
-``str`` or ``bytes``."""
+``str`` or ``bytes`` (bytes are the wire bytes). Only the ``webhook-*`` and
+``X-Webhook-*`` headers are read, and only they are refused when repeated with different
+values; other headers may repeat (proxies add ``X-Forwarded-For``, ``Via`` ...)."""
 
 
 def _shown(value: str) -> str:
     return repr(value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "...")
 
 
+# The only headers read; other names may repeat freely (proxies add X-Forwarded-For, Via ...).
+_READ = frozenset(
+    {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "x-webhook-timestamp",
+        "x-webhook-signature",
+    }
+)
+
+
 def _lowercase(headers: Headers) -> dict[str, str]:
-    """The headers by lowercased name; the same name twice with different values is refused."""
-    items: Iterable[tuple[Any, Any]] = headers.items() if isinstance(headers, Mapping) else headers
+    """The headers the verifier reads, by lowercased name.
+
+    A bytes value is decoded as UTF-8 with ``surrogateescape``, which `_encode` reverses
+    exactly, so the signed string is built from the bytes that came over the wire.
+
+    Raises:
+        WebhookHeaderError: one of those headers came twice with different values.
+        LinqUsageError: ``headers`` is not a mapping or an iterable of ``(name, value)``.
+    """
+    try:
+        items = list(headers.items() if isinstance(headers, Mapping) else headers)
+        pairs = [(name, value) for name, value in items]
+    except (TypeError, ValueError):
+        raise LinqUsageError(
+            "headers must be a mapping or an iterable of (name, value) pairs, "
+            f"not {type(headers).__name__}"
+        ) from None
     found: dict[str, str] = {}
-    for name, value in items:
+    for name, value in pairs:
         key = (name.decode("latin-1") if isinstance(name, bytes) else str(name)).lower()
-        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        if key not in _READ:
+            continue
+        text = value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
         text = text.strip()
         if key in found and found[key] != text:
             raise WebhookHeaderError(
@@ -112,41 +144,19 @@ class Verifier:
         clock: Callable[[], float] = time.time,
         allow_legacy: bool = False,
     ) -> None:
+        # Straight into the slots (never shown by repr), and the argument dropped: an error
+        # tracker that renders each frame's locals must find no secret here, whichever check
+        # below fails.
+        self._key, self._legacy_key, problem = _key_of(secret, allow_legacy)
+        del secret
         if (
             isinstance(tolerance, bool)
             or not isinstance(tolerance, (int, float))
             or not (0 < tolerance < float("inf"))
         ):
-            raise LinqUsageError(
-                f"tolerance must be a positive number of seconds, got {tolerance!r}"
-            )
-        legacy: bytes | None = None
-        if isinstance(secret, (bytes, bytearray)):
-            key = bytes(secret)
-            if allow_legacy:
-                raise LinqUsageError(
-                    "allow_legacy needs the secret as text (whsec_...): the legacy scheme keys "
-                    "its HMAC with the secret string"
-                )
-        elif isinstance(secret, str):
-            text = secret.strip()
-            encoded = text.removeprefix(_PREFIX)
-            try:
-                key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-            except (binascii.Error, ValueError):
-                raise LinqUsageError(
-                    "the webhook secret is not whsec_ followed by base64: copy the "
-                    "signing_secret the subscription was created with"
-                ) from None
-            legacy = text.encode()
-        else:
-            raise LinqUsageError(f"secret must be a str or bytes, not {type(secret).__name__}")
-        if not key:
-            raise LinqUsageError(
-                "the webhook secret is empty: verification needs the signing secret"
-            )
-        self._key = key
-        self._legacy_key = legacy
+            problem = f"tolerance must be a positive number of seconds, got {tolerance!r}"
+        if problem is not None:
+            raise LinqUsageError(problem)
         self._clock = clock
         self.tolerance = float(tolerance)
         """The largest skew accepted, in seconds."""
@@ -166,17 +176,23 @@ class Verifier:
         Raises:
             LinqUsageError: the variable is unset, empty or not a valid secret.
         """
-        secret = os.environ.get(SECRET_ENV, "")
-        if not secret.strip():
+        # No local holds the secret: this frame is in the traceback when it is malformed.
+        if not os.environ.get(SECRET_ENV, "").strip():
             raise LinqUsageError(
                 f"{SECRET_ENV} is not set: export the subscription's signing_secret (whsec_...)"
             )
-        return cls(secret, tolerance=tolerance, clock=clock, allow_legacy=allow_legacy)
+        return cls(
+            os.environ[SECRET_ENV], tolerance=tolerance, clock=clock, allow_legacy=allow_legacy
+        )
 
     def __repr__(self) -> str:
+        # Also called on a half-built verifier (a traceback rendered with its locals shows
+        # ``self`` of a failed __init__): read nothing that may be unset.
+        tolerance = getattr(self, "tolerance", None)
+        shown = "?" if tolerance is None else f"{tolerance:g}"
         return (
-            f"Verifier(secret=<redacted>, tolerance={self.tolerance:g}, "
-            f"allow_legacy={self.allow_legacy})"
+            f"Verifier(secret=<redacted>, tolerance={shown}, "
+            f"allow_legacy={getattr(self, 'allow_legacy', '?')})"
         )
 
     def __reduce__(self) -> Any:
@@ -257,27 +273,10 @@ class Verifier:
         stamp = values["webhook-timestamp"]
         timestamp = _parse_timestamp(stamp, "webhook-timestamp")
         signed = _encode(values["webhook-id"], "webhook-id") + b"." + stamp.encode() + b"." + body
-        expected = hmac.new(self._key, signed, hashlib.sha256).digest()
         entries = values["webhook-signature"].split()
-        checked = malformed = 0
-        matched = False
-        for entry in entries:
-            version, comma, encoded = entry.partition(",")
-            if not comma or not encoded:
-                malformed += 1
-                continue
-            if version != "v1":
-                continue
-            try:
-                candidate = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-            except (binascii.Error, ValueError):
-                malformed += 1
-                continue
-            if len(candidate) != len(expected):
-                malformed += 1
-                continue
-            checked += 1
-            matched |= hmac.compare_digest(expected, candidate)
+        # The expected signature lives only in _match_v1's frame, gone before anything is
+        # raised: a traceback rendered with locals must not hand out a valid signature.
+        matched, checked, malformed = _match_v1(self._key, signed, entries)
         if not matched:
             raise WebhookSignatureError(
                 _no_match(len(entries), checked, malformed),
@@ -296,19 +295,15 @@ class Verifier:
             )
         timestamp = _parse_timestamp(stamp, "x-webhook-timestamp")
         sent = found.get("x-webhook-signature", "").removeprefix("sha256=")
-        expected = hmac.new(self._legacy_key, stamp.encode() + b"." + body, hashlib.sha256).digest()
-        try:
-            candidate = bytes.fromhex(sent)
-        except ValueError:
-            candidate = b""
-        if len(candidate) != len(expected):
+        well_formed, matched = _match_legacy(self._legacy_key, stamp.encode() + b"." + body, sent)
+        if not well_formed:
             raise WebhookSignatureError(
                 "the X-Webhook-Signature header is not a hex HMAC-SHA256",
                 header="x-webhook-signature",
                 signatures=1,
                 malformed=1,
             )
-        if not hmac.compare_digest(expected, candidate):
+        if not matched:
             raise WebhookSignatureError(
                 "X-Webhook-Signature does not match the body: the secret may be wrong, or the "
                 "body was changed on the way (it must be the raw bytes received)",
@@ -322,13 +317,91 @@ class Verifier:
         if abs(skew) > self.tolerance:
             when = "in the past" if skew > 0 else "in the future"
             raise WebhookTimestampError(
-                f"the {header} header is {abs(skew):.0f} s {when}, more than the "
+                f"the {header} header is {_seconds(abs(skew))} s {when}, more than the "
                 f"{self.tolerance:g} s tolerated: a replayed delivery, or a wrong clock here or "
                 "at the sender",
                 header=header,
                 skew=skew,
                 tolerance=self.tolerance,
             )
+
+
+def _key_of(secret: object, allow_legacy: bool) -> tuple[bytes, bytes | None, str | None]:
+    """The HMAC key, the legacy key and what is wrong with ``secret`` (``None``: nothing).
+
+    Returns the problem instead of raising it, so that the secret stays out of every
+    frame of the traceback (see `Verifier.__init__`).
+    """
+    none = (b"", None)
+    if isinstance(secret, (bytes, bytearray)):
+        if allow_legacy:
+            return *none, (
+                "allow_legacy needs the secret as text (whsec_...): the legacy scheme keys "
+                "its HMAC with the secret string"
+            )
+        key = bytes(secret)
+        legacy = None
+    elif isinstance(secret, str):
+        text = secret.strip()
+        encoded = text.removeprefix(_PREFIX)
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return *none, (
+                "the webhook secret is not whsec_ followed by base64: copy the "
+                "signing_secret the subscription was created with"
+            )
+        legacy = text.encode()
+    else:
+        return *none, f"secret must be a str or bytes, not {type(secret).__name__}"
+    if not key:
+        return *none, "the webhook secret is empty: verification needs the signing secret"
+    return key, legacy, None
+
+
+def _match_v1(key: bytes, signed: bytes, entries: list[str]) -> tuple[bool, int, int]:
+    """Whether any ``v1`` entry matches; how many were checked and how many malformed."""
+    expected = hmac.new(key, signed, hashlib.sha256).digest()
+    checked = malformed = 0
+    matched = False
+    for entry in entries:
+        version, comma, encoded = entry.partition(",")
+        if not comma or not encoded:
+            malformed += 1
+            continue
+        if version != "v1":
+            continue
+        try:
+            candidate = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            malformed += 1
+            continue
+        if len(candidate) != len(expected):
+            malformed += 1
+            continue
+        checked += 1
+        matched |= hmac.compare_digest(expected, candidate)
+    return matched, checked, malformed
+
+
+def _match_legacy(key: bytes, signed: bytes, sent: str) -> tuple[bool, bool]:
+    """Whether the legacy hex signature is well formed, and whether it matches."""
+    expected = hmac.new(key, signed, hashlib.sha256).digest()
+    try:
+        candidate = bytes.fromhex(sent)
+    except ValueError:
+        return False, False
+    if len(candidate) != len(expected):
+        return False, False
+    return True, hmac.compare_digest(expected, candidate)
+
+
+def _seconds(value: float) -> str:
+    """A skew for the "more than the tolerance" message: whole seconds as such, others
+    rounded up to a tenth, so 300.5 s never reads as the 300 s it exceeds."""
+    if value == int(value):
+        return f"{value:.0f}"
+    return f"{math.ceil(value * 10) / 10:.1f}"
 
 
 def _parse_timestamp(value: str, header: str) -> int:

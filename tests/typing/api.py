@@ -240,6 +240,8 @@ async def receive_webhooks(body: bytes, headers: Mapping[str, str]) -> tuple[int
         async for message in poll_inbound(linq, interval=1.0):
             print(message.id)
     router = Router(Verifier(secret, tolerance=60), concurrency=4)
+    Router.from_env(concurrency=4, wait_for_handlers=True, on_error=lambda exc, event: None)
+    Router.from_env(concurency=4)  # type: ignore[call-arg]  # a typo is a type error
 
     @router.on("message.received")
     async def on_message(event: MessageEvent) -> None:
