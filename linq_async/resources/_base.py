@@ -23,6 +23,7 @@ from urllib.parse import quote
 from .._errors import LinqUsageError, ResponseValidationError
 from .._model import WireModel, load, load_list, unstructure
 from .._pager import AsyncPager, Page
+from .._validation import check_json_body, check_no_lone_surrogates
 
 if TYPE_CHECKING:
     from .._transport import Transport
@@ -63,8 +64,8 @@ def build_path(route: str, ids: tuple[Any, ...]) -> str:
     """Fill a route's ``{placeholders}`` with ``ids`` in order, each as one path segment.
 
     Raises:
-        LinqUsageError: an id is not a non-empty string, or is ``.``, ``..`` or holds ``/``
-            (which would address another route).
+        LinqUsageError: an id is not a non-empty string, is ``.``, ``..`` or holds ``/``
+            (which would address another route), or holds a lone surrogate.
     """
     parsed = _ROUTES.get(route)
     if parsed is None:
@@ -89,7 +90,7 @@ def _segment(value: Any, name: str) -> str:
         raise LinqUsageError(f"{name} must be a non-empty string, got {value!r}")
     if value in (".", "..") or "/" in value:
         raise LinqUsageError(f"{name} {value!r} is not a valid id: it would change the API path")
-    return quote(value, safe="+@")
+    return quote(check_no_lone_surrogates(value, what=name), safe="+@")
 
 
 class Resource:
@@ -179,7 +180,8 @@ class Resource:
             secret: the answer holds secrets (card data); see `Transport.request`.
 
         Raises:
-            LinqUsageError: an id is not a valid path segment.
+            LinqUsageError: an id is not a valid path segment, or the body holds what
+                strict JSON cannot (`check_json_body`).
             APIStatusError, LinqConnectionError, ResponseValidationError: from the call.
         """
         path = build_path(route, ids)
@@ -189,6 +191,7 @@ class Resource:
             payload = unstructure(body)
             if extra_body:
                 payload = {**extra_body, **payload}
+            check_json_body(payload)
             key_at = body.idempotency_key_at
             key_header = body.idempotency_header
             if key_at is not None:

@@ -283,6 +283,10 @@ def attachment_request(body: dict[str, Any]) -> AttachmentRequest:
     size = _require(body, "size_bytes", "")
     if not isinstance(filename, str) or not 1 <= len(filename) <= 255:
         raise _bad(1005, "filename must be a string of 1-255 characters")
+    try:
+        filename.encode("utf-8")
+    except UnicodeEncodeError:  # JSON escapes can carry one ("\ud800"); no file name holds it
+        raise _bad(1005, "filename holds a lone surrogate") from None
     if content_type not in SUPPORTED_CONTENT_TYPES:
         raise _bad(1005, f"content_type {content_type!r} is not supported")
     size_bytes = _int(size)
