@@ -49,11 +49,13 @@ __all__ = [
     "OpenUnion",
     "WireModel",
     "converter",
+    "json_kind",
     "load",
     "load_list",
     "materialize",
     "parse_datetime",
     "register_open_union",
+    "response_only",
     "unknown_keys",
     "unstructure",
     "whole_object",
@@ -64,6 +66,7 @@ __all__ = [
 M = TypeVar("M", bound="WireModel")
 
 _WIRE = "linq_wire"
+_RESPONSE_ONLY = "linq_response_only"
 _WHOLE = "<whole object>"
 _MISSING = object()
 
@@ -100,6 +103,15 @@ def wire_path(*keys: str) -> dict[str, Any]:
     return {_WIRE: tuple(keys)}
 
 
+def response_only() -> dict[str, Any]:
+    """Field metadata for a field the API fills in answers and requests never carry.
+
+    Such a field is never unstructured, so a model read from a response (a message part
+    with its ``id`` and ``reactions``) can be sent again as it is.
+    """
+    return {_RESPONSE_ONLY: True}
+
+
 def whole_object() -> dict[str, Any]:
     """Field metadata for a field that holds the whole wire object (fallback union members)."""
     return {_WIRE: _WHOLE}
@@ -113,6 +125,14 @@ class WireModel:
     """
 
     __slots__ = ("_route", "_wire")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # attrs builds a slotted class anew with its generated __repr__ already in the class
+        # dict, so this sees (and wraps) it.
+        generated = cls.__dict__.get("__repr__")
+        if generated is not None and getattr(generated, "__wrapped__", None) is None:
+            cls.__repr__ = _never_raising_repr(generated)  # type: ignore[method-assign]
 
     if not TYPE_CHECKING:  # mypy would otherwise accept any attribute name on every model
 
@@ -128,6 +148,39 @@ class WireModel:
             value = loader(wire, object.__getattribute__(self, "_route"))
             object.__setattr__(self, name, value)
             return value
+
+
+def _never_raising_repr(generated: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Wrap an attrs ``__repr__`` so a field that does not fit is shown, not raised.
+
+    ``repr`` runs where nobody expects an error: logging, debuggers, and tracebacks with
+    locals (``traceback.TracebackException(..., capture_locals=True)``, error trackers),
+    whose frames hold the very model whose field just failed to load.
+    """
+
+    @functools.wraps(generated)
+    def __repr__(self: Any) -> str:
+        try:
+            return generated(self)
+        except ResponseValidationError:
+            return _repr_marking_failures(self)
+
+    return __repr__
+
+
+def _repr_marking_failures(model: Any) -> str:
+    shown: list[str] = []
+    for field in attrs.fields(type(model)):
+        if field.repr is False:
+            continue
+        try:
+            value = getattr(model, field.name)
+        except ResponseValidationError:
+            shown.append(f"{field.name}=<did not fit>")
+            continue
+        text = field.repr(value) if callable(field.repr) else repr(value)
+        shown.append(f"{field.name}={text}")
+    return f"{type(model).__qualname__}({', '.join(shown)})"
 
 
 Loader = Callable[[Any, str], Any]
@@ -204,7 +257,14 @@ def _field_loader(
             return convert(value, route)
         except ResponseValidationError:
             raise
-        except (TypeError, ValueError, KeyError, AttributeError, cattrs.BaseValidationError) as e:
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            ArithmeticError,
+            cattrs.BaseValidationError,
+        ) as e:
             _fail(route, f"{where}: {e}", e)
 
     return load_field
@@ -212,6 +272,22 @@ def _field_loader(
 
 def _fail(route: str, detail: str, cause: BaseException | None = None) -> typing.NoReturn:
     raise ResponseValidationError(f"the response to {route} did not fit: {detail}") from cause
+
+
+_JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def json_kind(value: Any) -> str:
+    """How a decoded JSON value reads in an error message: ``an array``, ``null`` ..."""
+    return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
 def load(data: Any, cls: type[M], route: str) -> M:
@@ -226,7 +302,7 @@ def load(data: Any, cls: type[M], route: str) -> M:
         ResponseValidationError: ``data`` is not an object or lacks a required key.
     """
     if type(data) is not dict:
-        _fail(route, f"expected a {cls.__name__} object, got {type(data).__name__}")
+        _fail(route, f"expected a {cls.__name__} object, got {json_kind(data)}")
     spec = _SPECS.get(cls) or _spec(cls)
     for key in spec.required:
         if key not in data:
@@ -240,7 +316,7 @@ def load(data: Any, cls: type[M], route: str) -> M:
 def load_list(data: Any, cls: type[M], route: str) -> list[M]:
     """`load` each object of a decoded JSON array."""
     if type(data) is not list:
-        _fail(route, f"expected an array of {cls.__name__}, got {type(data).__name__}")
+        _fail(route, f"expected an array of {cls.__name__}, got {json_kind(data)}")
     return [load(item, cls, route) for item in data]
 
 
@@ -281,25 +357,28 @@ def materialize(model: M) -> M:
 
 def _is_str(value: Any, route: str) -> str:
     if type(value) is not str:
-        raise TypeError(f"expected a string, got {type(value).__name__}")
+        raise TypeError(f"expected a string, got {json_kind(value)}")
     return value
 
 
 def _is_int(value: Any, route: str) -> int:
     if type(value) is not int:
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
+        raise TypeError(f"expected an integer, got {json_kind(value)}")
     return value
 
 
 def _is_float(value: Any, route: str) -> float:
     if type(value) is not float and type(value) is not int:
-        raise TypeError(f"expected a number, got {type(value).__name__}")
-    return float(value)
+        raise TypeError(f"expected a number, got {json_kind(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise ValueError("expected a number, got an integer too large for a float") from None
 
 
 def _is_bool(value: Any, route: str) -> bool:
     if type(value) is not bool:
-        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+        raise TypeError(f"expected a boolean, got {json_kind(value)}")
     return value
 
 
@@ -329,7 +408,7 @@ def parse_datetime(value: str) -> datetime:
 
 def _is_datetime(value: Any, route: str) -> datetime:
     if type(value) is not str:
-        raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
+        raise TypeError(f"expected an ISO-8601 string, got {json_kind(value)}")
     return parse_datetime(value)
 
 
@@ -389,7 +468,7 @@ def _optional(inner: Loader, value: Any, route: str) -> Any:
 
 def _homogeneous(inner: Loader, value: Any, route: str) -> tuple[Any, ...]:
     if type(value) is not list:
-        raise TypeError(f"expected an array, got {type(value).__name__}")
+        raise TypeError(f"expected an array, got {json_kind(value)}")
     return tuple([inner(item, route) for item in value])
 
 
@@ -401,7 +480,7 @@ def _fixed(inners: tuple[Loader, ...], value: Any, route: str) -> tuple[Any, ...
 
 def _mapping(inner: Loader, value: Any, route: str) -> dict[str, Any]:
     if type(value) is not dict:
-        raise TypeError(f"expected an object, got {type(value).__name__}")
+        raise TypeError(f"expected an object, got {json_kind(value)}")
     if inner is _as_is:
         return value
     return {key: inner(item, route) for key, item in value.items()}
@@ -493,6 +572,9 @@ def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
         for name, wire in wires.items()
         if wire != name
     }
+    for field in fields:
+        if field.metadata.get(_RESPONSE_ONLY):
+            overrides[field.name] = override(omit=True)
     base = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
     tagged = _TAGS.get(cls)
     if tagged is None and not nested:

@@ -9,6 +9,7 @@ checks that the outcome is a `LinqUsageError` before any request (for arguments)
 from __future__ import annotations
 
 import math
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,9 +22,11 @@ from linq_async import (
     LinqSession,
     LinqUsageError,
     MediaPart,
+    ResponseValidationError,
     StickerPlacement,
     UnknownPart,
 )
+from linq_async._model import WireModel
 from linq_async.testing import FakeLinqServer
 
 LINE_TWO = "+12223335555"
@@ -220,3 +223,167 @@ def test_a_huge_int_in_a_sticker_placement_is_a_usage_error(value: int) -> None:
     """check_number refuses an int no float can hold (it raised OverflowError)."""
     with pytest.raises(LinqUsageError, match=r"StickerPlacement\.rotation"):
         StickerPlacement(rotation=value)
+
+
+# Malformed answers: a typed ResponseValidationError naming the route, never a crash
+
+
+def answer(fake: FakeLinqServer, body: bytes, *, path: str, method: str = "GET") -> None:
+    """Make the next matching request get a 200 with ``body`` as its JSON."""
+    fake.fail_next(200, body=body, content_type="application/json", path=path, method=method)
+
+
+def location(coordinates: str) -> bytes:
+    return (
+        b'{"success": true, "data": {"type": "FeatureCollection", "features": [{"type": '
+        b'"Feature", "geometry": {"type": "Point", "coordinates": '
+        + coordinates.encode()
+        + b'}, "properties": {"handle": "+15556667777"}}]}}'
+    )
+
+
+async def test_a_coordinate_too_large_for_a_float_does_not_fit(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A 400-digit integer where a float goes: ResponseValidationError, not OverflowError."""
+    chat_id = await new_chat(linq)
+    answer(fake, location("[1" + "0" * 400 + ", 2]"), path=f"/v3/chats/{chat_id}/location")
+    shared = await linq.chats.location.get(chat_id)
+    with pytest.raises(ResponseValidationError, match=r"GET /v3/chats/\{chatId\}/location"):
+        _ = shared.features[0].geometry.coordinates
+
+
+@pytest.mark.parametrize("coordinates", ["[]", "[13.4]"])
+async def test_a_point_without_longitude_and_latitude_does_not_fit(
+    linq: LinqSession, fake: FakeLinqServer, coordinates: str
+) -> None:
+    """GeoJSON positions have at least 2 numbers; fewer is a ResponseValidationError."""
+    chat_id = await new_chat(linq)
+    answer(fake, location(coordinates), path=f"/v3/chats/{chat_id}/location")
+    point = (await linq.chats.location.get(chat_id)).features[0].geometry
+    for read in (lambda: point.longitude, lambda: point.latitude, lambda: point.altitude):
+        with pytest.raises(ResponseValidationError, match=r"location did not fit.*coordinates"):
+            read()
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b"[]", "got an array"),
+        (b'"chats"', "got a string"),
+        (b"{}", "has no 'chats'"),
+        (b'{"chats": null}', "'chats' is null"),
+        (b'{"chats": {}}', "'chats' is an object"),
+    ],
+)
+async def test_a_list_answer_of_the_wrong_shape_says_what_it_got(
+    linq: LinqSession, fake: FakeLinqServer, body: bytes, shown: str
+) -> None:
+    """The error names the envelope key and what came instead (it said "got NoneType")."""
+    answer(fake, body, path="/v3/chats")
+    with pytest.raises(ResponseValidationError, match=f"GET /v3/chats.*{shown}"):
+        await linq.chats.list()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda linq: linq.phone_numbers.list(),
+        lambda linq: linq.payment_requests.list().page(),
+        lambda linq: linq.chats.messages.send("chat-1", text="hi"),
+    ],
+    ids=["plain list", "offset pager", "enveloped model"],
+)
+async def test_every_enveloped_answer_names_its_key(
+    linq: LinqSession, fake: FakeLinqServer, call: Callable[[LinqSession], Awaitable[Any]]
+) -> None:
+    """Plain lists, offset pages and models in an envelope share the clearer message."""
+    fake.fail_next(200, body=b"[]", content_type="application/json")
+    with pytest.raises(ResponseValidationError, match="got an array"):
+        await call(linq)
+
+
+@pytest.mark.parametrize("body", [b"OK", b"<html>accepted</html>", b"\xff"])
+async def test_an_ignored_answer_that_is_not_json_is_still_a_success(
+    linq: LinqSession, fake: FakeLinqServer, body: bytes
+) -> None:
+    """Endpoints that return None accept any 2xx body (they send Accept: */*)."""
+    chat_id = await new_chat(linq)
+    fake.fail_next(200, body=body, content_type="text/plain", path=f"/v3/chats/{chat_id}/typing")
+    assert await linq.chats.typing.start(chat_id) is None
+    fake.fail_next(200, body=body, content_type="text/plain", path=f"/v3/chats/{chat_id}/share*")
+    assert await linq.chats.share_contact_card(chat_id) is None
+    shares = [r for r in api_requests(fake) if r.path.endswith("/share_contact_card")]
+    assert len(shares) == 1  # not retried, and not reported as a failure
+
+
+# Lazily loaded models: repr, logging and tracebacks survive a field that does not fit
+
+BAD_CHAT = (
+    b'{"id": "chat-1", "handles": [], "is_group": false, "created_at": "not a date",'
+    b' "updated_at": "2026-01-01T00:00:00Z", "display_name": "Team"}'
+)
+
+
+async def test_repr_of_a_model_with_a_bad_field_marks_it_instead_of_raising(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """repr() never raises: the field that does not fit is shown as such, the rest as usual."""
+    answer(fake, BAD_CHAT, path="/v3/chats/chat-1")
+    chat = await linq.chats.get("chat-1")
+    shown = repr(chat)
+    assert "created_at=<did not fit>" in shown
+    assert "display_name='Team'" in shown
+    assert shown.startswith("Chat(id='chat-1'")
+    with pytest.raises(ResponseValidationError, match=r"Chat\.created_at"):
+        _ = chat.created_at
+
+
+async def test_a_traceback_with_locals_can_be_formatted_for_a_bad_field(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Error trackers format locals; the model in the failing frame must not break that."""
+    answer(fake, BAD_CHAT, path="/v3/chats/chat-1")
+    chat = await linq.chats.get("chat-1")
+    with pytest.raises(ResponseValidationError) as info:
+        _ = chat.created_at
+    text = "".join(
+        traceback.TracebackException.from_exception(info.value, capture_locals=True).format()
+    )
+    assert "GET /v3/chats/{chatId}" in text
+
+
+def test_every_public_model_has_the_safe_repr() -> None:
+    """The safe repr is installed on each model class, whatever attrs generated."""
+    import linq_async.models as models
+
+    classes = [getattr(models, name) for name in models.__all__]
+    wire_models = [cls for cls in classes if isinstance(cls, type) and issubclass(cls, WireModel)]
+    assert len(wire_models) > 50
+    for cls in wire_models:
+        assert getattr(cls.__repr__, "__wrapped__", None) is not None, cls
+
+
+# Parts read from a response can be sent again
+
+
+async def test_parts_from_a_response_are_sent_without_their_response_only_fields(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Forwarding a message's parts sends what a request takes: no id, filename, reactions."""
+    chat_id = await new_chat(linq)
+    sent = await linq.chats.messages.send(
+        chat_id, text="look", parts=[MediaPart(url="https://img.example/a.png")]
+    )
+    fetched = await linq.messages.get(sent.id)
+    media = fetched.parts[1]
+    assert isinstance(media, MediaPart)
+    assert media.filename == "a.png"
+    fake.requests.clear()
+    await linq.chats.messages.send(chat_id, parts=fetched.parts)
+    (request,) = api_requests(fake)
+    assert request.status == 200
+    assert request.json()["message"]["parts"] == [
+        {"type": "text", "value": "look"},
+        {"type": "media", "url": "https://img.example/a.png"},
+    ]

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import attrs
 
 from .._errors import LinqUsageError
-from .._model import WireModel, register_open_union, whole_object, wire_name
+from .._model import WireModel, register_open_union, response_only, whole_object, wire_name
 from .._ranges import TextUnits, check_text_range
 from .._validation import (
     check_bool,
@@ -182,11 +182,11 @@ class InlineSticker(WireModel):
     range: tuple[int, int] = attrs.field(converter=_range_field)
     attachment_id: str | None = None
     url: str | None = None
-    id: str | None = None
+    id: str | None = attrs.field(default=None, metadata=response_only())
     """Response only."""
-    file_name: str | None = None
+    file_name: str | None = attrs.field(default=None, metadata=response_only())
     """Response only."""
-    mime_type: str | None = None
+    mime_type: str | None = attrs.field(default=None, metadata=response_only())
     """Response only."""
 
     def __attrs_post_init__(self) -> None:
@@ -247,9 +247,9 @@ class TextPart(WireModel):
     inline_stickers: tuple[InlineSticker, ...] | None = attrs.field(
         default=None, converter=_stickers
     )
-    mentions: tuple[Mention, ...] | None = None
+    mentions: tuple[Mention, ...] | None = attrs.field(default=None, metadata=response_only())
     """Response only."""
-    reactions: tuple[Reaction, ...] | None = None
+    reactions: tuple[Reaction, ...] | None = attrs.field(default=None, metadata=response_only())
     """Tapbacks and stickers on this part (responses only)."""
 
     def __attrs_post_init__(self) -> None:
@@ -330,11 +330,15 @@ class MediaPart(WireModel):
     attachment_id: str | None = None
     url: str | None = None
     sticker: bool | None = None
-    id: str | None = None
-    filename: str | None = None
-    mime_type: str | None = None
-    size_bytes: int | None = None
-    reactions: tuple[Reaction, ...] | None = None
+    id: str | None = attrs.field(default=None, metadata=response_only())
+    """Response only."""
+    filename: str | None = attrs.field(default=None, metadata=response_only())
+    """Response only."""
+    mime_type: str | None = attrs.field(default=None, metadata=response_only())
+    """Response only."""
+    size_bytes: int | None = attrs.field(default=None, metadata=response_only())
+    """Response only."""
+    reactions: tuple[Reaction, ...] | None = attrs.field(default=None, metadata=response_only())
     """Tapbacks and stickers on this part (responses only)."""
 
     def __attrs_post_init__(self) -> None:
@@ -355,7 +359,7 @@ class LinkPart(WireModel):
     """
 
     value: str
-    reactions: tuple[Reaction, ...] | None = None
+    reactions: tuple[Reaction, ...] | None = attrs.field(default=None, metadata=response_only())
     """Tapbacks and stickers on this part (responses only)."""
 
     def __attrs_post_init__(self) -> None:
@@ -376,11 +380,11 @@ class AppClipPart(WireModel):
 
     value: str
     caption: str | None = None
-    title: str | None = None
+    title: str | None = attrs.field(default=None, metadata=response_only())
     """Response only."""
-    description: str | None = None
+    description: str | None = attrs.field(default=None, metadata=response_only())
     """Response only."""
-    image_url: str | None = None
+    image_url: str | None = attrs.field(default=None, metadata=response_only())
     """Response only."""
 
     def __attrs_post_init__(self) -> None:

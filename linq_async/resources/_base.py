@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import quote
 
 from .._errors import LinqUsageError, ResponseValidationError
-from .._model import WireModel, load, load_list, unstructure
+from .._model import WireModel, json_kind, load, load_list, unstructure
 from .._pager import AsyncPager, Page
 from .._validation import check_json_body, check_no_lone_surrogates
 
@@ -204,24 +204,32 @@ class Resource:
                 holder[key_at[-1]] = idempotency_key
             elif key_header and idempotency_key is None:
                 idempotency_key = mint_idempotency_key()
-        data = await self._transport.request(
-            method,
-            path,
-            body=payload,
-            query=query,
-            idempotency_key=idempotency_key,
-            key_header=key_header,
-            safe_reason=safe_reason,
-            accept="*/*" if cast_to is None else accept,
-            final_codes=final_codes,
-            secret=secret,
-        )
+        try:
+            data = await self._transport.request(
+                method,
+                path,
+                body=payload,
+                query=query,
+                idempotency_key=idempotency_key,
+                key_header=key_header,
+                safe_reason=safe_reason,
+                accept="*/*" if cast_to is None else accept,
+                final_codes=final_codes,
+                secret=secret,
+            )
+        except ResponseValidationError:
+            # The transport decodes every 2xx body and raises this for one that is not JSON.
+            # An ignored answer was asked for with Accept: */*: any body means success (and
+            # an error here would invite a repeat of a call that is not safe to repeat).
+            if cast_to is None:
+                return None
+            raise
         if cast_to is None:
             return None
         label = f"{method} {route}"
         if envelope is not None:
             outer = data
-            data = outer.get(envelope) if type(outer) is dict else None
+            data = _unwrap(outer, envelope, label)
             if carry and type(data) is dict:
                 for key in carry:
                     if key not in data and key in outer:
@@ -239,8 +247,7 @@ class Resource:
     ) -> list[M]:
         """Like `_request`, for an endpoint that answers ``{envelope: [items]}`` (no pages)."""
         data = await self._transport.request(method, build_path(route, ids), query=query)
-        label = f"{method} {route}"
-        return load_list(data.get(envelope) if type(data) is dict else None, item, label)
+        return _items(data, envelope, item, f"{method} {route}")
 
     def _pager(
         self,
@@ -263,13 +270,13 @@ class Resource:
         async def fetch(cursor: str | None) -> Page[M]:
             params = base_query if cursor is None else {**base_query, "cursor": cursor}
             data = await transport.request("GET", path, query=params)
-            items = data.get(envelope) if type(data) is dict else None
-            next_cursor = data.get("next_cursor") if type(data) is dict else None
+            items = _items(data, envelope, item, label)
+            next_cursor = data.get("next_cursor")
             if next_cursor is not None and type(next_cursor) is not str:
                 raise ResponseValidationError(
                     f"the response to {label} has a non-string cursor {next_cursor!r}"
                 )
-            return Page(load_list(items, item, label), next_cursor, fetch)
+            return Page(items, next_cursor, fetch)
 
         return AsyncPager(fetch, label)
 
@@ -299,7 +306,7 @@ class Resource:
             offset = 0 if cursor is None else _parse_offset(cursor)
             params = {**base_query, "offset": str(offset)} if offset else base_query
             data = await transport.request("GET", path, query=params)
-            items = load_list(data.get(envelope) if type(data) is dict else None, item, label)
+            items = _items(data, envelope, item, label)
             has_more = data.get("has_more")
             if has_more is not None and type(has_more) is not bool:
                 raise ResponseValidationError(
@@ -310,6 +317,31 @@ class Resource:
             return Page(items, None if done else str(offset + len(items)), fetch)
 
         return AsyncPager(fetch, label)
+
+
+def _unwrap(data: Any, envelope: str, label: str) -> Any:
+    """The value under ``envelope`` of an answer that must be an object holding it."""
+    if type(data) is not dict:
+        raise ResponseValidationError(
+            f"the response to {label} did not fit: expected an object with {envelope!r}, "
+            f"got {json_kind(data)}"
+        )
+    if envelope not in data:
+        raise ResponseValidationError(
+            f"the response to {label} did not fit: the answer has no {envelope!r}"
+        )
+    return data[envelope]
+
+
+def _items(data: Any, envelope: str, item: type[M], label: str) -> list[M]:
+    """Load ``{envelope: [items]}``, saying what came instead when the shape is wrong."""
+    items = _unwrap(data, envelope, label)
+    if type(items) is not list:
+        raise ResponseValidationError(
+            f"the response to {label} did not fit: {envelope!r} is {json_kind(items)}, not "
+            f"an array of {item.__name__}"
+        )
+    return load_list(items, item, label)
 
 
 def _parse_offset(cursor: str) -> int:
