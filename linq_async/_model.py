@@ -56,6 +56,7 @@ __all__ = [
     "parse_datetime",
     "register_open_union",
     "response_only",
+    "secret_field",
     "unknown_keys",
     "unstructure",
     "whole_object",
@@ -67,6 +68,7 @@ M = TypeVar("M", bound="WireModel")
 
 _WIRE = "linq_wire"
 _RESPONSE_ONLY = "linq_response_only"
+_SECRET = "linq_secret"
 _WHOLE = "<whole object>"
 _MISSING = object()
 
@@ -110,6 +112,16 @@ def response_only() -> dict[str, Any]:
     with its ``id`` and ``reactions``) can be sent again as it is.
     """
     return {_RESPONSE_ONLY: True}
+
+
+def secret_field() -> dict[str, Any]:
+    """Field metadata for a secret the API sends (a signing secret): loaded at once.
+
+    `load` takes the value out of the decoded answer and converts it before returning, so
+    the answer it keeps, and the frames of any later loading error, never hold it. Give
+    the field ``repr=False`` too.
+    """
+    return {_SECRET: True}
 
 
 def whole_object() -> dict[str, Any]:
@@ -191,6 +203,8 @@ Loader = Callable[[Any, str], Any]
 class _Spec:
     required: tuple[str, ...]
     loaders: dict[str, Loader]
+    secrets: tuple[tuple[str, str], ...] = ()
+    """(field name, wire key) of each field marked `secret_field`."""
 
 
 _SPECS: dict[type[Any], _Spec] = {}
@@ -216,14 +230,19 @@ def _build_spec(cls: type[Any]) -> _Spec:
     hints = typing.get_type_hints(cls)
     required: list[str] = []
     loaders: dict[str, Loader] = {}
+    secrets: list[tuple[str, str]] = []
     for field in attrs.fields(cls):
         wire = _wire_of(field)
         convert = _loader_for(hints[field.name])
         default = _MISSING if field.default is attrs.NOTHING else field.default
-        if default is _MISSING and wire != _WHOLE:
+        if field.metadata.get(_SECRET):
+            if not isinstance(wire, str) or wire == _WHOLE:
+                raise TypeError(f"{cls.__name__}.{field.name}: a secret field must be a plain key")
+            secrets.append((field.name, wire))
+        elif default is _MISSING and wire != _WHOLE:
             required.append(wire if isinstance(wire, str) else wire[0])
         loaders[field.name] = _field_loader(cls, field.name, wire, convert, default)
-    return _Spec(required=tuple(required), loaders=loaders)
+    return _Spec(required=tuple(required), loaders=loaders, secrets=tuple(secrets))
 
 
 def _field_loader(
@@ -304,13 +323,39 @@ def load(data: Any, cls: type[M], route: str) -> M:
     if type(data) is not dict:
         _fail(route, f"expected a {cls.__name__} object, got {json_kind(data)}")
     spec = _SPECS.get(cls) or _spec(cls)
+    model = object.__new__(cls)
+    if spec.secrets:
+        _take_secrets(model, spec, data, route)
     for key in spec.required:
         if key not in data:
             _fail(route, f"{cls.__name__}: the key {key!r} is missing")
-    model = object.__new__(cls)
     object.__setattr__(model, "_wire", data)
     object.__setattr__(model, "_route", route)
     return model
+
+
+def _take_secrets(model: Any, spec: _Spec, data: dict[str, Any], route: str) -> None:
+    """Move the secret fields out of the decoded answer into ``model``, converted now.
+
+    What `load` keeps for later (and what the frames of a later loading error hold, which
+    tracebacks with locals show) is then free of secrets. A secret that is missing or does
+    not fit is reported by name, without its value and without a chained cause.
+    """
+    failed = None
+    for name, wire in spec.secrets:
+        if wire not in data:
+            failed = failed or f"the key {wire!r} is missing"
+            continue
+        holder = {wire: data.pop(wire)}
+        try:
+            object.__setattr__(model, name, spec.loaders[name](holder, route))
+        except ResponseValidationError:
+            failed = failed or f"{name} has the wrong type or format (the value is not quoted)"
+        holder.clear()
+    if failed is not None:
+        raise ResponseValidationError(
+            f"the response to {route} did not fit: {type(model).__name__}: {failed}"
+        )
 
 
 def load_list(data: Any, cls: type[M], route: str) -> list[M]:

@@ -8,26 +8,34 @@ checks that the outcome is a `LinqUsageError` before any request (for arguments)
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
+import socket
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
-from _support import RECIPIENT, SENDER, api_requests
+from _support import RECIPIENT, SENDER, SleepRecorder, api_requests
 
 from linq_async import (
+    CreatedWebhookSubscription,
     Experience,
+    LinqClosedError,
+    LinqConnectionError,
     LinqSession,
     LinqUsageError,
     MediaPart,
     ResponseValidationError,
+    RetryPolicy,
     StickerPlacement,
     UnknownPart,
 )
 from linq_async._model import WireModel
 from linq_async.testing import FakeLinqServer
+from linq_async.webhooks import Verifier
 
 LINE_TWO = "+12223335555"
 
@@ -387,3 +395,179 @@ async def test_parts_from_a_response_are_sent_without_their_response_only_fields
         {"type": "text", "value": "look"},
         {"type": "media", "url": "https://img.example/a.png"},
     ]
+
+
+# Secrets: nothing reachable from an exception shows them, even with locals
+
+
+def formatted(error: BaseException) -> str:
+    """What an error tracker stores: the whole chain, with every frame's locals."""
+    found = traceback.TracebackException.from_exception(error, capture_locals=True)
+    return "".join(found.format())
+
+
+WEBHOOK_SECRET = "whsec_" + "c2VjcmV0LXNpZ25pbmcta2V5LTEyMzQ1Njc4OTA="
+
+
+def subscription(**changes: Any) -> bytes:
+    fields: dict[str, Any] = {
+        "signing_secret": WEBHOOK_SECRET,
+        "id": "sub-1",
+        "target_url": "https://example.com/hooks",
+        "subscribed_events": ["message.sent"],
+        "is_active": True,
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    fields.update(changes)
+    return json.dumps({key: value for key, value in fields.items() if value is not None}).encode()
+
+
+async def create_subscription(linq: LinqSession) -> CreatedWebhookSubscription:
+    return await linq.webhook_subscriptions.create(
+        target_url="https://example.com/hooks", events=["message.sent"]
+    )
+
+
+async def test_a_bad_field_next_to_the_signing_secret_does_not_expose_it(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """The secret (shown once) is still readable; the bad field's error never holds it."""
+    answer(fake, subscription(created_at="yesterday"), path="/v3/webhook-*", method="POST")
+    sub = await create_subscription(linq)
+    assert sub.signing_secret == WEBHOOK_SECRET
+    with pytest.raises(ResponseValidationError, match="created_at") as info:
+        _ = sub.created_at
+    text = formatted(info.value)  # first: an assert's temporaries are locals of this frame
+    assert WEBHOOK_SECRET[6:] not in text
+
+
+async def test_a_subscription_answer_missing_a_key_does_not_expose_the_secret(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A required key missing: the error's frames no longer hold the decoded answer's secret."""
+    answer(fake, subscription(id=None), path="/v3/webhook-*", method="POST")
+    with pytest.raises(ResponseValidationError, match="'id' is missing") as info:
+        await create_subscription(linq)
+    text = formatted(info.value)  # first: an assert's temporaries are locals of this frame
+    assert WEBHOOK_SECRET[6:] not in text
+
+
+async def test_a_signing_secret_of_the_wrong_type_is_not_quoted(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A signing_secret that does not fit is reported by name, its value never shown."""
+    answer(fake, subscription(signing_secret=[WEBHOOK_SECRET]), path="/v3/webhook-*", method="POST")
+    with pytest.raises(ResponseValidationError, match="signing_secret") as info:
+        await create_subscription(linq)
+    text = formatted(info.value)  # first: an assert's temporaries are locals of this frame
+    assert WEBHOOK_SECRET[6:] not in text
+
+
+async def test_a_subscription_answer_that_is_not_json_is_not_quoted(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A truncated answer holding the secret: the error says "not JSON" without quoting it."""
+    answer(fake, subscription()[:-1], path="/v3/webhook-*", method="POST")
+    with pytest.raises(ResponseValidationError, match="not JSON") as info:
+        await create_subscription(linq)
+    text = formatted(info.value)  # first: an assert's temporaries are locals of this frame
+    assert WEBHOOK_SECRET[6:] not in text
+
+
+BAD_SECRET = "whsec_not*base64*but*a*near*miss*of*the*real*one"
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: Verifier(BAD_SECRET), "not whsec_ followed by base64"),
+        (lambda: Verifier(WEBHOOK_SECRET, tolerance=-1), "tolerance"),
+        (lambda: Verifier(WEBHOOK_SECRET.encode(), allow_legacy=True), "allow_legacy"),
+    ],
+    ids=["malformed", "bad tolerance", "legacy with bytes"],
+)
+def test_a_verifier_that_cannot_be_built_keeps_its_secret_out_of_the_traceback(
+    make: Callable[[], Verifier], match: str
+) -> None:
+    """The failing __init__ frame is in the traceback: its locals must not hold the secret.
+
+    Formatting used to crash too: the half-built Verifier's repr raised AttributeError.
+    """
+    with pytest.raises(LinqUsageError, match=match) as info:
+        make()
+    text = formatted(info.value)
+    assert "base64*but" not in text
+    assert WEBHOOK_SECRET[6:] not in text
+
+
+def test_verifier_from_env_keeps_a_malformed_secret_out_of_the_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mistyped LINQ_WEBHOOK_SECRET is refused without landing in a frame's locals."""
+    monkeypatch.setenv("LINQ_WEBHOOK_SECRET", BAD_SECRET)
+    with pytest.raises(LinqUsageError) as info:
+        Verifier.from_env()
+    text = formatted(info.value)
+    assert "base64*but" not in text
+
+
+# Defects in linq_async/_transport.py, which another helper is reworking: recorded here,
+# expected to fail until that rework lands.
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_transport.py chains aiohttp's exception, whose ClientSession._request frame "
+    "holds the merged request headers (Authorization: Bearer <key>) as a local",
+)
+async def test_a_refused_connection_keeps_the_api_key_out_of_the_traceback(
+    sleeps: SleepRecorder,
+) -> None:
+    """Tracebacks with locals of a connection error must not show the API key."""
+    api_key = "key_" + "k" * 40
+    retry = RetryPolicy(attempts=1, sleep=sleeps)
+    base_url = f"http://127.0.0.1:{free_port()}/api/partner"
+    async with LinqSession(api_key, base_url=base_url, retry=retry) as linq:
+        with pytest.raises(LinqConnectionError) as info:
+            await linq.chats.get("chat-1")
+    del api_key  # this frame's own local is not what is being tested
+    text = formatted(info.value)
+    assert "k" * 40 not in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_transport.py's json.loads raises RecursionError (not a ValueError) for deeply "
+    "nested JSON, and only ValueError becomes a ResponseValidationError",
+)
+async def test_a_deeply_nested_answer_is_a_response_validation_error(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """100,000 nested arrays: a typed error naming the route, not a RecursionError."""
+    answer(fake, b"[" * 100_000, path="/v3/chats/chat-1")
+    with pytest.raises(ResponseValidationError, match=r"GET /v3/chats/chat-1"):
+        await linq.chats.get("chat-1")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_transport.py reads pool._session without checking it is still open; a call "
+    "racing close() gets aiohttp's RuntimeError('Session is closed')",
+)
+async def test_calls_racing_close_raise_linq_closed_error(fake: FakeLinqServer) -> None:
+    """A call in flight when the session closes fails with LinqClosedError, a LinqError."""
+    linq = LinqSession(fake.api_key, base_url=fake.base_url)
+    await linq.phone_numbers.list()
+    calls = [asyncio.ensure_future(linq.phone_numbers.list()) for _ in range(3)]
+    await asyncio.sleep(0)
+    await linq.close()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(outcome, LinqClosedError) for outcome in outcomes), outcomes

@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import quote
 
-from .._errors import LinqUsageError, ResponseValidationError
+from .._errors import APIStatusError, LinqUsageError, ResponseValidationError
 from .._model import WireModel, json_kind, load, load_list, unstructure
 from .._pager import AsyncPager, Page
 from .._validation import check_json_body, check_no_lone_surrogates
@@ -177,7 +177,11 @@ class Resource:
                 retries other 5xx answers of a retry-safe request).
             extra_body: keys added to the JSON body beside the model's fields, already
                 checked (`check_extra_body`): for wire fields this SDK does not model.
-            secret: the answer holds secrets (card data); see `Transport.request`.
+            secret: the answer holds secrets (card data, a signing secret): the transport
+                never quotes it (see `Transport.request`), and an `APIStatusError` or
+                `ResponseValidationError` is raised without a cause and without the
+                frames (and locals) that held the answer. Mark the model's secret fields
+                with `secret_field` so that later loading errors cannot show them either.
 
         Raises:
             LinqUsageError: an id is not a valid path segment, or the body holds what
@@ -204,37 +208,50 @@ class Resource:
                 holder[key_at[-1]] = idempotency_key
             elif key_header and idempotency_key is None:
                 idempotency_key = mint_idempotency_key()
+        data: Any = None
+        outer: Any = None
         try:
-            data = await self._transport.request(
-                method,
-                path,
-                body=payload,
-                query=query,
-                idempotency_key=idempotency_key,
-                key_header=key_header,
-                safe_reason=safe_reason,
-                accept="*/*" if cast_to is None else accept,
-                final_codes=final_codes,
-                secret=secret,
-            )
-        except ResponseValidationError:
-            # The transport decodes every 2xx body and raises this for one that is not JSON.
-            # An ignored answer was asked for with Accept: */*: any body means success (and
-            # an error here would invite a repeat of a call that is not safe to repeat).
+            try:
+                data = await self._transport.request(
+                    method,
+                    path,
+                    body=payload,
+                    query=query,
+                    idempotency_key=idempotency_key,
+                    key_header=key_header,
+                    safe_reason=safe_reason,
+                    accept="*/*" if cast_to is None else accept,
+                    final_codes=final_codes,
+                    secret=secret,
+                )
+            except ResponseValidationError:
+                # The transport decodes every 2xx body and raises this for one that is not
+                # JSON. An ignored answer was asked for with Accept: */*: any body means
+                # success (an error would invite a repeat of a call unsafe to repeat).
+                if cast_to is None:
+                    return None
+                raise
             if cast_to is None:
                 return None
-            raise
-        if cast_to is None:
-            return None
-        label = f"{method} {route}"
-        if envelope is not None:
-            outer = data
-            data = _unwrap(outer, envelope, label)
-            if carry and type(data) is dict:
-                for key in carry:
-                    if key not in data and key in outer:
-                        data[key] = outer[key]
-        return load(data, cast_to, label)
+            label = f"{method} {route}"
+            if envelope is not None:
+                outer = data
+                data = _unwrap(outer, envelope, label)
+                if carry and type(data) is dict:
+                    for key in carry:
+                        if key not in data and key in outer:
+                            data[key] = outer[key]
+            return load(data, cast_to, label)
+        except (APIStatusError, ResponseValidationError) as exc:
+            if not secret:
+                raise
+            failure = exc
+        # A secret route's error is raised afresh, outside the handler (so nothing is
+        # chained) and without the frames below, whose locals held the answer (the raw
+        # body, the decoded JSON); this frame lets go of it first.
+        data = outer = None
+        failure.__cause__ = failure.__context__ = None
+        raise failure.with_traceback(None)
 
     async def _request_list(
         self,

@@ -147,7 +147,11 @@ class WebhookSubscriptions(Resource):
             ),
         )
         return await self._request(
-            "POST", "/v3/webhook-subscriptions", body=body, cast_to=CreatedWebhookSubscription
+            "POST",
+            "/v3/webhook-subscriptions",
+            body=body,
+            cast_to=CreatedWebhookSubscription,
+            secret=True,
         )
 
     async def list(self) -> list[WebhookSubscription]:

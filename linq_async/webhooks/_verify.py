@@ -112,39 +112,22 @@ class Verifier:
         clock: Callable[[], float] = time.time,
         allow_legacy: bool = False,
     ) -> None:
+        # Tracebacks with locals (error trackers) show this frame: the secret leaves it
+        # before anything can raise, and is decoded by a helper that never raises.
+        keys: tuple[bytes, bytes | None] | str | None = _decode_secret(secret, allow_legacy)
+        del secret
+        problem = keys if isinstance(keys, str) else None
         if (
             isinstance(tolerance, bool)
             or not isinstance(tolerance, (int, float))
             or not (0 < tolerance < float("inf"))
         ):
-            raise LinqUsageError(
-                f"tolerance must be a positive number of seconds, got {tolerance!r}"
-            )
-        legacy: bytes | None = None
-        if isinstance(secret, (bytes, bytearray)):
-            key = bytes(secret)
-            if allow_legacy:
-                raise LinqUsageError(
-                    "allow_legacy needs the secret as text (whsec_...): the legacy scheme keys "
-                    "its HMAC with the secret string"
-                )
-        elif isinstance(secret, str):
-            text = secret.strip()
-            encoded = text.removeprefix(_PREFIX)
-            try:
-                key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-            except (binascii.Error, ValueError):
-                raise LinqUsageError(
-                    "the webhook secret is not whsec_ followed by base64: copy the "
-                    "signing_secret the subscription was created with"
-                ) from None
-            legacy = text.encode()
-        else:
-            raise LinqUsageError(f"secret must be a str or bytes, not {type(secret).__name__}")
-        if not key:
-            raise LinqUsageError(
-                "the webhook secret is empty: verification needs the signing secret"
-            )
+            problem = f"tolerance must be a positive number of seconds, got {tolerance!r}"
+        if problem is not None:
+            keys = None  # the decoded key must not stay in this frame either
+            raise LinqUsageError(problem) from None
+        assert isinstance(keys, tuple)
+        key, legacy = keys
         self._key = key
         self._legacy_key = legacy
         self._clock = clock
@@ -166,17 +149,22 @@ class Verifier:
         Raises:
             LinqUsageError: the variable is unset, empty or not a valid secret.
         """
-        secret = os.environ.get(SECRET_ENV, "")
-        if not secret.strip():
+        # Never bound to a local here: a traceback's locals would show it.
+        if not os.environ.get(SECRET_ENV, "").strip():
             raise LinqUsageError(
                 f"{SECRET_ENV} is not set: export the subscription's signing_secret (whsec_...)"
             )
-        return cls(secret, tolerance=tolerance, clock=clock, allow_legacy=allow_legacy)
+        return cls(
+            os.environ[SECRET_ENV], tolerance=tolerance, clock=clock, allow_legacy=allow_legacy
+        )
 
     def __repr__(self) -> str:
+        # Also shown for a Verifier whose __init__ raised (a traceback's locals hold it).
+        tolerance = getattr(self, "tolerance", None)
+        shown = "?" if tolerance is None else f"{tolerance:g}"
         return (
-            f"Verifier(secret=<redacted>, tolerance={self.tolerance:g}, "
-            f"allow_legacy={self.allow_legacy})"
+            f"Verifier(secret=<redacted>, tolerance={shown}, "
+            f"allow_legacy={getattr(self, 'allow_legacy', '?')})"
         )
 
     def __reduce__(self) -> Any:
@@ -329,6 +317,37 @@ class Verifier:
                 skew=skew,
                 tolerance=self.tolerance,
             )
+
+
+def _decode_secret(secret: object, allow_legacy: bool) -> tuple[bytes, bytes | None] | str:
+    """The HMAC keys of a signing secret, or what is wrong with it (never raises).
+
+    Returns ``(key, legacy_key)``, or an error message that does not quote the secret.
+    """
+    legacy: bytes | None = None
+    if isinstance(secret, (bytes, bytearray)):
+        key = bytes(secret)
+        if allow_legacy:
+            return (
+                "allow_legacy needs the secret as text (whsec_...): the legacy scheme keys "
+                "its HMAC with the secret string"
+            )
+    elif isinstance(secret, str):
+        text = secret.strip()
+        encoded = text.removeprefix(_PREFIX)
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return (
+                "the webhook secret is not whsec_ followed by base64: copy the "
+                "signing_secret the subscription was created with"
+            )
+        legacy = text.encode()
+    else:
+        return f"secret must be a str or bytes, not {type(secret).__name__}"
+    if not key:
+        return "the webhook secret is empty: verification needs the signing secret"
+    return key, legacy
 
 
 def _parse_timestamp(value: str, header: str) -> int:
