@@ -437,3 +437,13 @@ def check_json_body(value: object) -> None:
                 f"{type(item).__name__} value (use strings, numbers, booleans, None, lists "
                 "and dicts with string keys)"
             )
+
+
+def check_callback(value: object, *, what: str) -> None:
+    """Refuse a callback that is neither ``None`` nor callable, before any I/O.
+
+    Called mid-transfer, a non-callable would fail only after the request was sent (and
+    an upload would report it as a broken connection).
+    """
+    if value is not None and not callable(value):
+        raise LinqUsageError(f"{what} must be a function or None, got {value!r}")

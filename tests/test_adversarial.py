@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import socket
 import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -269,9 +271,9 @@ async def test_a_point_without_longitude_and_latitude_does_not_fit(
     chat_id = await new_chat(linq)
     answer(fake, location(coordinates), path=f"/v3/chats/{chat_id}/location")
     point = (await linq.chats.location.get(chat_id)).features[0].geometry
-    for read in (lambda: point.longitude, lambda: point.latitude, lambda: point.altitude):
+    for name in ("longitude", "latitude", "altitude"):
         with pytest.raises(ResponseValidationError, match=r"location did not fit.*coordinates"):
-            read()
+            getattr(point, name)
 
 
 @pytest.mark.parametrize(
@@ -318,9 +320,9 @@ async def test_an_ignored_answer_that_is_not_json_is_still_a_success(
     """Endpoints that return None accept any 2xx body (they send Accept: */*)."""
     chat_id = await new_chat(linq)
     fake.fail_next(200, body=body, content_type="text/plain", path=f"/v3/chats/{chat_id}/typing")
-    assert await linq.chats.typing.start(chat_id) is None
+    await linq.chats.typing.start(chat_id)  # returns None, raising nothing
     fake.fail_next(200, body=body, content_type="text/plain", path=f"/v3/chats/{chat_id}/share*")
-    assert await linq.chats.share_contact_card(chat_id) is None
+    await linq.chats.share_contact_card(chat_id)
     shares = [r for r in api_requests(fake) if r.path.endswith("/share_contact_card")]
     assert len(shares) == 1  # not retried, and not reported as a failure
 
@@ -512,6 +514,24 @@ def test_verifier_from_env_keeps_a_malformed_secret_out_of_the_traceback(
     assert "base64*but" not in text
 
 
+# Callbacks
+
+
+async def test_a_progress_callback_that_is_not_callable_is_refused_before_any_request(
+    linq: LinqSession, fake: FakeLinqServer, tmp_path: Path
+) -> None:
+    """attachments.download and .upload check on_progress first (it raised mid-transfer)."""
+    upload = await linq.upload(b"hello", filename="hello.txt")
+    slot = await linq.attachments.create(filename="b.txt", content_type="text/plain", size_bytes=5)
+    before = len(fake.requests)
+    with pytest.raises(LinqUsageError, match="on_progress must be a function"):
+        await linq.attachments.download(upload.attachment_id, tmp_path, on_progress=5)  # type: ignore[arg-type]
+    with pytest.raises(LinqUsageError, match="on_progress must be a function"):
+        await linq.attachments.upload(slot, b"hello", on_progress="50%")  # type: ignore[arg-type]
+    assert len(fake.requests) == before
+    assert not os.listdir(tmp_path)
+
+
 # Defects in linq_async/_transport.py, which another helper is reworking: recorded here,
 # expected to fail until that rework lands.
 
@@ -571,3 +591,62 @@ async def test_calls_racing_close_raise_linq_closed_error(fake: FakeLinqServer) 
     await linq.close()
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(outcome, LinqClosedError) for outcome in outcomes), outcomes
+
+
+# Defects in _session.py, _sending.py and _upload.py (being reworked by another helper).
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_session.py/_upload.py do not check on_progress: a non-callable fails inside "
+    "the upload body, after the slot request, reported as a broken connection",
+)
+async def test_session_upload_refuses_a_non_callable_progress_before_any_request(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """LinqSession.upload(on_progress=5): LinqUsageError, nothing sent."""
+    await refused_locally(
+        fake,
+        lambda: linq.upload(b"hello", filename="a.txt", on_progress=5),  # type: ignore[arg-type]
+        "on_progress",
+    )
+
+
+class CallbackBug(Exception):
+    """Raised by a progress callback: a bug in the caller's code."""
+
+
+def buggy_progress(sent: int, total: int) -> None:
+    raise CallbackBug(f"{sent}/{total}")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_upload.py calls on_progress inside the body aiohttp streams: aiohttp turns the "
+    "callback's exception into ClientConnectionError, reported as UploadError and retried",
+)
+async def test_an_exception_from_an_upload_progress_callback_propagates(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """The caller's own bug surfaces as itself, after one attempt, not as a network error."""
+    with pytest.raises(CallbackBug):
+        await linq.upload(b"hello", filename="a.txt", on_progress=buggy_progress)
+    assert len([r for r in fake.requests if r.site == "storage"]) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_sending.py derives keys with uuid5(broadcast_id), which raises "
+    "UnicodeEncodeError for a lone surrogate; broadcast_id is only checked to be non-empty",
+)
+async def test_a_broadcast_id_with_a_lone_surrogate_is_a_usage_error(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """broadcast_id goes into every recipient's idempotency key: checked like text."""
+    await refused_locally(
+        fake,
+        lambda: linq.broadcast(
+            None, from_=SENDER, recipients=[RECIPIENT], text="hi", broadcast_id="run-\ud800"
+        ),
+        "broadcast_id",
+    )
