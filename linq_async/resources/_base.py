@@ -285,6 +285,8 @@ class Resource:
         transport = self._transport
 
         async def fetch(cursor: str | None) -> Page[M]:
+            if cursor is not None:
+                _check_cursor(cursor)
             params = base_query if cursor is None else {**base_query, "cursor": cursor}
             data = await transport.request("GET", path, query=params)
             items = _items(data, envelope, item, label)
@@ -359,6 +361,16 @@ def _items(data: Any, envelope: str, item: type[M], label: str) -> list[M]:
             f"an array of {item.__name__}"
         )
     return load_list(items, item, label)
+
+
+def _check_cursor(cursor: object) -> None:
+    # From AsyncPager.page(cursor): yarl would send a lone surrogate mangled, and an empty
+    # cursor as "cursor=".
+    if not isinstance(cursor, str) or not cursor:
+        raise LinqUsageError(
+            f"cursor must be None (the first page) or a page's next_cursor, got {cursor!r}"
+        )
+    check_no_lone_surrogates(cursor, what="cursor")
 
 
 def _parse_offset(cursor: str) -> int:
