@@ -30,6 +30,7 @@ from linq_async import (
     LinqSession,
     LinqUsageError,
     MediaPart,
+    ReplyTo,
     ResponseValidationError,
     RetryPolicy,
     StickerPlacement,
@@ -673,3 +674,30 @@ async def test_a_cursor_that_is_not_a_next_cursor_is_refused(
 ) -> None:
     """page(cursor) takes None or a non-empty string; yarl sent a mangled or empty one."""
     await refused_locally(fake, lambda: linq.chats.list().page(cursor), "cursor")
+
+
+@pytest.mark.parametrize("message_id", ["", None, 5])
+def test_a_reply_to_without_a_message_id_is_refused(message_id: Any) -> None:
+    """ReplyTo(message_id="") was sent (and answered 404); None was sent as null."""
+    with pytest.raises(LinqUsageError, match=r"ReplyTo\.message_id"):
+        ReplyTo(message_id=message_id)
+
+
+@pytest.mark.parametrize(
+    "target", ["https://hooks example.com/x", "https://", "https:///x", "https://e.com/\tx"]
+)
+async def test_the_fake_refuses_a_target_url_it_could_not_deliver_to(
+    fake: FakeLinqServer, target: str
+) -> None:
+    """The fake grades https URLs as strictly as the client: host, no whitespace."""
+    body = {"target_url": target, "subscribed_events": ["message.sent"]}
+    headers = {"Authorization": f"Bearer {fake.api_key}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{fake.base_url}/v3/webhook-subscriptions", json=body, headers=headers
+        ) as resp,
+    ):
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == 1005
+    assert not fake.webhooks.subscriptions
