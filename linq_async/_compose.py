@@ -31,9 +31,10 @@ class SendOptions(TypedDict, total=False):
             ``parts`` or ``text``).
         effect: a screen or bubble `Effect` (not in a new chat's first message).
         preferred_service: ``"iMessage"``, ``"SMS"`` or ``"RCS"``.
-        idempotency_key: up to 255 characters. One is generated when omitted; retries of the
-            call reuse it, so a retried send never sends twice. Pass your own to make a
-            re-run of the same logical send (after a crash) send nothing new.
+        idempotency_key: 1 to 255 printable ASCII characters. One is generated when
+            omitted; retries of the call reuse it, so a retried send never sends twice. Pass
+            your own to make a re-run of the same logical send (after a crash) send nothing
+            new.
         override_optout: send despite the recipient's opt-out (code 2024), this request only.
     """
 

@@ -49,12 +49,14 @@ __all__ = [
     "OpenUnion",
     "WireModel",
     "converter",
+    "json_kind",
     "load",
     "load_list",
     "materialize",
     "parse_datetime",
     "register_open_union",
     "response_only",
+    "secret_field",
     "unknown_keys",
     "unstructure",
     "whole_object",
@@ -66,6 +68,7 @@ M = TypeVar("M", bound="WireModel")
 
 _WIRE = "linq_wire"
 _RESPONSE_ONLY = "linq_response_only"
+_SECRET = "linq_secret"
 _WHOLE = "<whole object>"
 _MISSING = object()
 
@@ -111,6 +114,16 @@ def response_only() -> dict[str, Any]:
     return {_RESPONSE_ONLY: True}
 
 
+def secret_field() -> dict[str, Any]:
+    """Field metadata for a secret the API sends (a signing secret): loaded at once.
+
+    `load` takes the value out of the decoded answer and converts it before returning, so
+    the answer it keeps, and the frames of any later loading error, never hold it. Give
+    the field ``repr=False`` too.
+    """
+    return {_SECRET: True}
+
+
 def whole_object() -> dict[str, Any]:
     """Field metadata for a field that holds the whole wire object (fallback union members)."""
     return {_WIRE: _WHOLE}
@@ -124,6 +137,14 @@ class WireModel:
     """
 
     __slots__ = ("_route", "_wire")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # attrs builds a slotted class anew with its generated __repr__ already in the class
+        # dict, so this sees (and wraps) it.
+        generated = cls.__dict__.get("__repr__")
+        if generated is not None and getattr(generated, "__wrapped__", None) is None:
+            cls.__repr__ = _never_raising_repr(generated)  # type: ignore[method-assign]
 
     if not TYPE_CHECKING:  # mypy would otherwise accept any attribute name on every model
 
@@ -141,6 +162,39 @@ class WireModel:
             return value
 
 
+def _never_raising_repr(generated: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Wrap an attrs ``__repr__`` so a field that does not fit is shown, not raised.
+
+    ``repr`` runs where nobody expects an error: logging, debuggers, and tracebacks with
+    locals (``traceback.TracebackException(..., capture_locals=True)``, error trackers),
+    whose frames hold the very model whose field just failed to load.
+    """
+
+    @functools.wraps(generated)
+    def __repr__(self: Any) -> str:
+        try:
+            return generated(self)
+        except ResponseValidationError:
+            return _repr_marking_failures(self)
+
+    return __repr__
+
+
+def _repr_marking_failures(model: Any) -> str:
+    shown: list[str] = []
+    for field in attrs.fields(type(model)):
+        if field.repr is False:
+            continue
+        try:
+            value = getattr(model, field.name)
+        except ResponseValidationError:
+            shown.append(f"{field.name}=<did not fit>")
+            continue
+        text = field.repr(value) if callable(field.repr) else repr(value)
+        shown.append(f"{field.name}={text}")
+    return f"{type(model).__qualname__}({', '.join(shown)})"
+
+
 Loader = Callable[[Any, str], Any]
 """Converts one decoded JSON value; the second argument names the route for errors."""
 
@@ -149,6 +203,8 @@ Loader = Callable[[Any, str], Any]
 class _Spec:
     required: tuple[str, ...]
     loaders: dict[str, Loader]
+    secrets: tuple[tuple[str, str], ...] = ()
+    """(field name, wire key) of each field marked `secret_field`."""
 
 
 _SPECS: dict[type[Any], _Spec] = {}
@@ -174,14 +230,19 @@ def _build_spec(cls: type[Any]) -> _Spec:
     hints = typing.get_type_hints(cls)
     required: list[str] = []
     loaders: dict[str, Loader] = {}
+    secrets: list[tuple[str, str]] = []
     for field in attrs.fields(cls):
         wire = _wire_of(field)
         convert = _loader_for(hints[field.name])
         default = _MISSING if field.default is attrs.NOTHING else field.default
-        if default is _MISSING and wire != _WHOLE:
+        if field.metadata.get(_SECRET):
+            if not isinstance(wire, str) or wire == _WHOLE:
+                raise TypeError(f"{cls.__name__}.{field.name}: a secret field must be a plain key")
+            secrets.append((field.name, wire))
+        elif default is _MISSING and wire != _WHOLE:
             required.append(wire if isinstance(wire, str) else wire[0])
         loaders[field.name] = _field_loader(cls, field.name, wire, convert, default)
-    return _Spec(required=tuple(required), loaders=loaders)
+    return _Spec(required=tuple(required), loaders=loaders, secrets=tuple(secrets))
 
 
 def _field_loader(
@@ -215,7 +276,14 @@ def _field_loader(
             return convert(value, route)
         except ResponseValidationError:
             raise
-        except (TypeError, ValueError, KeyError, AttributeError, cattrs.BaseValidationError) as e:
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            ArithmeticError,
+            cattrs.BaseValidationError,
+        ) as e:
             _fail(route, f"{where}: {e}", e)
 
     return load_field
@@ -223,6 +291,22 @@ def _field_loader(
 
 def _fail(route: str, detail: str, cause: BaseException | None = None) -> typing.NoReturn:
     raise ResponseValidationError(f"the response to {route} did not fit: {detail}") from cause
+
+
+_JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def json_kind(value: Any) -> str:
+    """How a decoded JSON value reads in an error message: ``an array``, ``null`` ..."""
+    return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
 def load(data: Any, cls: type[M], route: str) -> M:
@@ -237,21 +321,47 @@ def load(data: Any, cls: type[M], route: str) -> M:
         ResponseValidationError: ``data`` is not an object or lacks a required key.
     """
     if type(data) is not dict:
-        _fail(route, f"expected a {cls.__name__} object, got {type(data).__name__}")
+        _fail(route, f"expected a {cls.__name__} object, got {json_kind(data)}")
     spec = _SPECS.get(cls) or _spec(cls)
+    model = object.__new__(cls)
+    if spec.secrets:
+        _take_secrets(model, spec, data, route)
     for key in spec.required:
         if key not in data:
             _fail(route, f"{cls.__name__}: the key {key!r} is missing")
-    model = object.__new__(cls)
     object.__setattr__(model, "_wire", data)
     object.__setattr__(model, "_route", route)
     return model
 
 
+def _take_secrets(model: Any, spec: _Spec, data: dict[str, Any], route: str) -> None:
+    """Move the secret fields out of the decoded answer into ``model``, converted now.
+
+    What `load` keeps for later (and what the frames of a later loading error hold, which
+    tracebacks with locals show) is then free of secrets. A secret that is missing or does
+    not fit is reported by name, without its value and without a chained cause.
+    """
+    failed = None
+    for name, wire in spec.secrets:
+        if wire not in data:
+            failed = failed or f"the key {wire!r} is missing"
+            continue
+        holder = {wire: data.pop(wire)}
+        try:
+            object.__setattr__(model, name, spec.loaders[name](holder, route))
+        except ResponseValidationError:
+            failed = failed or f"{name} has the wrong type or format (the value is not quoted)"
+        holder.clear()
+    if failed is not None:
+        raise ResponseValidationError(
+            f"the response to {route} did not fit: {type(model).__name__}: {failed}"
+        )
+
+
 def load_list(data: Any, cls: type[M], route: str) -> list[M]:
     """`load` each object of a decoded JSON array."""
     if type(data) is not list:
-        _fail(route, f"expected an array of {cls.__name__}, got {type(data).__name__}")
+        _fail(route, f"expected an array of {cls.__name__}, got {json_kind(data)}")
     return [load(item, cls, route) for item in data]
 
 
@@ -292,25 +402,28 @@ def materialize(model: M) -> M:
 
 def _is_str(value: Any, route: str) -> str:
     if type(value) is not str:
-        raise TypeError(f"expected a string, got {type(value).__name__}")
+        raise TypeError(f"expected a string, got {json_kind(value)}")
     return value
 
 
 def _is_int(value: Any, route: str) -> int:
     if type(value) is not int:
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
+        raise TypeError(f"expected an integer, got {json_kind(value)}")
     return value
 
 
 def _is_float(value: Any, route: str) -> float:
     if type(value) is not float and type(value) is not int:
-        raise TypeError(f"expected a number, got {type(value).__name__}")
-    return float(value)
+        raise TypeError(f"expected a number, got {json_kind(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise ValueError("expected a number, got an integer too large for a float") from None
 
 
 def _is_bool(value: Any, route: str) -> bool:
     if type(value) is not bool:
-        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+        raise TypeError(f"expected a boolean, got {json_kind(value)}")
     return value
 
 
@@ -340,7 +453,7 @@ def parse_datetime(value: str) -> datetime:
 
 def _is_datetime(value: Any, route: str) -> datetime:
     if type(value) is not str:
-        raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
+        raise TypeError(f"expected an ISO-8601 string, got {json_kind(value)}")
     return parse_datetime(value)
 
 
@@ -400,7 +513,7 @@ def _optional(inner: Loader, value: Any, route: str) -> Any:
 
 def _homogeneous(inner: Loader, value: Any, route: str) -> tuple[Any, ...]:
     if type(value) is not list:
-        raise TypeError(f"expected an array, got {type(value).__name__}")
+        raise TypeError(f"expected an array, got {json_kind(value)}")
     return tuple([inner(item, route) for item in value])
 
 
@@ -412,7 +525,7 @@ def _fixed(inners: tuple[Loader, ...], value: Any, route: str) -> tuple[Any, ...
 
 def _mapping(inner: Loader, value: Any, route: str) -> dict[str, Any]:
     if type(value) is not dict:
-        raise TypeError(f"expected an object, got {type(value).__name__}")
+        raise TypeError(f"expected an object, got {json_kind(value)}")
     if inner is _as_is:
         return value
     return {key: inner(item, route) for key, item in value.items()}
@@ -507,6 +620,9 @@ def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
         for name, wire in wires.items()
         if wire != name or name in response_only
     }
+    for field in fields:
+        if field.metadata.get(_RESPONSE_ONLY):
+            overrides[field.name] = override(omit=True)
     base = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
     tagged = _TAGS.get(cls)
     if tagged is None and not nested:

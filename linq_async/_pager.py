@@ -70,7 +70,13 @@ class AsyncPager(Generic[T]):
         return f"<AsyncPager {self._label}>"
 
     async def page(self, cursor: str | None = None) -> Page[T]:
-        """Fetch one page: the first, or the one starting at ``cursor``."""
+        """Fetch one page: the first, or the one starting at ``cursor``.
+
+        Raises:
+            LinqUsageError: ``cursor`` is not a cursor of this list (an empty string, not a
+                string, a lone surrogate; a list that pages by offset takes a decimal
+                offset), before anything is sent.
+        """
         return await self._fetch(cursor)
 
     def __await__(self) -> Generator[Any, None, Page[T]]:

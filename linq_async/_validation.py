@@ -32,6 +32,8 @@ _URL_HOST = re.compile(r"[^/?#@\s]")
 # Apple IDs: as strict as the API (and the fake) are.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+# Printable ASCII, inner spaces allowed: what an HTTP header carries unchanged.
+_KEY_CHARS = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 
 SCREEN_EFFECTS = frozenset(
     {
@@ -127,23 +129,40 @@ def check_no_lone_surrogates(value: str, *, what: str) -> str:
     return value
 
 
+def url_flaw(value: str, scheme: str) -> str | None:
+    """What makes ``value`` (which starts with ``scheme``) unusable as a web URL, if anything.
+
+    The API fetches such URLs as given, so there must be a host right after the scheme,
+    and no whitespace, control character or lone surrogate anywhere.
+    """
+    if _URL_HOST.match(value, len(scheme)) is None:
+        return "has no host"
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value):
+        return "holds whitespace or a control character"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "holds a lone surrogate"
+    return None
+
+
 def check_https_url(value: object, *, what: str, max_len: int = MAX_URL_CHARS) -> str:
     """Return ``value`` if it is an ``https://`` URL with a host, up to ``max_len`` characters.
 
-    Whitespace and control characters are refused: the API fetches the URL as given.
+    Whitespace, control characters and lone surrogates are refused: the API fetches the URL
+    as given.
     """
-    if (
-        not isinstance(value, str)
-        or not value.startswith("https://")
-        or len(value) > max_len
-        or _URL_HOST.match(value, len("https://")) is None
-        or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
-    ):
-        shown = value if not isinstance(value, str) or len(value) <= 80 else value[:80] + "..."
-        raise LinqUsageError(
-            f"{what} must be an https:// URL of at most {max_len} characters, got {shown!r}"
-        )
-    return check_no_lone_surrogates(value, what=what)
+    flaw = None
+    if isinstance(value, str) and value.startswith("https://") and len(value) <= max_len:
+        flaw = url_flaw(value, "https://")
+        if flaw is None:
+            return value
+    shown = value if not isinstance(value, str) or len(value) <= 80 else value[:80] + "..."
+    because = "" if flaw is None else f" (this one {flaw})"
+    raise LinqUsageError(
+        f"{what} must be an https:// URL of at most {max_len} characters{because}, got {shown!r}"
+    )
 
 
 def check_text(text: object) -> str | None:
@@ -173,7 +192,7 @@ def check_filename(filename: object) -> str:
         raise LinqUsageError(
             f"filename must be 1 to {MAX_FILENAME_CHARS} characters, got {shown!r}"
         )
-    return filename
+    return check_no_lone_surrogates(filename, what="filename")
 
 
 def check_size(size: int) -> int:
@@ -210,7 +229,14 @@ def check_bool(value: object, *, what: str) -> bool | None:
 
 
 def check_idempotency_key(key: object) -> str | None:
-    """An idempotency key: ``None`` (one is minted) or 1 to 255 characters."""
+    """An idempotency key: ``None`` (one is minted) or 1 to 255 printable ASCII characters.
+
+    Some endpoints send the key in the ``Idempotency-Key`` header as well as in the body,
+    and the two must agree. A header cannot carry control characters (aiohttp refuses
+    them), drops leading and trailing whitespace, and may reach the server in another
+    encoding when it is not ASCII; so every key is held to what a header carries
+    unchanged: ASCII from ``!`` to ``~``, with inner spaces allowed.
+    """
     if key is None:
         return None
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
@@ -218,7 +244,18 @@ def check_idempotency_key(key: object) -> str | None:
             f"idempotency_key must be a string of 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, "
             f"got {key!r}"
         )
-    return check_no_lone_surrogates(key, what="idempotency_key")
+    if _KEY_CHARS.fullmatch(key) is None:
+        if any(ord(char) < 32 or ord(char) == 127 for char in key):
+            problem = "holds a control character"
+        elif not key.isascii():
+            problem = "must be printable ASCII"
+        else:
+            problem = "must not start or end with whitespace"
+        raise LinqUsageError(
+            f"idempotency_key {problem}, got {key!r}: it is also sent as the "
+            "Idempotency-Key header, which must carry it unchanged"
+        )
+    return key
 
 
 def check_service(service: object) -> str | None:
@@ -275,12 +312,22 @@ def check_order(value: object) -> str | None:
     return _one_of(value, THREAD_ORDERS, "order")
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int no float can hold
+        return False
+
+
 def check_number(
     value: object, *, what: str, low: float | None = None, high: float | None = None
 ) -> float:
     """Return ``value`` if it is a finite int or float (not a bool) from ``low`` to ``high``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise LinqUsageError(f"{what} must be a finite number, got {value!r}")
+    if not _finite(value):
+        shown = "an int too large for a float" if isinstance(value, int) else repr(value)
+        raise LinqUsageError(f"{what} must be a finite number, got {shown}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise LinqUsageError(f"{what} must be from {low} to {high}, got {value!r}")
     return value
@@ -354,3 +401,58 @@ def check_poll_options(options: object, *, minimum: int) -> tuple[str, ...]:
     for index, text in enumerate(texts):
         check_string(text, what=f"options[{index}]")
     return texts
+
+
+def check_json_body(value: object) -> None:
+    """Refuse a request body that strict JSON cannot carry, naming where the problem is.
+
+    Bodies are built from checked models, but a few fields go out as the caller gave them
+    (`UnknownPart.data`, an experience's ``params``, ``extra_body``). ``json.dumps`` would
+    raise a bare ``TypeError`` for a value it cannot encode, write ``NaN`` or ``Infinity``
+    (which is not JSON), and escape a lone surrogate as ``\\ud800`` (which is not Unicode);
+    this runs first, so each is a `LinqUsageError` before any request.
+
+    Raises:
+        LinqUsageError: a value is not a string, a finite number, a bool, ``None``, a list
+            or an object with string keys; or a string holds a lone surrogate.
+    """
+    pending: list[tuple[object, str]] = [(value, "")]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                check_no_lone_surrogates(item, what=where or "the request body")
+        elif item is None or isinstance(item, (bool, int)):
+            continue
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                shown = where or "the request body"
+                raise LinqUsageError(f"{shown} must be a finite number, got {item!r}")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    raise LinqUsageError(
+                        f"{where or 'the request body'} has a non-string key {key!r} "
+                        "(JSON object keys are strings)"
+                    )
+                if not key.isascii():
+                    check_no_lone_surrogates(key, what=f"a key of {where or 'the request body'}")
+                pending.append((inner, f"{where}.{key}" if where else key))
+        elif isinstance(item, (list, tuple)):
+            pending.extend((inner, f"{where}[{index}]") for index, inner in enumerate(item))
+        else:
+            raise LinqUsageError(
+                f"{where or 'the request body'} cannot be sent as JSON: a "
+                f"{type(item).__name__} value (use strings, numbers, booleans, None, lists "
+                "and dicts with string keys)"
+            )
+
+
+def check_callback(value: object, *, what: str) -> None:
+    """Refuse a callback that is neither ``None`` nor callable, before any I/O.
+
+    Called mid-transfer, a non-callable would fail only after the request was sent (and
+    an upload would report it as a broken connection).
+    """
+    if value is not None and not callable(value):
+        raise LinqUsageError(f"{what} must be a function or None, got {value!r}")

@@ -311,6 +311,26 @@ RULES: list[Case] = [
         1004,
     ),
     (
+        "a media URL with a space",
+        lambda: {"parts": [MediaPart(url="https://img.example/my photo.png")]},
+        {"parts": [{"type": "media", "url": "https://img.example/my photo.png"}]},
+        1004,
+    ),
+    (
+        "a media URL without a host",
+        lambda: {"parts": [MediaPart(url="https:///a.png")]},
+        {"parts": [{"type": "media", "url": "https:///a.png"}]},
+        1004,
+    ),
+    (
+        "an inline sticker URL with a newline",
+        lambda: {"parts": [TextPart(value="hi", inline_stickers=[InlineSticker(
+            range=(0, 1), url=PNG + "\n")])]},
+        {"parts": [{"type": "text", "value": "hi", "inline_stickers": [
+            {"range": [0, 1], "url": PNG + "\n"}]}]},
+        1004,
+    ),
+    (
         "a media URL over 2048 characters",
         lambda: {"parts": [MediaPart(url="https://img.example/" + "a" * 2029)]},
         {"parts": [{"type": "media", "url": "https://img.example/" + "a" * 2029}]},
@@ -496,6 +516,9 @@ MATCH = {
     "a media part with url and attachment_id": "media part needs url or attachment_id",
     "a media part with neither": "media part needs url or attachment_id",
     "a media part by http URL": "media part's url must be an https URL",
+    "a media URL with a space": "media part's url holds whitespace",
+    "a media URL without a host": "media part's url has no host",
+    "an inline sticker URL with a newline": "sticker's url holds whitespace",
     "a media URL over 2048 characters": "at most 2048 characters",
     "a link that is not a URL": "link part's value must be an https or http URL",
     "a link over 2048 characters": "at most 2048 characters",

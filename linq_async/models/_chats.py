@@ -6,6 +6,7 @@ from datetime import datetime
 
 import attrs
 
+from .._errors import ResponseValidationError
 from .._model import WireModel
 
 __all__ = [
@@ -142,17 +143,29 @@ class LocationPoint(WireModel):
     @property
     def longitude(self) -> float:
         """Degrees east (the first coordinate)."""
-        return self.coordinates[0]
+        return self._position()[0]
 
     @property
     def latitude(self) -> float:
         """Degrees north (the second coordinate)."""
-        return self.coordinates[1]
+        return self._position()[1]
 
     @property
     def altitude(self) -> float | None:
         """Metres, when the API knows it (the third coordinate), else ``None``."""
-        return self.coordinates[2] if len(self.coordinates) > 2 else None
+        coordinates = self._position()
+        return coordinates[2] if len(coordinates) > 2 else None
+
+    def _position(self) -> tuple[float, ...]:
+        coordinates = self.coordinates
+        if len(coordinates) < 2:
+            route = getattr(self, "_route", None)
+            where = f"the response to {route}" if route else "the value"
+            raise ResponseValidationError(
+                f"{where} did not fit: LocationPoint.coordinates holds {len(coordinates)} "
+                "number(s); a GeoJSON position has at least a longitude and a latitude"
+            )
+        return coordinates
 
 
 @attrs.frozen(kw_only=True)

@@ -37,7 +37,9 @@ class Effect(WireModel):
 class ReplyTo(WireModel):
     """Makes a message a threaded reply to ``message_id`` (its part ``part_index``, 0 first)."""
 
-    message_id: str
+    message_id: str = attrs.field(
+        validator=lambda _, __, value: check_string(value, what="ReplyTo.message_id")
+    )
     part_index: int | None = attrs.field(
         default=None, validator=lambda _, __, value: check_reply_index(value)
     )

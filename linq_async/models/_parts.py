@@ -30,6 +30,7 @@ from .._validation import (
     check_part_text,
     check_range,
     check_string,
+    url_flaw,
 )
 from ._reactions import Reaction
 
@@ -113,6 +114,10 @@ def _check_url(
         raise LinqUsageError(f"{what} must be an {shown} URL, got {value!r}")
     if limit is not None and len(value) > limit:
         raise LinqUsageError(f"{what} must be at most {limit} characters, got {len(value)}")
+    if scheme.startswith("http"):
+        flaw = url_flaw(value, scheme)
+        if flaw is not None:
+            raise LinqUsageError(f"{what} {flaw}, got {value!r}")
     return check_no_lone_surrogates(value, what=what)
 
 
@@ -326,9 +331,13 @@ class MediaPart(WireModel):
     url: str | None = None
     sticker: bool | None = None
     id: str | None = attrs.field(default=None, metadata=response_only())
+    """Response only."""
     filename: str | None = attrs.field(default=None, metadata=response_only())
+    """Response only."""
     mime_type: str | None = attrs.field(default=None, metadata=response_only())
+    """Response only."""
     size_bytes: int | None = attrs.field(default=None, metadata=response_only())
+    """Response only."""
     reactions: tuple[Reaction, ...] | None = attrs.field(default=None, metadata=response_only())
     """Tapbacks and stickers on this part (responses only)."""
 

@@ -8,7 +8,7 @@ import attrs
 
 from .._errors import LinqUsageError
 from .._model import WireModel
-from .._validation import check_number, check_string
+from .._validation import check_number, check_string, url_flaw
 from ._attachments import _redact_url
 from ._chats import ChatHandle
 
@@ -118,7 +118,9 @@ class Sticker(WireModel):
             )
         source = given[0]
         check_string(getattr(self, source), what=f"Sticker.{source}")
-        if self.url is not None and not self.url.startswith("https://"):
+        if self.url is not None and (
+            not self.url.startswith("https://") or url_flaw(self.url, "https://") is not None
+        ):
             raise LinqUsageError(f"Sticker.url must be an https URL, got {self.url!r}")
         if self.placement is not None and not isinstance(self.placement, StickerPlacement):
             raise LinqUsageError(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import attrs
 
-from .._model import WireModel
+from .._model import WireModel, secret_field
 
 __all__ = ["CreatedWebhookSubscription", "WebhookEventTypes", "WebhookSubscription"]
 
@@ -51,7 +51,7 @@ class CreatedWebhookSubscription(WebhookSubscription):
             ``repr()`` so it does not end up in logs.
     """
 
-    signing_secret: str = attrs.field(repr=False)
+    signing_secret: str = attrs.field(repr=False, metadata=secret_field())
 
 
 @attrs.frozen(kw_only=True)

@@ -20,9 +20,10 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import quote
 
-from .._errors import LinqUsageError, ResponseValidationError
-from .._model import WireModel, load, load_list, unstructure
+from .._errors import APIStatusError, LinqUsageError, ResponseValidationError
+from .._model import WireModel, json_kind, load, load_list, unstructure
 from .._pager import AsyncPager, Page
+from .._validation import check_json_body, check_no_lone_surrogates
 
 if TYPE_CHECKING:
     from .._transport import Transport
@@ -63,8 +64,8 @@ def build_path(route: str, ids: tuple[Any, ...]) -> str:
     """Fill a route's ``{placeholders}`` with ``ids`` in order, each as one path segment.
 
     Raises:
-        LinqUsageError: an id is not a non-empty string, or is ``.``, ``..`` or holds ``/``
-            (which would address another route).
+        LinqUsageError: an id is not a non-empty string, is ``.``, ``..`` or holds ``/``
+            (which would address another route), or holds a lone surrogate.
     """
     parsed = _ROUTES.get(route)
     if parsed is None:
@@ -89,7 +90,7 @@ def _segment(value: Any, name: str) -> str:
         raise LinqUsageError(f"{name} must be a non-empty string, got {value!r}")
     if value in (".", "..") or "/" in value:
         raise LinqUsageError(f"{name} {value!r} is not a valid id: it would change the API path")
-    return quote(value, safe="+@")
+    return quote(check_no_lone_surrogates(value, what=name), safe="+@")
 
 
 class Resource:
@@ -176,10 +177,15 @@ class Resource:
                 retries other 5xx answers of a retry-safe request).
             extra_body: keys added to the JSON body beside the model's fields, already
                 checked (`check_extra_body`): for wire fields this SDK does not model.
-            secret: the answer holds secrets (card data); see `Transport.request`.
+            secret: the answer holds secrets (card data, a signing secret): the transport
+                never quotes it (see `Transport.request`), and an `APIStatusError` or
+                `ResponseValidationError` is raised without a cause and without the
+                frames (and locals) that held the answer. Mark the model's secret fields
+                with `secret_field` so that later loading errors cannot show them either.
 
         Raises:
-            LinqUsageError: an id is not a valid path segment.
+            LinqUsageError: an id is not a valid path segment, or the body holds what
+                strict JSON cannot (`check_json_body`).
             APIStatusError, LinqConnectionError, ResponseValidationError: from the call.
         """
         path = build_path(route, ids)
@@ -189,6 +195,7 @@ class Resource:
             payload = unstructure(body)
             if extra_body:
                 payload = {**extra_body, **payload}
+            check_json_body(payload)
             key_at = body.idempotency_key_at
             key_header = body.idempotency_header
             if key_at is not None:
@@ -201,29 +208,50 @@ class Resource:
                 holder[key_at[-1]] = idempotency_key
             elif key_header and idempotency_key is None:
                 idempotency_key = mint_idempotency_key()
-        data = await self._transport.request(
-            method,
-            path,
-            body=payload,
-            query=query,
-            idempotency_key=idempotency_key,
-            key_header=key_header,
-            safe_reason=safe_reason,
-            accept="*/*" if cast_to is None else accept,
-            final_codes=final_codes,
-            secret=secret,
-        )
-        if cast_to is None:
-            return None
-        label = f"{method} {route}"
-        if envelope is not None:
-            outer = data
-            data = outer.get(envelope) if type(outer) is dict else None
-            if carry and type(data) is dict:
-                for key in carry:
-                    if key not in data and key in outer:
-                        data[key] = outer[key]
-        return load(data, cast_to, label)
+        data: Any = None
+        outer: Any = None
+        try:
+            try:
+                data = await self._transport.request(
+                    method,
+                    path,
+                    body=payload,
+                    query=query,
+                    idempotency_key=idempotency_key,
+                    key_header=key_header,
+                    safe_reason=safe_reason,
+                    accept="*/*" if cast_to is None else accept,
+                    final_codes=final_codes,
+                    secret=secret,
+                )
+            except ResponseValidationError:
+                # The transport decodes every 2xx body and raises this for one that is not
+                # JSON. An ignored answer was asked for with Accept: */*: any body means
+                # success (an error would invite a repeat of a call unsafe to repeat).
+                if cast_to is None:
+                    return None
+                raise
+            if cast_to is None:
+                return None
+            label = f"{method} {route}"
+            if envelope is not None:
+                outer = data
+                data = _unwrap(outer, envelope, label)
+                if carry and type(data) is dict:
+                    for key in carry:
+                        if key not in data and key in outer:
+                            data[key] = outer[key]
+            return load(data, cast_to, label)
+        except (APIStatusError, ResponseValidationError) as exc:
+            if not secret:
+                raise
+            failure = exc
+        # A secret route's error is raised afresh, outside the handler (so nothing is
+        # chained) and without the frames below, whose locals held the answer (the raw
+        # body, the decoded JSON); this frame lets go of it first.
+        data = outer = None
+        failure.__cause__ = failure.__context__ = None
+        raise failure.with_traceback(None)
 
     async def _request_list(
         self,
@@ -236,8 +264,7 @@ class Resource:
     ) -> list[M]:
         """Like `_request`, for an endpoint that answers ``{envelope: [items]}`` (no pages)."""
         data = await self._transport.request(method, build_path(route, ids), query=query)
-        label = f"{method} {route}"
-        return load_list(data.get(envelope) if type(data) is dict else None, item, label)
+        return _items(data, envelope, item, f"{method} {route}")
 
     def _pager(
         self,
@@ -258,15 +285,17 @@ class Resource:
         transport = self._transport
 
         async def fetch(cursor: str | None) -> Page[M]:
+            if cursor is not None:
+                _check_cursor(cursor)
             params = base_query if cursor is None else {**base_query, "cursor": cursor}
             data = await transport.request("GET", path, query=params)
-            items = data.get(envelope) if type(data) is dict else None
-            next_cursor = data.get("next_cursor") if type(data) is dict else None
+            items = _items(data, envelope, item, label)
+            next_cursor = data.get("next_cursor")
             if next_cursor is not None and type(next_cursor) is not str:
                 raise ResponseValidationError(
                     f"the response to {label} has a non-string cursor {next_cursor!r}"
                 )
-            return Page(load_list(items, item, label), next_cursor, fetch)
+            return Page(items, next_cursor, fetch)
 
         return AsyncPager(fetch, label)
 
@@ -296,7 +325,7 @@ class Resource:
             offset = 0 if cursor is None else _parse_offset(cursor)
             params = {**base_query, "offset": str(offset)} if offset else base_query
             data = await transport.request("GET", path, query=params)
-            items = load_list(data.get(envelope) if type(data) is dict else None, item, label)
+            items = _items(data, envelope, item, label)
             has_more = data.get("has_more")
             if has_more is not None and type(has_more) is not bool:
                 raise ResponseValidationError(
@@ -307,6 +336,41 @@ class Resource:
             return Page(items, None if done else str(offset + len(items)), fetch)
 
         return AsyncPager(fetch, label)
+
+
+def _unwrap(data: Any, envelope: str, label: str) -> Any:
+    """The value under ``envelope`` of an answer that must be an object holding it."""
+    if type(data) is not dict:
+        raise ResponseValidationError(
+            f"the response to {label} did not fit: expected an object with {envelope!r}, "
+            f"got {json_kind(data)}"
+        )
+    if envelope not in data:
+        raise ResponseValidationError(
+            f"the response to {label} did not fit: the answer has no {envelope!r}"
+        )
+    return data[envelope]
+
+
+def _items(data: Any, envelope: str, item: type[M], label: str) -> list[M]:
+    """Load ``{envelope: [items]}``, saying what came instead when the shape is wrong."""
+    items = _unwrap(data, envelope, label)
+    if type(items) is not list:
+        raise ResponseValidationError(
+            f"the response to {label} did not fit: {envelope!r} is {json_kind(items)}, not "
+            f"an array of {item.__name__}"
+        )
+    return load_list(items, item, label)
+
+
+def _check_cursor(cursor: object) -> None:
+    # From AsyncPager.page(cursor): yarl would send a lone surrogate mangled, and an empty
+    # cursor as "cursor=".
+    if not isinstance(cursor, str) or not cursor:
+        raise LinqUsageError(
+            f"cursor must be None (the first page) or a page's next_cursor, got {cursor!r}"
+        )
+    check_no_lone_surrogates(cursor, what="cursor")
 
 
 def _parse_offset(cursor: str) -> int:

@@ -11,7 +11,7 @@ from .. import _download
 from .._content_types import resolve_content_type
 from .._errors import DownloadError, LinqUsageError
 from .._upload import FileInput, ProgressCallback, open_source, put_file
-from .._validation import check_filename, check_int, check_size
+from .._validation import check_callback, check_filename, check_int, check_size
 from ..models import Attachment, UploadSlot
 from ._base import RequestBody, Resource
 
@@ -95,12 +95,13 @@ class Attachments(Resource):
 
         Raises:
             LinqUsageError: the file is missing, empty, too big or of another size than the
-                slot was issued for.
+                slot was issued for, or ``on_progress`` is not callable.
             UploadExpiredError: the slot expired; ask `create` for a new one.
             UploadError: storage refused the upload or the file changed while it was read.
         """
         if not isinstance(slot, UploadSlot):
             raise LinqUsageError(f"slot must be an UploadSlot from create(), got {slot!r}")
+        check_callback(on_progress, what="on_progress")
         declared = {key.lower(): value for key, value in slot.required_headers.items()}
         if isinstance(file, (str, os.PathLike)):
             filename = os.path.basename(os.fspath(file)) or slot.attachment_id
@@ -142,12 +143,13 @@ class Attachments(Resource):
             The path written.
 
         Raises:
-            LinqUsageError: not an id or an acceptable URL, or the destination's directory
-                does not exist (before anything is sent).
+            LinqUsageError: not an id or an acceptable URL, the destination's directory
+                does not exist, or ``on_progress`` is not callable (before anything is sent).
             NotFoundError: no such attachment (given an id).
             DownloadError: the attachment has no download URL yet, the file host refused
                 (``status`` says how) or kept failing, or the file could not be written.
         """
+        check_callback(on_progress, what="on_progress")
         target = _download.check_destination(destination)
         if not isinstance(attachment_id_or_url, str) or not attachment_id_or_url:
             raise LinqUsageError(

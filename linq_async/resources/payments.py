@@ -240,7 +240,7 @@ class Payments(Resource):
             description: what the payment is for.
             extra_body: more body fields, for wire fields this SDK does not name (JSON
                 values; the named fields above may not be repeated here).
-            idempotency_key: your key (1-255 characters), to make repeating the call
+            idempotency_key: your key (1-255 printable ASCII characters), to make repeating the call
                 itself safe, e.g. across a restart.
 
         Returns:

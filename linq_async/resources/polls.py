@@ -66,8 +66,8 @@ class ChatPolls(Resource):
             chat_id: the chat.
             options: the option texts, at least 2 (each a non-empty string). More can be
                 added later (`MessagePoll.add_options`), never edited or removed.
-            idempotency_key: up to 255 characters; pass your own to make a re-run of the
-                same logical send (after a crash) send nothing new.
+            idempotency_key: 1 to 255 printable ASCII characters; pass your own to make a
+                re-run of the same logical send (after a crash) send nothing new.
 
         Returns:
             The poll message; its ``message_id`` is what `MessagePoll` takes.

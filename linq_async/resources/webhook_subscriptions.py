@@ -10,7 +10,7 @@ import attrs
 
 from .._errors import LinqUsageError
 from .._model import UNSET
-from .._validation import check_bool, check_phone
+from .._validation import check_bool, check_phone, url_flaw
 from ..models import CreatedWebhookSubscription, WebhookEventTypes, WebhookSubscription
 from ._base import RequestBody, Resource
 
@@ -48,9 +48,11 @@ def _check_url(url: object) -> str:
         not isinstance(url, str)
         or len(url) > _MAX_URL
         or not (url.startswith("https://") or _LOOPBACK_HTTP.match(url))
+        or url_flaw(url, url[: url.index("//") + 2]) is not None
     ):
         raise LinqUsageError(
-            f"target_url must be an https:// URL of at most {_MAX_URL} characters, got {url!r}"
+            f"target_url must be an https:// URL of at most {_MAX_URL} characters, with a "
+            f"host and no whitespace or control characters; got {url!r}"
         )
     return url
 
@@ -145,7 +147,11 @@ class WebhookSubscriptions(Resource):
             ),
         )
         return await self._request(
-            "POST", "/v3/webhook-subscriptions", body=body, cast_to=CreatedWebhookSubscription
+            "POST",
+            "/v3/webhook-subscriptions",
+            body=body,
+            cast_to=CreatedWebhookSubscription,
+            secret=True,
         )
 
     async def list(self) -> list[WebhookSubscription]:
@@ -201,8 +207,8 @@ class WebhookSubscriptions(Resource):
             The subscription as it now is.
 
         Raises:
-            LinqUsageError: an argument is invalid, or ``None`` given for a setting that
-                cannot be cleared (nothing is sent).
+            LinqUsageError: an argument is invalid, none is given, or ``None`` given for a
+                setting that cannot be cleared (nothing is sent).
             NotFoundError: no such subscription.
         """
         fields: dict[str, Any] = {}
@@ -222,6 +228,11 @@ class WebhookSubscriptions(Resource):
         ):
             if value is not UNSET:
                 fields[name] = None if value is None else _check_header(value, name)
+        if not fields:
+            raise LinqUsageError(
+                "update needs at least one of target_url, events, is_active, phone_numbers, "
+                "routing_key_header or routing_id_header"
+            )
         return await self._request(
             "PUT",
             "/v3/webhook-subscriptions/{subscriptionId}",

@@ -61,6 +61,8 @@ Check = Callable[[Any, str], Any]
 """Checks one decoded JSON value at a place (``"body.handle"``); returns it or raises."""
 
 _PHONE = re.compile(r"\+[0-9]{8,15}")
+# The host right after "https://": not a path, query, fragment or userinfo.
+_URL_HOST = re.compile(r"[^/?#@\s]")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
@@ -149,8 +151,18 @@ def https_url(*, max_len: int = 2048, code: int = 1005) -> Check:
     """An ``https://`` URL of at most ``max_len`` characters."""
 
     def check(value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value.startswith("https://") or len(value) > max_len:
-            raise bad(code, f"{where} must be an https URL of at most {max_len} characters")
+        if (
+            not isinstance(value, str)
+            or not value.startswith("https://")
+            or len(value) > max_len
+            or _URL_HOST.match(value, len("https://")) is None
+            or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
+        ):
+            raise bad(
+                code,
+                f"{where} must be an https URL of at most {max_len} characters, with a host "
+                "and no whitespace or control characters",
+            )
         return value
 
     return check

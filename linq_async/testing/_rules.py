@@ -39,6 +39,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)")
 _CURSOR = re.compile(r"[0-9]{1,9}")
+_URL_HOST = re.compile(r"[^/?#@\s]")
 
 _SCREEN_EFFECTS = frozenset(
     {
@@ -222,7 +223,14 @@ def _bool(value: object, name: str) -> bool | None:
 
 
 def _https(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("https://") and len(value) <= 2048
+    # A URL Linq fetches: a host right after the scheme, no whitespace or control characters.
+    return (
+        isinstance(value, str)
+        and value.startswith("https://")
+        and len(value) <= 2048
+        and _URL_HOST.match(value, len("https://")) is not None
+        and not any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
+    )
 
 
 def phone(value: object, name: str) -> str:
@@ -283,6 +291,10 @@ def attachment_request(body: dict[str, Any]) -> AttachmentRequest:
     size = _require(body, "size_bytes", "")
     if not isinstance(filename, str) or not 1 <= len(filename) <= 255:
         raise _bad(1005, "filename must be a string of 1-255 characters")
+    try:
+        filename.encode("utf-8")
+    except UnicodeEncodeError:  # JSON escapes can carry one ("\ud800"); no file name holds it
+        raise _bad(1005, "filename holds a lone surrogate") from None
     if content_type not in SUPPORTED_CONTENT_TYPES:
         raise _bad(1005, f"content_type {content_type!r} is not supported")
     size_bytes = _int(size)
