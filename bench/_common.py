@@ -186,7 +186,9 @@ class SendTimer:
         if self.spec.profile:
             import cProfile
 
-            self._profiler = cProfile.Profile()
+            # CPU time, not wall time: on a shared machine, time spent descheduled would
+            # otherwise be charged to whichever function happened to be running.
+            self._profiler = cProfile.Profile(time.process_time)
         self._server_started = process_cpu_seconds(self.spec.server_pid)
         self._cpu_started = cpu_seconds()
         self._started = time.perf_counter()

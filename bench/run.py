@@ -885,6 +885,10 @@ def _group(filename: str, name: str) -> str:
     if filename == "~":
         if "json" in name or "encode" in name or "scanner" in name:
             return "json"
+        if "socket" in name or "epoll" in name or "select" in name:
+            return "socket and epoll (system calls)"
+        if "_asyncio" in name:
+            return "asyncio"
         return "builtins (C calls)"
     for marker, group in _GROUPS:
         if marker in filename:

@@ -14,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
     """A --quick run with 20 calls measures every send path, the upload and the import."""
     done = subprocess.run(
