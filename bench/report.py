@@ -502,7 +502,7 @@ def _bars(
     )
     for bar, row in zip(bars, rows, strict=True):
         if row[3]:
-            bar.set_color("tab:gray")
+            bar.set_facecolor("lightgray")
             bar.set_hatch("//")
     axis.axvline(1.0, color="black", linewidth=0.8)
     axis.axvline(goal, color="tab:red", linestyle="--", linewidth=1.2, label=goal_label)
@@ -550,9 +550,14 @@ def chart(results: dict[str, Any], path: Path) -> bool:
             mib = results["upload"]["file_mib"]
             cpu = (_median(ours, "cpu_s") or 0) / (_median(bare, "cpu_s") or 1)
             rate = (_median(ours, "mib_per_s") or 0) / (_median(bare, "mib_per_s") or 1)
-            cpu_rows.append((f"upload {mib} MiB", cpu, _paired(ours, bare, "cpu_s"), False))
+            cpu_rows.append((f"upload {mib} MiB, CPU", cpu, _paired(ours, bare, "cpu_s"), False))
             rate_rows.append(
-                (f"upload {mib} MiB (MiB/s)", rate, _paired(ours, bare, "mib_per_s"), False)
+                (
+                    f"upload {mib} MiB, MiB/s (goal {UPLOAD_MIN_RATE_RATIO}x)",
+                    rate,
+                    _paired(ours, bare, "mib_per_s"),
+                    False,
+                )
             )
     import_rows: list[tuple[str, float, list[float], bool]] = []
     official = _import_entry(results, "linq")

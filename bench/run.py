@@ -72,6 +72,7 @@ FULL = {
     "import_runs": 9,
     "noise_retries": 2,
     "quiet_wait": 5.0,
+    "noise_budget": 90.0,
     "only": "send,upload,import,profile",
 }
 """Defaults of a full run: 2,000 calls at 64 in flight, as the issue measured."""
@@ -83,6 +84,7 @@ QUICK = {
     "import_runs": 3,
     "noise_retries": 0,
     "quiet_wait": 0.0,
+    "noise_budget": 0.0,
     "only": "send,upload,import",
 }
 """Defaults of ``--quick``: a smoke run of every path in well under a minute."""
@@ -148,37 +150,51 @@ PATH_LABELS = {
 SENDS_A_MESSAGE = frozenset(PATHS) - {"chats.get"}
 
 
-class Noise(NamedTuple):
-    """When a measurement counts as disturbed by other work, and how often to retake it.
+class Noise:
+    """When a measurement counts as disturbed by other work, and how much to do about it.
 
-    Attributes:
+    Waiting for quiet and retaking measurements stop once ``budget`` seconds have gone into
+    them, so that a machine that never falls quiet costs a bounded delay, not a run of
+    unbounded length; measurements after that are kept as they come, and marked noisy.
+
+    Args:
         threshold: cores other processes may use meanwhile.
         retries: times a disturbed measurement is taken again.
         wait: seconds to wait, before each measurement, for the machine to fall quiet.
+        budget: seconds the whole run may spend waiting and retaking.
     """
 
-    threshold: float
-    retries: int
-    wait: float
+    def __init__(self, *, threshold: float, retries: int, wait: float, budget: float) -> None:
+        self.threshold = threshold
+        self.retries = retries
+        self.wait = wait
+        self.budget = budget
+        self.spent = 0.0
 
+    @property
+    def exhausted(self) -> bool:
+        """Whether the budget for waiting and retaking is used up."""
+        return self.spent >= self.budget
 
-def wait_for_quiet(noise: Noise) -> float | None:
-    """Wait up to ``noise.wait`` seconds until the machine's load is below the threshold.
-
-    Returns the load last seen (in cores), or ``None`` where it cannot be measured.
-    """
-    deadline = time.monotonic() + noise.wait
-    load = None
-    while True:
-        before = machine_busy_seconds()
-        time.sleep(0.25)
-        after = machine_busy_seconds()
-        if before is None or after is None:
-            return None
-        load = (after - before) / 0.25
-        if load <= noise.threshold or time.monotonic() >= deadline:
-            return load
-        time.sleep(0.5)
+    def wait_for_quiet(self) -> None:
+        """Wait up to ``wait`` seconds (within the budget) for the load to fall below the
+        threshold."""
+        if self.wait <= 0 or self.exhausted:
+            return
+        started = time.monotonic()
+        deadline = started + min(self.wait, self.budget - self.spent)
+        try:
+            while True:
+                before = machine_busy_seconds()
+                time.sleep(0.25)
+                after = machine_busy_seconds()
+                if before is None or after is None:
+                    return
+                if (after - before) / 0.25 <= self.threshold or time.monotonic() >= deadline:
+                    return
+                time.sleep(0.5)
+        finally:
+            self.spent += time.monotonic() - started
 
 
 class BenchError(Exception):
@@ -479,17 +495,22 @@ def _run_rounds(
             kept: dict[str, Any] | None = None
             try:
                 for attempt in range(noise.retries + 1):
-                    if noise.wait > 0:
-                        wait_for_quiet(noise)
+                    noise.wait_for_quiet()
+                    began = time.monotonic()
                     result = job.measure()
+                    if attempt:
+                        noise.spent += time.monotonic() - began
                     if kept is None or result.get("other_load", 0) < kept.get("other_load", 0):
                         kept = result
                     if kept.get("other_load", 0) <= noise.threshold:
                         break
+                    again = attempt < noise.retries and not noise.exhausted
                     stderr(
                         f"{where}: {result['other_load']:.2f} cores busy elsewhere"
-                        + (", measuring again" if attempt < noise.retries else ", kept")
+                        + (", measuring again" if again else ", kept")
                     )
+                    if not again:
+                        break
                     entry["retried"] += 1
             except Skipped as exc:
                 stderr(f"{where}: skipped ({exc})")
@@ -981,8 +1002,21 @@ def _callgrind_total(path: Path) -> int:
     raise BenchError(f"no instruction total in {path}")
 
 
+_NOISE: list[Noise] = []
+
+
 def _noise(args: argparse.Namespace) -> Noise:
-    return Noise(threshold=args.noise_threshold, retries=args.noise_retries, wait=args.quiet_wait)
+    """The run's one `Noise`, whose budget every workload shares."""
+    if not _NOISE:
+        _NOISE.append(
+            Noise(
+                threshold=args.noise_threshold,
+                retries=args.noise_retries,
+                wait=args.quiet_wait,
+                budget=args.noise_budget,
+            )
+        )
+    return _NOISE[0]
 
 
 def _available_clients(requested: str | None) -> set[str]:
@@ -1101,6 +1135,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "threshold (5; --quick 0)",
     )
     parser.add_argument(
+        "--noise-budget",
+        type=float,
+        help="seconds the whole run may spend waiting for quiet and retaking disturbed "
+        "measurements (90; --quick 0)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="where latest.{md,json,png} go"
     )
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
@@ -1121,6 +1161,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.noise_retries = defaults["noise_retries"]
     if args.quiet_wait is None:
         args.quiet_wait = defaults["quiet_wait"]
+    if args.noise_budget is None:
+        args.noise_budget = defaults["noise_budget"]
     only = args.only if args.only is not None else defaults["only"]
     args.only = {name.strip() for name in only.split(",") if name.strip()}
     if args.only - set(WORKLOADS):
@@ -1167,6 +1209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "noise_threshold_cores": args.noise_threshold,
         "noise_retries": args.noise_retries,
         "quiet_wait_s": args.quiet_wait,
+        "noise_budget_s": args.noise_budget,
     }
     with tempfile.TemporaryDirectory(prefix="linq-bench-") as tmp:
         _PYCACHE[:] = [str(Path(tmp) / "pycache")]
@@ -1195,6 +1238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "callgrind" in args.only and {"linq-async", "bare"} <= selected:
             results["callgrind"] = run_callgrind(args, results, small)
         _PYCACHE.clear()
+    if _NOISE:
+        results["meta"]["noise_seconds_spent"] = _NOISE[0].spent
     results["goals"] = report.goals(results)
     results["meta"]["duration_s"] = time.perf_counter() - started
     results["meta"]["load_average_at_end"] = os.getloadavg()[0]
