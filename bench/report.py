@@ -418,20 +418,33 @@ def _profile_section(profile: dict[str, Any]) -> list[str]:
 
 
 def _callgrind_section(callgrind: dict[str, Any]) -> list[str]:
-    path = callgrind["path"]
-    if "note" in callgrind:
-        return [f"## Instructions per call: `{path}`", "", f"Not counted: {callgrind['note']}."]
     lines = [
-        f"## Instructions per call: `{path}` under callgrind "
-        f"({callgrind['calls'][0]} and {callgrind['calls'][1]} calls, the difference)",
+        f"## Instructions per call under callgrind ({callgrind.get('calls', '-')} calls, "
+        "timed phase only)",
         "",
-        "| client | instructions per call |",
-        "|---|---:|",
     ]
-    for key, value in callgrind["clients"].items():
-        lines.append(f"| {key} | {value['per_call']:,.0f} |")
-    if callgrind.get("ratio"):
-        lines += ["", f"linq-async / bare: {callgrind['ratio']:.2f}x."]
+    if "note" in callgrind:
+        return [*lines, f"Not counted: {callgrind['note']}."]
+    lines += [
+        "| path | linq-async | bare aiohttp | linq-async / bare | timed-phase dump |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for item in callgrind["paths"]:
+        if "note" in item:
+            lines.append(f"| `{item['path']}` | skipped: {item['note']} | | | |")
+            continue
+        cells = []
+        for key in ("linq-async", "bare"):
+            value = item["clients"].get(key, {})
+            cells.append(f"{value['per_call']:,.0f}" if "per_call" in value else "failed")
+        ratio = f"{item['ratio']:.2f}x" if item.get("ratio") else "-"
+        dump = item["clients"].get("linq-async", {}).get("file", "-")
+        lines.append(f"| `{item['path']}` | {cells[0]} | {cells[1]} | {ratio} | `{dump}` |")
+    lines += [
+        "",
+        "Instruction counts do not depend on other load on the machine; CPU time does. "
+        "`callgrind_annotate <dump>` lists where they go.",
+    ]
     return lines
 
 

@@ -16,8 +16,8 @@ Workloads (``--only``):
   interpreters, and which modules ``import linq_async`` loads.
 - ``profile``: one more linq-async run of one path (``--profile-path``; the path with the
   highest CPU ratio by default) under cProfile: where its per-call CPU goes.
-- ``callgrind`` (not run by default): instructions per call of one path
-  (``--callgrind-path``) for linq-async and the bare client, under ``valgrind
+- ``callgrind`` (not run by default): instructions per call of the timed phase
+  (``--callgrind-paths``) for linq-async and the bare client, under ``valgrind
   --tool=callgrind``; stable to about 1 % where CPU time is not.
 
 Results go to stdout (a markdown table) and to ``bench/results/latest.{md,json,png}``; a
@@ -959,39 +959,65 @@ def run_profile(args: argparse.Namespace, results: dict[str, Any], small: Path) 
 
 
 def run_callgrind(args: argparse.Namespace, results: dict[str, Any], small: Path) -> dict[str, Any]:
-    """Instructions per call of one path, linq-async and the bare client, under callgrind.
+    """Instructions per call, linq-async and the bare client, under callgrind.
 
-    Each client runs twice, with ``2 x concurrency`` and ``2 x concurrency + 256`` calls;
-    the difference over 256 is the cost of one call, whatever the start-up and setup cost.
+    Callgrind dumps its counts each time the client enters libc's ``getrusage``, which it
+    calls only when its timed phase starts and stops and when it reports: the second dump
+    holds the timed phase alone, free of start-up, imports and setup. Open it with
+    ``callgrind_annotate <file>.2`` or kcachegrind.
     """
-    path = args.callgrind_path
-    if path == "worst":
-        path = _worst_path(results)
     if shutil.which("valgrind") is None:
-        return {"path": path, "note": "valgrind is not installed"}
-    if path == "messages.send" and messages_send_missing():
-        return {"path": path, "note": messages_send_missing()}
-    low = 2 * args.concurrency
-    high = low + 256
-    out: dict[str, Any] = {"path": path, "calls": [low, high], "clients": {}}
+        return {"note": "valgrind is not installed", "paths": []}
+    paths = _callgrind_paths(args, results)
     args.out.mkdir(parents=True, exist_ok=True)
-    for client in SEND_CLIENTS[:2]:
-        counts = []
-        for n in (low, high):
-            target = args.out / f"callgrind-{path}-{client.key}-{n}.out"
-            run = _send_run(args, client, path, small)._replace(n=n, timeout=1800.0)
-            stderr(f"[callgrind] {path} {client.label}, {n} calls (slow)")
-            prefix = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={target}"]
-            with FakeServerProcess() as server:
-                _run_client(run, server, prefix)
-            counts.append(_callgrind_total(target))
-        per_call = (counts[1] - counts[0]) / (high - low)
-        out["clients"][client.key] = {"instructions": counts, "per_call": per_call}
-        stderr(f"[callgrind] {client.label}: {per_call:,.0f} instructions per call")
-    ours = out["clients"]["linq-async"]["per_call"]
-    bare = out["clients"]["bare"]["per_call"]
-    out["ratio"] = ours / bare if bare else None
+    out: dict[str, Any] = {"calls": args.callgrind_n, "paths": []}
+    for path in paths:
+        item: dict[str, Any] = {"path": path, "clients": {}}
+        out["paths"].append(item)
+        if path == "messages.send" and messages_send_missing():
+            item["note"] = messages_send_missing()
+            continue
+        for client in SEND_CLIENTS[:2]:
+            target = args.out / f"callgrind-{path}-{client.key}.out"
+            for stale in args.out.glob(f"{target.name}*"):
+                stale.unlink()
+            run = _send_run(args, client, path, small)._replace(
+                n=args.callgrind_n, timeout=max(args.timeout, 1800.0)
+            )
+            stderr(f"[callgrind] {path} {client.label}, {run.n} calls (slow)")
+            prefix = [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={target}",
+                "--dump-before=getrusage",
+            ]
+            try:
+                with FakeServerProcess() as server:
+                    _run_client(run, server, prefix)
+                phase = _callgrind_total(target.with_name(f"{target.name}.2"))
+            except (BenchError, OSError) as exc:
+                stderr(f"[callgrind] {path} {client.label}: FAILED {exc}")
+                item["clients"][client.key] = {"failed": str(exc)[:500]}
+                continue
+            per_call = phase / run.n
+            item["clients"][client.key] = {
+                "phase_instructions": phase,
+                "per_call": per_call,
+                "file": f"{target.name}.2",
+            }
+            stderr(f"[callgrind] {path} {client.label}: {per_call:,.0f} instructions per call")
+        ours = item["clients"].get("linq-async", {}).get("per_call")
+        bare = item["clients"].get("bare", {}).get("per_call")
+        item["ratio"] = ours / bare if ours and bare else None
     return out
+
+
+def _callgrind_paths(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
+    if args.callgrind_paths == "all":
+        return list(args.paths)
+    if args.callgrind_paths == "worst":
+        return [_worst_path(results)]
+    return [name.strip() for name in args.callgrind_paths.split(",") if name.strip()]
 
 
 def _callgrind_total(path: Path) -> int:
@@ -1112,9 +1138,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--profile-top", type=int, default=25, help="functions listed in the profile (25)"
     )
     parser.add_argument(
-        "--callgrind-path",
+        "--callgrind-paths",
         default="worst",
-        help="the send path the callgrind workload counts (worst: the highest CPU ratio)",
+        help="send paths the callgrind workload counts: a list, all, or worst (the highest "
+        "CPU ratio of this run's send workload; default)",
+    )
+    parser.add_argument(
+        "--callgrind-n", type=int, default=512, help="calls per callgrind run (512)"
     )
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds a client run may take (600)"
@@ -1170,9 +1200,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.paths = [name.strip() for name in args.paths.split(",") if name.strip()]
     if set(args.paths) - set(PATHS):
         parser.error(f"--paths takes {', '.join(PATHS)}, not {args.paths}")
-    for name in ("profile_path", "callgrind_path"):
-        if getattr(args, name) not in (*PATHS, "worst"):
-            parser.error(f"--{name.replace('_', '-')} takes worst or one of {', '.join(PATHS)}")
+    if args.profile_path not in (*PATHS, "worst"):
+        parser.error(f"--profile-path takes worst or one of {', '.join(PATHS)}")
+    if args.callgrind_paths not in ("all", "worst") and not set(
+        args.callgrind_paths.split(",")
+    ) <= set(PATHS):
+        parser.error(f"--callgrind-paths takes all, worst or some of {', '.join(PATHS)}")
     if not 1 <= args.upload_mib <= 100:
         parser.error("--upload-mib must be 1 to 100 (the API's limit is 100 MiB)")
     if args.n < 1 or args.concurrency < 1:
