@@ -64,7 +64,7 @@ SERVER_TIMEOUT = 30.0
 ALL_CLIENTS = ("linq-async", "bare", "official", "curl")
 WORKLOADS = ("send", "upload", "import", "profile", "callgrind")
 
-FULL = {
+FULL: dict[str, Any] = {
     "n": 2000,
     "send_rounds": 5,
     "upload_rounds": 3,
@@ -76,7 +76,7 @@ FULL = {
     "only": "send,upload,import,profile",
 }
 """Defaults of a full run: 2,000 calls at 64 in flight, as the issue measured."""
-QUICK = {
+QUICK: dict[str, Any] = {
     "n": 200,
     "send_rounds": 1,
     "upload_rounds": 1,
@@ -626,15 +626,15 @@ def run_send(args: argparse.Namespace, selected: set[str], small: Path) -> dict[
     entries = _run_rounds("send", jobs, args.send_rounds, SEND_METRICS, _noise(args))
     out = []
     for item in paths:
-        clients = []
+        measured: list[dict[str, Any]] = []
         for client in item["clients"]:
             entry = entries.get(f"{item['path']}|{client.key}")
-            if entry is None:
-                continue
-            entry = {**entry, "key": client.key, "label": client.label}
-            clients.append(entry)
-        note = item["note"] or next((e["skipped"] for e in clients if e["skipped"]), None)
-        out.append({"path": item["path"], "label": item["label"], "note": note, "clients": clients})
+            if entry is not None:
+                measured.append({**entry, "key": client.key, "label": client.label})
+        note = item["note"] or next((e["skipped"] for e in measured if e["skipped"]), None)
+        out.append(
+            {"path": item["path"], "label": item["label"], "note": note, "clients": measured}
+        )
     return {"n": args.n, "concurrency": args.concurrency, "paths": out}
 
 
