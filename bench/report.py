@@ -381,26 +381,61 @@ def _profile_section(profile: dict[str, Any]) -> list[str]:
     path = profile["path"]
     if "note" in profile:
         return [f"## Profile of `{path}`", "", f"Not taken: {profile['note']}."]
+    clients = profile["clients"]
+    ours, bare = clients.get("linq-async"), clients.get("bare")
+    if ours is None:
+        return []
     lines = [
-        f"## Profile: linq-async `{path}`, {profile['calls']:,} calls under cProfile "
-        "(timed phase only)",
+        f"## Profile: `{path}`, {profile['calls']:,} calls under cProfile (timed phase only, "
+        "CPU time)",
         "",
-        f"cProfile inflates small calls: {profile['cpu_ms_per_call_profiled']:.3f} CPU ms per "
-        f"call with the profiler on. Self time per call ({profile['total_us_per_call']:.0f} us "
-        f"in all), by where the code lives:",
+        "cProfile charges every Python call, so profiled figures are several times the real "
+        f"ones: linq-async {ours['cpu_ms_per_call_profiled']:.3f} CPU ms per call profiled"
+        + (f", the bare client {bare['cpu_ms_per_call_profiled']:.3f}" if bare else "")
+        + ". Self time per call, by where the code lives:",
         "",
-        "| where | self us/call | share |",
-        "|---|---:|---:|",
+        "| where | linq-async us/call | share | bare us/call | linq-async - bare |",
+        "|---|---:|---:|---:|---:|",
     ]
-    total = profile["total_us_per_call"] or 1.0
-    for group in profile["groups"]:
+    total = ours["total_us_per_call"] or 1.0
+    names = set(ours["groups"]) | set(bare["groups"] if bare else ())
+    order = sorted(
+        names,
+        key=lambda g: ours["groups"].get(g, 0.0) - (bare["groups"].get(g, 0.0) if bare else 0),
+        reverse=True,
+    )
+    for group in order:
+        mine = ours["groups"].get(group, 0.0)
+        theirs = bare["groups"].get(group, 0.0) if bare else None
         lines.append(
-            f"| {group['group']} | {group['self_us_per_call']:.1f} "
-            f"| {group['self_us_per_call'] / total:.0%} |"
+            f"| {group} | {mine:.1f} | {mine / total:.0%} "
+            f"| {'-' if theirs is None else f'{theirs:.1f}'} "
+            f"| {'-' if theirs is None else f'{mine - theirs:+.1f}'} |"
         )
+    if bare:
+        lines.append(
+            f"| **all** | {ours['total_us_per_call']:.1f} | 100% "
+            f"| {bare['total_us_per_call']:.1f} "
+            f"| {ours['total_us_per_call'] - bare['total_us_per_call']:+.1f} |"
+        )
+    if profile.get("top_extra"):
+        lines += [
+            "",
+            "Where linq-async spends more than the bare client (self time per call; "
+            "*calls per call* counts coroutine resumptions too):",
+            "",
+            "| function | calls per call | linq-async us/call | bare us/call | extra |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for row in profile["top_extra"]:
+            lines.append(
+                f"| `{row['function']}` | {row['calls_per_call']:.2f} "
+                f"| {row['self_us_per_call']:.1f} | {row['bare_self_us_per_call']:.1f} "
+                f"| {row['extra_us_per_call']:+.1f} |"
+            )
     lines += [
         "",
-        "Top functions by self time:",
+        "linq-async's top functions by self time:",
         "",
         "| function | calls per call | self us/call | cumulative us/call |",
         "|---|---:|---:|---:|",
@@ -412,7 +447,8 @@ def _profile_section(profile: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        f"Full listing: `{Path(profile['text']).name}`; raw: `{Path(profile['pstats']).name}`.",
+        f"Full listings: `{ours['text']}`" + (f", `{bare['text']}`" if bare else "") + "; raw: "
+        f"`{ours['pstats']}` (`python -m pstats`, snakeviz).",
     ]
     return lines
 

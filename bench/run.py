@@ -917,45 +917,64 @@ def _group(filename: str, name: str) -> str:
     return "other"
 
 
-def run_profile(args: argparse.Namespace, results: dict[str, Any], small: Path) -> dict[str, Any]:
-    """One linq-async run of one path under cProfile (timed phase only); the top functions."""
+def run_profile(
+    args: argparse.Namespace, selected: set[str], results: dict[str, Any], small: Path
+) -> dict[str, Any]:
+    """One path under cProfile (timed phase only), linq-async and the bare client: where
+    linq-async's per-call CPU goes, and where it spends more than the bare client."""
     path = args.profile_path
     if path == "worst":
         path = _worst_path(results)
     if path == "messages.send" and messages_send_missing():
         return {"path": path, "note": messages_send_missing()}
     args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / f"profile-{path}.pstats"
-    client = SEND_CLIENTS[0]
-    run = _send_run(args, client, path, small)._replace(profile=target)
-    stderr(f"[profile] {path}: linq-async under cProfile, {args.n} calls")
-    result = _measure(run)
-    stats = pstats.Stats(str(target))
-    groups: dict[str, float] = {}
-    for row in _profile_table(stats, args.n, 0):
-        groups[row["group"]] = groups.get(row["group"], 0.0) + row["self_us_per_call"]
-    total = sum(groups.values())
-    top = _profile_table(stats, args.n, args.profile_top)
-    text = args.out / f"profile-{path}.txt"
-    with text.open("w") as handle:
-        stats.stream = handle  # type: ignore[attr-defined]
-        stats.sort_stats("tottime").print_stats(60)
-        stats.sort_stats("cumulative").print_stats(60)
-    stderr(f"[profile] wrote {target} and {text}")
-    return {
-        "path": path,
-        "calls": args.n,
-        "pstats": str(target),
-        "text": str(text),
-        "cpu_ms_per_call_profiled": result["cpu_ms_per_call"],
-        "total_us_per_call": total,
-        "groups": sorted(
-            ({"group": g, "self_us_per_call": v} for g, v in groups.items()),
-            key=lambda item: item["self_us_per_call"],
-            reverse=True,
-        ),
-        "top": top,
-    }
+    out: dict[str, Any] = {"path": path, "calls": args.n, "clients": {}}
+    functions: dict[str, dict[str, dict[str, Any]]] = {}
+    for client in SEND_CLIENTS[:2]:
+        if client.base not in selected:
+            continue
+        target = args.out / f"profile-{path}-{client.key}.pstats"
+        run = _send_run(args, client, path, small)._replace(profile=target)
+        stderr(f"[profile] {path}: {client.label} under cProfile, {args.n} calls")
+        result = _measure(run)
+        stats = pstats.Stats(str(target))
+        rows = _profile_table(stats, args.n, 0)
+        functions[client.key] = {row["function"]: row for row in rows}
+        groups: dict[str, float] = {}
+        for row in rows:
+            groups[row["group"]] = groups.get(row["group"], 0.0) + row["self_us_per_call"]
+        text = target.with_suffix(".txt")
+        with text.open("w") as handle:
+            stats.stream = handle  # type: ignore[attr-defined]
+            stats.sort_stats("tottime").print_stats(80)
+            stats.sort_stats("cumulative").print_stats(80)
+        stderr(f"[profile] wrote {target} and {text}")
+        out["clients"][client.key] = {
+            "pstats": target.name,
+            "text": text.name,
+            "cpu_ms_per_call_profiled": result["cpu_ms_per_call"],
+            "total_us_per_call": sum(groups.values()),
+            "groups": groups,
+        }
+    ours = functions.get("linq-async", {})
+    bare = functions.get("bare", {})
+    out["top"] = sorted(ours.values(), key=lambda row: row["self_us_per_call"], reverse=True)[
+        : args.profile_top
+    ]
+    extra = []
+    for name, row in ours.items():
+        theirs = bare.get(name)
+        extra.append(
+            {
+                **row,
+                "bare_self_us_per_call": theirs["self_us_per_call"] if theirs else 0.0,
+                "extra_us_per_call": row["self_us_per_call"]
+                - (theirs["self_us_per_call"] if theirs else 0.0),
+            }
+        )
+    extra.sort(key=lambda row: row["extra_us_per_call"], reverse=True)
+    out["top_extra"] = extra[: args.profile_top] if bare else []
+    return out
 
 
 def run_callgrind(args: argparse.Namespace, results: dict[str, Any], small: Path) -> dict[str, Any]:
@@ -1267,7 +1286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "import" in args.only:
             results["import"] = run_import(args, selected)
         if "profile" in args.only and "linq-async" in selected:
-            results["profile"] = run_profile(args, results, small)
+            results["profile"] = run_profile(args, selected, results, small)
         if "callgrind" in args.only and {"linq-async", "bare"} <= selected:
             results["callgrind"] = run_callgrind(args, results, small)
         _PYCACHE.clear()

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
-    """A --quick run with 20 calls measures every send path, the upload and the import."""
+    """A --quick run of 20 calls measures every path, the upload and the import; profiles one."""
     done = subprocess.run(
         [
             sys.executable,
@@ -34,6 +34,10 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
             "1",
             "--import-runs",
             "1",
+            "--only",
+            "send,upload,import,profile",
+            "--profile-path",
+            "chats.get",
             "--out",
             str(tmp_path),
         ],
@@ -94,5 +98,10 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
     assert all(entry["sha256_ok"] for entry in uploads.values())
     footprint = results["import"]["footprint"]
     assert "linq_async._session" in footprint["linq_async_modules"]
+    profile = results["profile"]
+    assert profile["path"] == "chats.get"
+    assert set(profile["clients"]) == {"linq-async", "bare"}
+    assert (tmp_path / profile["clients"]["linq-async"]["pstats"]).is_file()
+    assert profile["top_extra"]
     goals = {(goal["workload"], goal["goal"].split(" ")[0]) for goal in results["goals"]}
     assert ("`chats.create`", "client") in goals
