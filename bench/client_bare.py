@@ -123,9 +123,10 @@ async def send(spec: Spec) -> dict[str, Any]:
             _check(data["message"]["id"])
 
         async def send_auto(handle: str) -> None:
-            body = {"to": [handle], "message": {"parts": parts}}
-            keyed = {**headers, "Idempotency-Key": str(uuid.uuid4())}
-            data = await post(f"{base}/v3/messages", body, keyed)
+            # The key goes in the body and the header, as linq-async sends it on this route.
+            key = str(uuid.uuid4())
+            body = {"to": [handle], "message": {"parts": parts, "idempotency_key": key}}
+            data = await post(f"{base}/v3/messages", body, {**headers, "Idempotency-Key": key})
             _check(data["chat_id"] and data["message"]["id"])
 
         async def get_chat(index: int) -> None:
