@@ -78,10 +78,10 @@ def examples(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: linq-async against a bare-aiohttp ceiling, the official SDK and curl.
+    """Benchmarks: every send path against a bare aiohttp client, the official SDK and curl.
 
-    Writes bench/results/latest.{md,json,png}. Arguments pass through to ``python -m bench``:
-    ``nox -s bench -- --n 20 --upload-mib 1 --rounds 1`` is a quick smoke run.
+    Writes bench/results/latest.{md,json,png} (a full run also docs/bench/latest.png).
+    Arguments pass through to ``python -m bench``: ``nox -s bench -- --quick`` is a smoke run.
     """
     session.install("-e", ".", "linq-python==0.65.0", "matplotlib")
     session.run("python", "-m", "bench", *session.posargs)

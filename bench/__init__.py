@@ -1,4 +1,4 @@
-"""Benchmarks: linq-async side by side with a hand-written aiohttp ceiling and the official SDK.
+"""Benchmarks: every linq-async send path beside a bare aiohttp client and the official SDK.
 
 Run ``python -m bench --help`` (or ``nox -s bench``). Every measurement runs the client in its
 own process against ``linq_async.testing.FakeLinqServer`` in another, so the client's

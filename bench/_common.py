@@ -1,5 +1,6 @@
 """What every benchmark client process shares: its command line, the workload's constants,
-latency percentiles and the final JSON report with the process's own CPU time and peak RSS.
+the user's send loop, latency percentiles and the final JSON report with the process's own
+CPU time and peak RSS.
 
 Standard library only, so importing it costs every client the same few hundred KiB.
 """
@@ -14,40 +15,62 @@ import resource
 import sys
 import time
 import traceback
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, NamedTuple
 
 SENDER = "+12223334444"
 """The sending line of every benchmark message."""
-TEXT = "Your benchmark attachment"
-"""The text part of every bulk message."""
-BULK_FILENAME = "bench-small.jpg"
-"""The small attachment every bulk message references (its content type is image/jpeg)."""
+TEXT = "Your benchmark message"
+"""The text part of every message."""
+SMALL_FILENAME = "bench-small.jpg"
+"""The small attachment that `upload_and_send` and `broadcast` send (image/jpeg)."""
 CHUNK_SIZE = 512 * 1024
 """Upload chunk size of the hand-written clients, the same as linq-async's."""
 
+PATHS = (
+    "chats.create",
+    "chats.messages.send",
+    "messages.send",
+    "upload_and_send",
+    "broadcast",
+    "chats.get",
+)
+"""Every public send path, and one read, in the order the report lists them."""
+POOL_PATHS = frozenset({"chats.messages.send", "chats.get"})
+"""Paths that work on existing chats: the client creates a pool of them before timing."""
+MEDIA_PATHS = frozenset({"upload_and_send", "broadcast"})
+"""Paths that send the small attachment: the client uploads it once before timing."""
 
-def recipients(n: int) -> list[str]:
+
+def recipients(n: int, prefix: str = "+1555") -> list[str]:
     """``n`` distinct E.164 recipients, so that each send creates a new 1:1 chat."""
-    return [f"+1555{index:07d}" for index in range(n)]
+    return [f"{prefix}{index:07d}" for index in range(n)]
+
+
+def pool_size(spec: Spec) -> int:
+    """How many chats a pool path creates before timing (one per send in flight)."""
+    return min(spec.n, spec.concurrency)
 
 
 class Spec(NamedTuple):
     """One client run, as given on the command line.
 
     Attributes:
-        workload: ``"bulk"`` (one small upload, then ``n`` sends) or ``"upload"`` (one file).
+        workload: ``"send"`` (``n`` calls of one path) or ``"upload"`` (one file).
+        path: the send path (one of `PATHS`); ignored by ``upload``.
         base_url: the fake API root (``http://127.0.0.1:<port>/api/partner``).
         api_key: the fake's bearer token.
-        file: the file to upload.
+        file: the file to upload (the small attachment for the media paths).
         size: its size in bytes.
         content_type: its MIME type.
-        n: bulk sends.
-        concurrency: the most bulk sends in flight.
-        variant: a client-specific way of doing the workload (e.g. ``"per-call"``).
+        n: timed calls.
+        concurrency: the most calls in flight.
+        server_pid: the fake server's pid, to read its CPU time around the timed phase.
+        profile: write a cProfile of the timed phase to this file (``None``: no profile).
     """
 
     workload: str
+    path: str
     base_url: str
     api_key: str
     file: str
@@ -55,23 +78,27 @@ class Spec(NamedTuple):
     content_type: str
     n: int
     concurrency: int
-    variant: str
+    server_pid: int | None
+    profile: str | None
 
 
 def parse_spec(argv: Sequence[str] | None = None) -> Spec:
     """Parse a client process's command line."""
     parser = argparse.ArgumentParser(description="One benchmark client run; prints JSON.")
-    parser.add_argument("workload", choices=["bulk", "upload"])
+    parser.add_argument("workload", choices=["send", "upload"])
+    parser.add_argument("--path", choices=PATHS, default="chats.create")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--file", required=True)
     parser.add_argument("--content-type", required=True)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--variant", default="default")
+    parser.add_argument("--server-pid", type=int)
+    parser.add_argument("--profile")
     args = parser.parse_args(argv)
     return Spec(
         workload=args.workload,
+        path=args.path,
         base_url=args.base_url.rstrip("/"),
         api_key=args.api_key,
         file=args.file,
@@ -79,7 +106,8 @@ def parse_spec(argv: Sequence[str] | None = None) -> Spec:
         content_type=args.content_type,
         n=args.n,
         concurrency=args.concurrency,
-        variant=args.variant,
+        server_pid=args.server_pid,
+        profile=args.profile,
     )
 
 
@@ -88,10 +116,40 @@ def maxrss_kib(usage: resource.struct_rusage) -> int:
     return usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS in KiB since it started its program.
+
+    Linux's ``VmHWM`` where there is one: ``ru_maxrss`` also counts the memory of the
+    process that forked this one, up to the ``exec``, so a large parent would inflate it.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return maxrss_kib(resource.getrusage(resource.RUSAGE_SELF))
+
+
 def cpu_seconds() -> float:
     """User plus system CPU time of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """User plus system CPU time of another process (Linux ``/proc``); ``None`` elsewhere."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            # The command name (field 2) may hold spaces; the fields after it do not.
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -102,42 +160,70 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-class BulkTimer:
-    """Collects per-send latencies and the send phase's wall and CPU time."""
+class SendTimer:
+    """The timed phase: per-call latencies, wall time, this process's and the fake's CPU.
 
-    def __init__(self) -> None:
+    With ``spec.profile`` set, a cProfile runs between `start` and `stop` only, so the
+    profile shows the calls and nothing of the imports and the setup.
+    """
+
+    def __init__(self, spec: Spec) -> None:
         self.latencies: list[float] = []
         self.errors = 0
         self.first_error: str | None = None
-        self._started = 0.0
-        self._cpu_started = 0.0
         self.seconds = 0.0
         self.cpu = 0.0
+        self.server_cpu: float | None = None
+        self.setup_messages = 0
+        self.spec = spec
+        self._started = 0.0
+        self._cpu_started = 0.0
+        self._server_started: float | None = None
+        self._profiler: Any = None
 
     def start(self) -> None:
-        """Mark the start of the send phase."""
+        """Mark the start of the timed phase."""
+        if self.spec.profile:
+            import cProfile
+
+            # CPU time, not wall time: on a shared machine, time spent descheduled would
+            # otherwise be charged to whichever function happened to be running.
+            self._profiler = cProfile.Profile(time.process_time)
+        self._server_started = process_cpu_seconds(self.spec.server_pid)
         self._cpu_started = cpu_seconds()
         self._started = time.perf_counter()
+        if self._profiler is not None:
+            self._profiler.enable()
 
     def stop(self) -> None:
         """Mark its end."""
+        if self._profiler is not None:
+            self._profiler.disable()
         self.seconds = time.perf_counter() - self._started
         self.cpu = cpu_seconds() - self._cpu_started
+        server = process_cpu_seconds(self.spec.server_pid)
+        if server is not None and self._server_started is not None:
+            self.server_cpu = server - self._server_started
+        if self._profiler is not None:
+            self._profiler.dump_stats(self.spec.profile)
 
     def error(self, exc: BaseException) -> None:
-        """Count a failed send, keeping the first failure's description."""
+        """Count a failed call, keeping the first failure's description."""
         self.errors += 1
         if self.first_error is None:
             self.first_error = f"{type(exc).__name__}: {exc}"[:500]
 
-    def result(self, n: int) -> dict[str, Any]:
-        """The send phase's figures as JSON-ready data."""
+    def result(self) -> dict[str, Any]:
+        """The timed phase's figures as JSON-ready data."""
+        n = self.spec.n
         ordered = sorted(self.latencies)
         return {
-            "sends": n,
+            "path": self.spec.path,
+            "calls": n,
             "ok": n - self.errors,
             "errors": self.errors,
             "first_error": self.first_error,
+            "setup_messages": self.setup_messages,
             "seconds": self.seconds,
             "messages_per_s": (n - self.errors) / self.seconds if self.seconds else 0.0,
             "p50_ms": percentile(ordered, 0.50) * 1000,
@@ -145,8 +231,35 @@ class BulkTimer:
             "p99_ms": percentile(ordered, 0.99) * 1000,
             "max_ms": (ordered[-1] if ordered else float("nan")) * 1000,
             "cpu_s": self.cpu,
-            "cpu_ms_per_msg": self.cpu * 1000 / n if n else 0.0,
+            "cpu_ms_per_call": self.cpu * 1000 / n if n else 0.0,
+            "phase_server_cpu_s": self.server_cpu,
         }
+
+
+async def gather_gated(
+    items: Iterable[Any], call: Callable[[Any], Awaitable[object]], timer: SendTimer
+) -> None:
+    """Run ``call(item)`` for every item as a user's bulk loop does: ``asyncio.gather`` over
+    all of them, at most ``concurrency`` inside an ``asyncio.Semaphore`` at a time.
+
+    Both clients run their calls through this same loop, so the loop's own cost is the same
+    on both sides. A call's latency is timed inside the semaphore.
+    """
+    gate = asyncio.Semaphore(timer.spec.concurrency)
+    clock = time.perf_counter
+    latencies = timer.latencies
+
+    async def one(item: Any) -> None:
+        async with gate:
+            started = clock()
+            try:
+                await call(item)
+            except Exception as exc:
+                timer.error(exc)
+            else:
+                latencies.append(clock() - started)
+
+    await asyncio.gather(*(one(item) for item in items))
 
 
 class UploadTimer:
@@ -175,7 +288,7 @@ def report(result: dict[str, Any]) -> None:
     """
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["process_cpu_s"] = usage.ru_utime + usage.ru_stime
-    result["maxrss_kib"] = maxrss_kib(usage)
+    result["maxrss_kib"] = peak_rss_kib()
     print(json.dumps(result), flush=True)
 
 

@@ -1,18 +1,27 @@
 """Run the benchmarks and write the results: ``python -m bench`` or ``python bench/run.py``.
 
 Each measurement starts a fresh fake server process (``bench.fake_server``) and one client
-process, so the client's CPU time and peak RSS are its own. Clients take turns (A B C A B C)
-for several rounds; the report gives medians and min-max.
+process, so the client's CPU time and peak RSS are its own. Clients take turns (A B A B, in
+separate processes) for several rounds; the report gives medians and min-max, and every
+ratio is linq-async's median against the bare client's from the same run.
 
-Workloads:
+Workloads (``--only``):
 
-- ``bulk``: one small upload, then ``--n`` sends, each a new 1:1 chat with a text part and a
-  media part, at most ``--concurrency`` in flight.
-- ``upload``: one ``--upload-mib`` MiB file through POST /v3/attachments and the presigned PUT;
-  linq-async also uploads a 1 MiB file, to compare peak RSS.
-- ``import``: ``import linq_async`` against ``import linq`` in fresh interpreters.
+- ``send``: for every public send path (`bench._common.PATHS`), ``--n`` calls as a user
+  writes them (``asyncio.gather`` + a semaphore of ``--concurrency``), by linq-async and by
+  a bare aiohttp client making the same HTTP requests; the official SDK on ``chats.create``.
+- ``upload``: one ``--upload-mib`` MiB file through POST /v3/attachments and the presigned
+  PUT; linq-async also uploads a 1 MiB file, to compare peak RSS.
+- ``import``: ``import linq_async`` against ``import linq`` and ``import aiohttp`` in fresh
+  interpreters, and which modules ``import linq_async`` loads.
+- ``profile``: one more linq-async run of one path (``--profile-path``; the path with the
+  highest CPU ratio by default) under cProfile: where its per-call CPU goes.
+- ``callgrind`` (not run by default): instructions per call of the timed phase
+  (``--callgrind-paths``) for linq-async and the bare client, under ``valgrind
+  --tool=callgrind``; stable to about 1 % where CPU time is not.
 
-Results go to stdout (a markdown table) and to ``bench/results/latest.{md,json,png}``.
+Results go to stdout (a markdown table) and to ``bench/results/latest.{md,json,png}``; a
+full run also copies the chart to ``docs/bench/latest.png``.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ import importlib.util
 import json
 import os
 import platform
+import pstats
+import re
 import select
 import shutil
 import statistics
@@ -41,50 +52,74 @@ if __package__ in (None, ""):  # run as ``python bench/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import report
-from bench._common import BULK_FILENAME, load_json, maxrss_kib, stderr
+from bench._common import PATHS, SMALL_FILENAME, load_json, maxrss_kib, stderr
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results"
+DOCS_CHART = ROOT / "docs" / "bench" / "latest.png"
 MIB = 1024 * 1024
 SMALL_FILE_BYTES = 64 * 1024
 SERVER_TIMEOUT = 30.0
 """Seconds the fake server may take to start or to answer a command."""
-ALL_CLIENTS = ("linq-async", "ceiling", "official", "curl")
+ALL_CLIENTS = ("linq-async", "bare", "official", "curl")
+WORKLOADS = ("send", "upload", "import", "profile", "callgrind")
+
+FULL: dict[str, Any] = {
+    "n": 2000,
+    "send_rounds": 5,
+    "upload_rounds": 3,
+    "upload_mib": 100,
+    "import_runs": 9,
+    "noise_retries": 2,
+    "quiet_wait": 5.0,
+    "noise_budget": 90.0,
+    "only": "send,upload,import,profile",
+}
+"""Defaults of a full run: 2,000 calls at 64 in flight, as the issue measured."""
+QUICK: dict[str, Any] = {
+    "n": 200,
+    "send_rounds": 1,
+    "upload_rounds": 1,
+    "upload_mib": 8,
+    "import_runs": 3,
+    "noise_retries": 0,
+    "quiet_wait": 0.0,
+    "noise_budget": 0.0,
+    "only": "send,upload,import",
+}
+"""Defaults of ``--quick``: a smoke run of every path in well under a minute."""
 
 
 class Client(NamedTuple):
     """One client of one workload.
 
     Attributes:
-        key: the name in the results (``"linq-async"``, ``"ceiling"`` ...).
+        key: the name in the results (``"linq-async"``, ``"bare"`` ...).
         base: which ``--clients`` name selects it.
         label: the name in the table.
         module: the module run as ``python -m <module>``.
-        variant: passed as ``--variant``.
-        file: which generated file it uploads (``"small"``, ``"big"`` or ``"one"``).
+        file: which generated file it uploads (``"big"`` or ``"one"``).
+        paths: the send paths it runs (``None``: every one).
     """
 
     key: str
     base: str
     label: str
     module: str
-    variant: str = "default"
     file: str = "big"
+    paths: tuple[str, ...] | None = None
 
 
-BULK_CLIENTS = (
+SEND_CLIENTS = (
+    Client("linq-async", "linq-async", "linq-async", "bench.client_linq_async"),
+    Client("bare", "bare", "bare aiohttp", "bench.client_bare"),
     Client(
-        "linq-async", "linq-async", "linq-async broadcast()", "bench.client_linq_async", "broadcast"
+        "official",
+        "official",
+        "official SDK (linq-python)",
+        "bench.client_official",
+        paths=("chats.create",),
     ),
-    Client(
-        "linq-async per-call",
-        "linq-async",
-        "linq-async upload_and_send() x N",
-        "bench.client_linq_async",
-        "per-call",
-    ),
-    Client("ceiling", "ceiling", "ceiling (bare aiohttp)", "bench.ceiling"),
-    Client("official", "official", "official SDK (linq-python)", "bench.client_official"),
 )
 UPLOAD_CLIENTS = (
     Client("linq-async", "linq-async", "linq-async upload()", "bench.client_linq_async"),
@@ -95,25 +130,79 @@ UPLOAD_CLIENTS = (
         "bench.client_linq_async",
         file="one",
     ),
-    Client("ceiling", "ceiling", "ceiling (bare aiohttp)", "bench.ceiling"),
+    Client("bare", "bare", "bare aiohttp, streamed PUT", "bench.client_bare"),
     Client("official", "official", "official SDK + httpx PUT", "bench.client_official"),
     Client("curl", "curl", "curl -T", "bench.client_curl"),
 )
 IMPORTS = (
+    ("aiohttp", "bare", "aiohttp alone"),
     ("linq_async", "linq-async", "linq-async"),
     ("linq", "official", "official SDK (linq)"),
 )
+PATH_LABELS = {
+    "chats.create": "`chats.create`",
+    "chats.messages.send": "`chats.messages.send`",
+    "messages.send": "`messages.send` (API picks the line)",
+    "upload_and_send": "`upload_and_send(<Upload>)`",
+    "broadcast": "`broadcast()` per recipient",
+    "chats.get": "`chats.get` (read)",
+}
+SENDS_A_MESSAGE = frozenset(PATHS) - {"chats.get"}
 
 
-class Noise(NamedTuple):
-    """When a measurement counts as disturbed by other work, and how often to retake it."""
+class Noise:
+    """When a measurement counts as disturbed by other work, and how much to do about it.
 
-    threshold: float
-    retries: int
+    Waiting for quiet and retaking measurements stop once ``budget`` seconds have gone into
+    them, so that a machine that never falls quiet costs a bounded delay, not a run of
+    unbounded length; measurements after that are kept as they come, and marked noisy.
+
+    Args:
+        threshold: cores other processes may use meanwhile.
+        retries: times a disturbed measurement is taken again.
+        wait: seconds to wait, before each measurement, for the machine to fall quiet.
+        budget: seconds the whole run may spend waiting and retaking.
+    """
+
+    def __init__(self, *, threshold: float, retries: int, wait: float, budget: float) -> None:
+        self.threshold = threshold
+        self.retries = retries
+        self.wait = wait
+        self.budget = budget
+        self.spent = 0.0
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the budget for waiting and retaking is used up."""
+        return self.spent >= self.budget
+
+    def wait_for_quiet(self) -> None:
+        """Wait up to ``wait`` seconds (within the budget) for the load to fall below the
+        threshold."""
+        if self.wait <= 0 or self.exhausted:
+            return
+        started = time.monotonic()
+        deadline = started + min(self.wait, self.budget - self.spent)
+        try:
+            while True:
+                before = machine_busy_seconds()
+                time.sleep(0.25)
+                after = machine_busy_seconds()
+                if before is None or after is None:
+                    return
+                if (after - before) / 0.25 <= self.threshold or time.monotonic() >= deadline:
+                    return
+                time.sleep(0.5)
+        finally:
+            self.spent += time.monotonic() - started
 
 
 class BenchError(Exception):
     """A measurement could not be taken (a process failed or timed out)."""
+
+
+class Skipped(Exception):
+    """A client reported that it cannot run this path in this build."""
 
 
 class FakeServerProcess:
@@ -123,6 +212,7 @@ class FakeServerProcess:
         self._process: subprocess.Popen[str] | None = None
         self.base_url = ""
         self.api_key = ""
+        self.pid = 0
 
     def __enter__(self) -> FakeServerProcess:
         self._process = subprocess.Popen(
@@ -136,6 +226,7 @@ class FakeServerProcess:
         hello = self._read_line()
         self.base_url = hello["base_url"]
         self.api_key = hello["api_key"]
+        self.pid = hello["pid"]
         return self
 
     def __exit__(
@@ -209,56 +300,72 @@ def _warm_up(modules: Sequence[str]) -> None:
     )
 
 
-def _run_client(
-    client: Client,
-    workload: str,
-    server: FakeServerProcess,
-    *,
-    file: Path,
-    content_type: str,
-    n: int,
-    concurrency: int,
-    timeout: float,
-) -> dict[str, Any]:
-    """Run one client process and return its JSON report."""
+class Run(NamedTuple):
+    """What one client process is asked to do."""
+
+    client: Client
+    workload: str
+    path: str
+    file: Path
+    content_type: str
+    n: int
+    concurrency: int
+    timeout: float
+    profile: Path | None = None
+
+
+def _client_command(run: Run, server: FakeServerProcess) -> list[str]:
     command = [
         sys.executable,
         "-m",
-        client.module,
-        workload,
+        run.client.module,
+        run.workload,
+        "--path",
+        run.path,
         "--base-url",
         server.base_url,
         "--api-key",
         server.api_key,
         "--file",
-        str(file),
+        str(run.file),
         "--content-type",
-        content_type,
+        run.content_type,
         "--n",
-        str(n),
+        str(run.n),
         "--concurrency",
-        str(concurrency),
-        "--variant",
-        client.variant,
+        str(run.concurrency),
+        "--server-pid",
+        str(server.pid),
     ]
+    if run.profile is not None:
+        command += ["--profile", str(run.profile)]
+    return command
+
+
+def _run_client(run: Run, server: FakeServerProcess, prefix: Sequence[str] = ()) -> dict[str, Any]:
+    """Run one client process (under ``prefix``, e.g. valgrind) and return its JSON report."""
     try:
         done = subprocess.run(
-            command,
+            [*prefix, *_client_command(run, server)],
             capture_output=True,
             text=True,
-            timeout=timeout,
+            timeout=run.timeout,
             cwd=ROOT,
             env=_child_env(),
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"{client.label} timed out after {timeout:.0f} s") from exc
+        raise BenchError(f"{run.client.label} timed out after {run.timeout:.0f} s") from exc
     lines = done.stdout.strip().splitlines()
     if not lines:
-        raise BenchError(f"{client.label} printed nothing (exit {done.returncode}):\n{done.stderr}")
+        raise BenchError(
+            f"{run.client.label} printed nothing (exit {done.returncode}):\n{done.stderr}"
+        )
     result = load_json(lines[-1])
+    if "skipped" in result:
+        raise Skipped(result["skipped"])
     if done.returncode != 0 or "failed" in result:
-        raise BenchError(f"{client.label}: {result.get('failed')}\n{done.stderr[-2000:]}")
+        raise BenchError(f"{run.client.label}: {result.get('failed')}\n{done.stderr[-2000:]}")
     return result
 
 
@@ -280,32 +387,13 @@ def machine_busy_seconds() -> float | None:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(
-    client: Client,
-    workload: str,
-    *,
-    file: Path,
-    content_type: str,
-    n: int,
-    concurrency: int,
-    timeout: float,
-    expected_sha256: str | None = None,
-) -> dict[str, Any]:
+def _measure(run: Run, expected_sha256: str | None = None) -> dict[str, Any]:
     """One measurement: a fresh fake server, one client run, the server's side of it."""
     with FakeServerProcess() as server:
         before = server.query("stats")
         machine_before = machine_busy_seconds()
         started = time.perf_counter()
-        result = _run_client(
-            client,
-            workload,
-            server,
-            file=file,
-            content_type=content_type,
-            n=n,
-            concurrency=concurrency,
-            timeout=timeout,
-        )
+        result = _run_client(run, server)
         wall = time.perf_counter() - started
         machine_after = machine_busy_seconds()
         after = server.query("stats")
@@ -318,13 +406,14 @@ def _measure(
         result["server_maxrss_kib"] = after["maxrss_kib"]
         result["server_messages"] = after["messages"] - before["messages"]
         if result.get("seconds"):
-            # CPU the server spent over the client's whole life, against the measured phase:
-            # close to 100% means the single-threaded fake is what limits throughput.
-            result["server_busy"] = result["server_cpu_s"] / result["seconds"]
+            # The fake's CPU during the timed phase (read by the client from /proc), or,
+            # where that is not available, over the client's whole life: close to 100%
+            # means the single-threaded fake is what limits throughput.
+            server_cpu = result.get("phase_server_cpu_s")
+            if server_cpu is None:
+                server_cpu = result["server_cpu_s"]
+            result["server_busy"] = server_cpu / result["seconds"]
             result["client_busy"] = result["cpu_s"] / result["seconds"]
-        if workload == "bulk" and result.get("cpu_s"):
-            # What the client could do if the server were free: sends per CPU second.
-            result["client_bound_messages_per_s"] = result["ok"] / result["cpu_s"]
         if expected_sha256 is not None:
             stored = server.query(f"sha256 {result['attachment_id']}")
             result["server_sha256"] = stored["sha256"]
@@ -346,14 +435,13 @@ def _summarise(rounds: list[dict[str, Any]], metrics: Sequence[str]) -> dict[str
     return summary
 
 
-BULK_METRICS = (
+SEND_METRICS = (
     "messages_per_s",
     "p50_ms",
     "p90_ms",
     "p99_ms",
     "max_ms",
-    "cpu_ms_per_msg",
-    "client_bound_messages_per_s",
+    "cpu_ms_per_call",
     "maxrss_mib",
     "client_busy",
     "server_busy",
@@ -370,39 +458,64 @@ UPLOAD_METRICS = (
 )
 
 
+class Job(NamedTuple):
+    """One line of a workload's table: something measured once per round."""
+
+    key: str
+    label: str
+    measure: Callable[[], dict[str, Any]]
+
+
 def _run_rounds(
-    workload: str,
-    clients: Sequence[Client],
-    rounds: int,
-    metrics: Sequence[str],
-    measure: Callable[[Client], dict[str, Any]],
-    noise: Noise,
-) -> list[dict[str, Any]]:
-    """Run ``clients`` in turn for ``rounds`` rounds; return one entry per client.
+    workload: str, jobs: Sequence[Job], rounds: int, metrics: Sequence[str], noise: Noise
+) -> dict[str, dict[str, Any]]:
+    """Run every job once per round, in turn, for ``rounds`` rounds; one entry per job.
 
     A measurement during which other processes used more than ``noise.threshold`` cores is
-    taken again, up to ``noise.retries`` times; the quietest attempt is kept.
+    taken again, up to ``noise.retries`` times; the quietest attempt is kept. A job whose
+    client reports that it cannot run here is skipped from then on.
     """
-    entries: list[dict[str, Any]] = [
-        {"key": c.key, "label": c.label, "rounds": [], "failures": [], "retried": 0}
-        for c in clients
-    ]
+    entries: dict[str, dict[str, Any]] = {
+        job.key: {
+            "key": job.key,
+            "label": job.label,
+            "rounds": [],
+            "failures": [],
+            "retried": 0,
+            "skipped": None,
+        }
+        for job in jobs
+    }
     for number in range(1, rounds + 1):
-        for client, entry in zip(clients, entries, strict=True):
-            where = f"[{workload}] round {number}/{rounds} {client.label}"
+        for job in jobs:
+            entry = entries[job.key]
+            if entry["skipped"]:
+                continue
+            where = f"[{workload}] round {number}/{rounds} {job.label}"
             kept: dict[str, Any] | None = None
             try:
                 for attempt in range(noise.retries + 1):
-                    result = measure(client)
+                    noise.wait_for_quiet()
+                    began = time.monotonic()
+                    result = job.measure()
+                    if attempt:
+                        noise.spent += time.monotonic() - began
                     if kept is None or result.get("other_load", 0) < kept.get("other_load", 0):
                         kept = result
                     if kept.get("other_load", 0) <= noise.threshold:
                         break
+                    again = attempt < noise.retries and not noise.exhausted
                     stderr(
                         f"{where}: {result['other_load']:.2f} cores busy elsewhere"
-                        + (", measuring again" if attempt < noise.retries else ", kept")
+                        + (", measuring again" if again else ", kept")
                     )
+                    if not again:
+                        break
                     entry["retried"] += 1
+            except Skipped as exc:
+                stderr(f"{where}: skipped ({exc})")
+                entry["skipped"] = str(exc)
+                continue
             except BenchError as exc:
                 stderr(f"{where}: FAILED {exc}")
                 entry["failures"].append(str(exc))
@@ -411,7 +524,7 @@ def _run_rounds(
             kept["noisy"] = kept.get("other_load", 0) > noise.threshold
             entry["rounds"].append(kept)
             stderr(f"{where}: {_brief(kept)}")
-    for entry in entries:
+    for entry in entries.values():
         entry["summary"] = _summarise(entry["rounds"], (*metrics, "other_load"))
         entry["noisy_rounds"] = sum(1 for r in entry["rounds"] if r["noisy"])
     return entries
@@ -420,12 +533,13 @@ def _run_rounds(
 def _brief(result: dict[str, Any]) -> str:
     if "messages_per_s" in result:
         return (
-            f"{result['messages_per_s']:.0f} msg/s, p50 {result['p50_ms']:.1f} ms, "
-            f"p99 {result['p99_ms']:.1f} ms, {result['cpu_ms_per_msg']:.3f} CPU ms/msg, "
-            f"{result['maxrss_mib']:.1f} MiB, errors {result['errors']}"
+            f"{result['messages_per_s']:.0f} calls/s, p50 {result['p50_ms']:.1f} ms, "
+            f"p99 {result['p99_ms']:.1f} ms, {result['cpu_ms_per_call']:.3f} CPU ms/call, "
+            f"fake {result.get('server_busy', 0):.0%}, errors {result['errors']}"
         )
     return (
-        f"{result['mib_per_s']:.0f} MiB/s, {result['maxrss_mib']:.1f} MiB RSS, "
+        f"{result['mib_per_s']:.0f} MiB/s, {result['cpu_s']:.3f} CPU s, "
+        f"{result['maxrss_mib']:.1f} MiB RSS, "
         f"sha256 {'ok' if result.get('sha256_ok') else 'MISMATCH'}"
     )
 
@@ -444,28 +558,98 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_bulk(args: argparse.Namespace, clients: Sequence[Client], small: Path) -> dict[str, Any]:
-    """The bulk workload, every client, every round."""
+_MISSING: dict[str, str | None] = {}
 
-    def measure(client: Client) -> dict[str, Any]:
-        result = _measure(
-            client,
-            "bulk",
-            file=small,
-            content_type="image/jpeg",
-            n=args.n,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
+
+def messages_send_missing() -> str | None:
+    """Why ``messages.send`` cannot be measured in this build, or ``None`` when it can.
+
+    Asked of a child interpreter: this process must stay small, as a child's peak RSS on
+    some systems includes its parent's (see `bench._common.peak_rss_kib`).
+    """
+    if "messages.send" not in _MISSING:
+        probe = "from linq_async.resources.messages import Messages as M; print(hasattr(M, 'send'))"
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=_child_env(),
+            check=False,
+            timeout=60,
         )
-        if result["errors"] or result["server_messages"] != args.n:
+        _MISSING["messages.send"] = (
+            None if done.stdout.strip() == "True" else "`linq.messages` has no `send()`"
+        )
+    if _MISSING["messages.send"] is not None:
+        return (
+            "`linq.messages` has no `send()` in this build (POST /v3/messages is being added); "
+            "skipped for every client, it runs once that change is merged"
+        )
+    return None
+
+
+def _send_run(args: argparse.Namespace, client: Client, path: str, small: Path) -> Run:
+    return Run(
+        client=client,
+        workload="send",
+        path=path,
+        file=small,
+        content_type="image/jpeg",
+        n=args.n,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+    )
+
+
+def run_send(args: argparse.Namespace, selected: set[str], small: Path) -> dict[str, Any]:
+    """Every send path, every client, every round: rounds outermost, so A B A B ..."""
+    paths: list[dict[str, Any]] = []
+    jobs: list[Job] = []
+    for path in args.paths:
+        note = messages_send_missing() if path == "messages.send" else None
+        clients = [
+            c for c in SEND_CLIENTS if c.base in selected and (c.paths is None or path in c.paths)
+        ]
+        paths.append({"path": path, "label": PATH_LABELS[path], "note": note, "clients": clients})
+        if note is not None:
+            stderr(f"[send] {path}: skipped: {note}")
+            continue
+        for client in clients:
+            jobs.append(
+                Job(
+                    key=f"{path}|{client.key}",
+                    label=f"{path} {client.label}",
+                    measure=_send_measure(_send_run(args, client, path, small)),
+                )
+            )
+    entries = _run_rounds("send", jobs, args.send_rounds, SEND_METRICS, _noise(args))
+    out = []
+    for item in paths:
+        measured: list[dict[str, Any]] = []
+        for client in item["clients"]:
+            entry = entries.get(f"{item['path']}|{client.key}")
+            if entry is not None:
+                measured.append({**entry, "key": client.key, "label": client.label})
+        note = item["note"] or next((e["skipped"] for e in measured if e["skipped"]), None)
+        out.append(
+            {"path": item["path"], "label": item["label"], "note": note, "clients": measured}
+        )
+    return {"n": args.n, "concurrency": args.concurrency, "paths": out}
+
+
+def _send_measure(run: Run) -> Callable[[], dict[str, Any]]:
+    def measure() -> dict[str, Any]:
+        result = _measure(run)
+        expected = result["setup_messages"] + (run.n if run.path in SENDS_A_MESSAGE else 0)
+        if result["errors"] or result["server_messages"] != expected:
             raise BenchError(
-                f"{result['errors']} failed sends, {result['server_messages']} messages at the "
-                f"server (first error: {result['first_error']})"
+                f"{result['errors']} failed calls, {result['server_messages']} messages at the "
+                f"server, {expected} expected (first error: {result['first_error']})"
             )
         return result
 
-    entries = _run_rounds("bulk", clients, args.bulk_rounds, BULK_METRICS, measure, _noise(args))
-    return {"n": args.n, "concurrency": args.concurrency, "clients": entries}
+    return measure
 
 
 def run_upload(
@@ -474,33 +658,63 @@ def run_upload(
     """The upload workload, every client, every round."""
     digests = {name: _sha256(path) for name, path in files.items()}
 
-    def measure(client: Client) -> dict[str, Any]:
-        result = _measure(
-            client,
-            "upload",
+    def job(client: Client) -> Job:
+        run = Run(
+            client=client,
+            workload="upload",
+            path="chats.create",
             file=files[client.file],
             content_type="video/mp4",
             n=1,
             concurrency=1,
             timeout=args.timeout,
-            expected_sha256=digests[client.file],
         )
-        if not result["sha256_ok"]:
-            raise BenchError(f"sha256 at the server is {result['server_sha256']}")
-        return result
+
+        def measure() -> dict[str, Any]:
+            result = _measure(run, expected_sha256=digests[client.file])
+            if not result["sha256_ok"]:
+                raise BenchError(f"sha256 at the server is {result['server_sha256']}")
+            return result
+
+        return Job(key=client.key, label=client.label, measure=measure)
 
     entries = _run_rounds(
-        "upload", clients, args.upload_rounds, UPLOAD_METRICS, measure, _noise(args)
+        "upload", [job(c) for c in clients], args.upload_rounds, UPLOAD_METRICS, _noise(args)
     )
-    for entry, client in zip(entries, clients, strict=True):
+    out = []
+    for client in clients:
+        entry = entries[client.key]
         entry["file_mib"] = files[client.file].stat().st_size / MIB
         entry["sha256_ok"] = bool(entry["rounds"]) and all(r["sha256_ok"] for r in entry["rounds"])
-    return {"file_mib": args.upload_mib, "clients": entries}
+        out.append(entry)
+    return {"file_mib": args.upload_mib, "clients": out}
+
+
+_IMPORT_PROBE = """\
+import resource, time
+def rss_kib(field="VmRSS:"):
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu = usage.ru_utime + usage.ru_stime
+rss = rss_kib()
+t = time.perf_counter()
+{statement}
+wall = time.perf_counter() - t
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(wall, usage.ru_utime + usage.ru_stime - cpu, rss_kib(), rss, rss_kib("VmHWM:"))
+"""
 
 
 def _import_once(module: str | None) -> dict[str, float]:
     statement = f"import {module}" if module else "pass"
-    code = f"import time; t = time.perf_counter()\n{statement}\nprint(time.perf_counter() - t)"
+    code = _IMPORT_PROBE.format(statement=statement)
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-c", code],
@@ -517,19 +731,91 @@ def _import_once(module: str | None) -> dict[str, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise BenchError(f"python -c {statement!r} exited with {process.returncode}")
-    return {
-        "import_ms": float(out) * 1000,
+    import_s, import_cpu_s, rss_after, rss_before, peak = out.split()
+    result = {
+        "import_ms": float(import_s) * 1000,
+        "import_cpu_ms": float(import_cpu_s) * 1000,
         "process_ms": wall * 1000,
-        "maxrss_mib": maxrss_kib(usage) / 1024,
-        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+        # VmHWM where there is one: ru_maxrss would count the parent's memory before exec.
+        "maxrss_mib": (int(peak) if int(peak) >= 0 else maxrss_kib(usage)) / 1024,
+    }
+    if int(rss_after) >= 0:
+        result["rss_after_mib"] = int(rss_after) / 1024
+        result["rss_added_mib"] = (int(rss_after) - int(rss_before)) / 1024
+    return result
+
+
+_MODULES_PROBE = """\
+import sys
+before = set(sys.modules)
+import {module}
+print("\\n".join(sorted(set(sys.modules) - before)))
+"""
+
+OPTIONAL_SUBMODULES = (
+    "linq_async.testing",
+    "linq_async.webhooks",
+    "linq_async._cli",
+    "linq_async.__main__",
+    "linq_async._demo",
+    "linq_async.progress",
+    "linq_async.campaign",
+    "linq_async.integrations",
+    "linq_async.contrib",
+)
+"""linq-async modules that only some users need: none may load on ``import linq_async``."""
+RUNTIME_DEPENDENCIES = frozenset(
+    {"attr", "attrs", "cattrs", "aiofiles", "typing_extensions", "exceptiongroup", "orjson"}
+)
+"""Third-party packages ``import linq_async`` may load besides what ``import aiohttp`` does:
+the runtime dependencies and what they import, and the optional JSON speedup."""
+
+
+def _new_modules(module: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _MODULES_PROBE.format(module=module)],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        env=_child_env(),
+        check=True,
+        timeout=60,
+    )
+    return done.stdout.split()
+
+
+def _top_level(modules: Sequence[str]) -> set[str]:
+    return {name.split(".", 1)[0] for name in modules}
+
+
+def module_footprint() -> dict[str, Any]:
+    """What ``import linq_async`` loads, against ``import aiohttp`` alone."""
+    ours = _new_modules("linq_async")
+    aiohttp = set(_new_modules("aiohttp"))
+    stdlib = set(sys.stdlib_module_names)
+    own = [m for m in ours if m == "linq_async" or m.startswith("linq_async.")]
+    third = sorted(_top_level([m for m in ours if m not in own]) - stdlib)
+    beyond = sorted(set(third) - _top_level(sorted(aiohttp)))
+    optional = [m for m in own if m.startswith(OPTIONAL_SUBMODULES)]
+    unexpected = [m for m in beyond if m not in RUNTIME_DEPENDENCIES and not m.startswith("_")]
+    return {
+        "modules_loaded": len(ours),
+        "modules_loaded_by_aiohttp": len(aiohttp),
+        "linq_async_modules": own,
+        "third_party": third,
+        "third_party_beyond_aiohttp": beyond,
+        "optional_loaded": optional,
+        "unexpected_third_party": unexpected,
+        "stdlib_beyond_aiohttp": sorted(_top_level([m for m in ours if m not in aiohttp]) & stdlib),
     }
 
 
 def run_import(args: argparse.Namespace, selected: set[str]) -> dict[str, Any]:
-    """``import linq_async`` against ``import linq`` (and bare ``python``), in turns."""
+    """``import linq_async`` against ``import linq`` and ``import aiohttp``, in turns."""
     modules: list[tuple[str | None, str]] = [(None, "python (no import)")]
     for module, base, label in IMPORTS:
-        if base in selected and importlib.util.find_spec(module) is not None:
+        wanted = base in selected or module in ("aiohttp", "linq_async")
+        if wanted and importlib.util.find_spec(module) is not None:
             modules.append((module, label))
     entries: list[dict[str, Any]] = [
         {"module": m, "label": label, "runs": []} for m, label in modules
@@ -540,18 +826,242 @@ def run_import(args: argparse.Namespace, selected: set[str]) -> dict[str, Any]:
         for (name, _), entry in zip(modules, entries, strict=True):
             entry["runs"].append(_import_once(name))
     for entry in entries:
-        entry["summary"] = _summarise(entry["runs"], ("import_ms", "process_ms", "maxrss_mib"))
+        entry["summary"] = _summarise(
+            entry["runs"],
+            ("import_ms", "import_cpu_ms", "process_ms", "maxrss_mib", "rss_after_mib"),
+        )
         summary = entry["summary"]
         stderr(
             f"[import] {entry['label']}: {summary['import_ms']['median']:.1f} ms import, "
             f"{summary['process_ms']['median']:.1f} ms process, "
             f"{summary['maxrss_mib']['median']:.1f} MiB"
         )
-    return {"runs": args.import_runs, "modules": entries}
+    footprint = module_footprint()
+    stderr(
+        f"[import] linq_async loads {len(footprint['linq_async_modules'])} linq_async modules; "
+        f"optional ones: {footprint['optional_loaded'] or 'none'}"
+    )
+    return {"runs": args.import_runs, "modules": entries, "footprint": footprint}
+
+
+def _worst_path(results: dict[str, Any]) -> str:
+    """The path whose CPU per call is furthest above the bare client's in this run."""
+    ratios = report.cpu_ratios(results)
+    if not ratios:
+        return "upload_and_send"
+    return max(ratios, key=lambda path: ratios[path])
+
+
+def _profile_table(stats: pstats.Stats, calls: int, limit: int) -> list[dict[str, Any]]:
+    rows = []
+    table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for (filename, line, name), (_, ncalls, tottime, cumtime, _) in table.items():
+        rows.append(
+            {
+                "function": f"{_short_file(filename)}:{line}({name})",
+                "group": _group(filename, name),
+                "calls_per_call": ncalls / calls,
+                "self_us_per_call": tottime / calls * 1e6,
+                "cum_us_per_call": cumtime / calls * 1e6,
+            }
+        )
+    rows.sort(key=lambda row: row["self_us_per_call"], reverse=True)
+    return rows[:limit] if limit else rows
+
+
+def _short_file(filename: str) -> str:
+    for marker in ("site-packages/", "/lib/python3", str(ROOT) + "/"):
+        if marker in filename:
+            tail = filename.split(marker, 1)[1]
+            return tail.split("/", 1)[1] if marker == "/lib/python3" else tail
+    return filename
+
+
+_GROUPS = (
+    ("linq_async/_model", "linq-async models (structuring)"),
+    ("linq_async/_transport", "linq-async transport"),
+    ("linq_async/resources", "linq-async endpoint layer"),
+    ("linq_async/_compose", "linq-async request assembly"),
+    ("linq_async/_validation", "linq-async validation"),
+    ("linq_async/_sending", "linq-async workflows"),
+    ("linq_async/models", "linq-async models (structuring)"),
+    ("linq_async/", "linq-async (other)"),
+    ("cattrs/", "cattrs"),
+    ("cattr/", "cattrs"),
+    ("attr/", "attrs"),
+    ("attrs/", "attrs"),
+    ("<attrs generated", "attrs"),
+    ("aiohttp/", "aiohttp"),
+    ("yarl/", "yarl/multidict"),
+    ("multidict/", "yarl/multidict"),
+    ("asyncio/", "asyncio"),
+    ("json/", "json"),
+    ("uuid", "uuid"),
+    ("datetime", "datetime"),
+    ("bench/", "benchmark loop"),
+)
+
+
+def _group(filename: str, name: str) -> str:
+    if filename == "~":
+        if "json" in name or "encode" in name or "scanner" in name:
+            return "json"
+        if "socket" in name or "epoll" in name or "select" in name:
+            return "socket and epoll (system calls)"
+        if "_asyncio" in name:
+            return "asyncio"
+        return "builtins (C calls)"
+    for marker, group in _GROUPS:
+        if marker in filename:
+            return group
+    return "other"
+
+
+def run_profile(
+    args: argparse.Namespace, selected: set[str], results: dict[str, Any], small: Path
+) -> dict[str, Any]:
+    """One path under cProfile (timed phase only), linq-async and the bare client: where
+    linq-async's per-call CPU goes, and where it spends more than the bare client."""
+    path = args.profile_path
+    if path == "worst":
+        path = _worst_path(results)
+    if path == "messages.send" and messages_send_missing():
+        return {"path": path, "note": messages_send_missing()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {"path": path, "calls": args.n, "clients": {}}
+    functions: dict[str, dict[str, dict[str, Any]]] = {}
+    for client in SEND_CLIENTS[:2]:
+        if client.base not in selected:
+            continue
+        target = args.out / f"profile-{path}-{client.key}.pstats"
+        run = _send_run(args, client, path, small)._replace(profile=target)
+        stderr(f"[profile] {path}: {client.label} under cProfile, {args.n} calls")
+        result = _measure(run)
+        stats = pstats.Stats(str(target))
+        rows = _profile_table(stats, args.n, 0)
+        functions[client.key] = {row["function"]: row for row in rows}
+        groups: dict[str, float] = {}
+        for row in rows:
+            groups[row["group"]] = groups.get(row["group"], 0.0) + row["self_us_per_call"]
+        text = target.with_suffix(".txt")
+        with text.open("w") as handle:
+            stats.stream = handle  # type: ignore[attr-defined]
+            stats.sort_stats("tottime").print_stats(80)
+            stats.sort_stats("cumulative").print_stats(80)
+        stderr(f"[profile] wrote {target} and {text}")
+        out["clients"][client.key] = {
+            "pstats": target.name,
+            "text": text.name,
+            "cpu_ms_per_call_profiled": result["cpu_ms_per_call"],
+            "total_us_per_call": sum(groups.values()),
+            "groups": groups,
+        }
+    ours = functions.get("linq-async", {})
+    bare = functions.get("bare", {})
+    out["top"] = sorted(ours.values(), key=lambda row: row["self_us_per_call"], reverse=True)[
+        : args.profile_top
+    ]
+    extra = []
+    for name, row in ours.items():
+        theirs = bare.get(name)
+        extra.append(
+            {
+                **row,
+                "bare_self_us_per_call": theirs["self_us_per_call"] if theirs else 0.0,
+                "extra_us_per_call": row["self_us_per_call"]
+                - (theirs["self_us_per_call"] if theirs else 0.0),
+            }
+        )
+    extra.sort(key=lambda row: row["extra_us_per_call"], reverse=True)
+    out["top_extra"] = extra[: args.profile_top] if bare else []
+    return out
+
+
+def run_callgrind(args: argparse.Namespace, results: dict[str, Any], small: Path) -> dict[str, Any]:
+    """Instructions per call, linq-async and the bare client, under callgrind.
+
+    Callgrind dumps its counts each time the client enters libc's ``getrusage``, which it
+    calls only when its timed phase starts and stops and when it reports: the second dump
+    holds the timed phase alone, free of start-up, imports and setup. Open it with
+    ``callgrind_annotate <file>.2`` or kcachegrind.
+    """
+    if shutil.which("valgrind") is None:
+        return {"note": "valgrind is not installed", "paths": []}
+    paths = _callgrind_paths(args, results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {"calls": args.callgrind_n, "paths": []}
+    for path in paths:
+        item: dict[str, Any] = {"path": path, "clients": {}}
+        out["paths"].append(item)
+        if path == "messages.send" and messages_send_missing():
+            item["note"] = messages_send_missing()
+            continue
+        for client in SEND_CLIENTS[:2]:
+            target = args.out / f"callgrind-{path}-{client.key}.out"
+            for stale in args.out.glob(f"{target.name}*"):
+                stale.unlink()
+            run = _send_run(args, client, path, small)._replace(
+                n=args.callgrind_n, timeout=max(args.timeout, 1800.0)
+            )
+            stderr(f"[callgrind] {path} {client.label}, {run.n} calls (slow)")
+            prefix = [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={target}",
+                "--dump-before=getrusage",
+            ]
+            try:
+                with FakeServerProcess() as server:
+                    _run_client(run, server, prefix)
+                phase = _callgrind_total(target.with_name(f"{target.name}.2"))
+            except (BenchError, OSError) as exc:
+                stderr(f"[callgrind] {path} {client.label}: FAILED {exc}")
+                item["clients"][client.key] = {"failed": str(exc)[:500]}
+                continue
+            per_call = phase / run.n
+            item["clients"][client.key] = {
+                "phase_instructions": phase,
+                "per_call": per_call,
+                "file": f"{target.name}.2",
+            }
+            stderr(f"[callgrind] {path} {client.label}: {per_call:,.0f} instructions per call")
+        ours = item["clients"].get("linq-async", {}).get("per_call")
+        bare = item["clients"].get("bare", {}).get("per_call")
+        item["ratio"] = ours / bare if ours and bare else None
+    return out
+
+
+def _callgrind_paths(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
+    if args.callgrind_paths == "all":
+        return list(args.paths)
+    if args.callgrind_paths == "worst":
+        return [_worst_path(results)]
+    return [name.strip() for name in args.callgrind_paths.split(",") if name.strip()]
+
+
+def _callgrind_total(path: Path) -> int:
+    for line in path.read_text(errors="replace").splitlines():
+        match = re.match(r"(?:totals|summary):\s+(\d+)", line)
+        if match:
+            return int(match.group(1))
+    raise BenchError(f"no instruction total in {path}")
+
+
+_NOISE: list[Noise] = []
 
 
 def _noise(args: argparse.Namespace) -> Noise:
-    return Noise(threshold=args.noise_threshold, retries=args.noise_retries)
+    """The run's one `Noise`, whose budget every workload shares."""
+    if not _NOISE:
+        _NOISE.append(
+            Noise(
+                threshold=args.noise_threshold,
+                retries=args.noise_retries,
+                wait=args.quiet_wait,
+                budget=args.noise_budget,
+            )
+        )
+    return _NOISE[0]
 
 
 def _available_clients(requested: str | None) -> set[str]:
@@ -606,28 +1116,55 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description=(
-            "Benchmark linq-async against a bare-aiohttp ceiling, the official SDK and curl, "
-            "each client in its own process against the fake Linq API in another."
+            "Benchmark every public send path of linq-async against a bare aiohttp client "
+            "making the same requests (and the official SDK and curl), each client in its "
+            "own process against the fake Linq API in another."
         ),
     )
-    parser.add_argument("--n", type=int, default=2000, help="bulk sends per run (2000)")
     parser.add_argument(
-        "--concurrency", type=int, default=64, help="bulk sends in flight at most (64)"
+        "--quick",
+        action="store_true",
+        help="a smoke run: 200 calls, 1 round, an 8 MiB upload, no profile (explicit "
+        "options still win)",
     )
+    parser.add_argument("--n", type=int, help="calls per send-path run (2000; --quick 200)")
+    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight (64)")
     parser.add_argument(
-        "--rounds", type=int, help="rounds of every workload (default: bulk 5, upload 3)"
+        "--paths",
+        default=",".join(PATHS),
+        help=f"send paths to measure, from {','.join(PATHS)} (all)",
     )
-    parser.add_argument("--bulk-rounds", type=int, help="rounds of bulk (5)")
-    parser.add_argument("--upload-rounds", type=int, help="rounds of upload (3)")
-    parser.add_argument("--upload-mib", type=int, default=100, help="upload file size (100)")
+    parser.add_argument("--rounds", type=int, help="rounds of every workload")
+    parser.add_argument("--send-rounds", type=int, help="rounds of send (5; --quick 1)")
+    parser.add_argument("--upload-rounds", type=int, help="rounds of upload (3; --quick 1)")
+    parser.add_argument("--upload-mib", type=int, help="upload file size (100; --quick 8)")
     parser.add_argument(
-        "--only", default="bulk,upload,import", help="workloads to run (bulk,upload,import)"
+        "--only",
+        help=f"workloads to run, from {','.join(WORKLOADS)} "
+        f"({FULL['only']}; --quick {QUICK['only']})",
     )
     parser.add_argument(
         "--clients",
         help=f"clients to run, from {','.join(ALL_CLIENTS)} (default: every one installed)",
     )
-    parser.add_argument("--import-runs", type=int, default=9, help="imports timed per module (9)")
+    parser.add_argument("--import-runs", type=int, help="imports timed per module (9)")
+    parser.add_argument(
+        "--profile-path",
+        default="worst",
+        help="the send path the profile workload profiles (worst: the highest CPU ratio)",
+    )
+    parser.add_argument(
+        "--profile-top", type=int, default=25, help="functions listed in the profile (25)"
+    )
+    parser.add_argument(
+        "--callgrind-paths",
+        default="worst",
+        help="send paths the callgrind workload counts: a list, all, or worst (the highest "
+        "CPU ratio of this run's send workload; default)",
+    )
+    parser.add_argument(
+        "--callgrind-n", type=int, default=512, help="calls per callgrind run (512)"
+    )
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds a client run may take (600)"
     )
@@ -638,22 +1175,69 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="cores other processes may use during a measurement before it is retaken (0.3)",
     )
     parser.add_argument(
-        "--noise-retries", type=int, default=2, help="times a disturbed measurement is retaken (2)"
+        "--noise-retries", type=int, help="times a disturbed measurement is retaken (2)"
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        help="seconds to wait before each measurement for other load to fall below the "
+        "threshold (5; --quick 0)",
+    )
+    parser.add_argument(
+        "--noise-budget",
+        type=float,
+        help="seconds the whole run may spend waiting for quiet and retaking disturbed "
+        "measurements (90; --quick 0)",
     )
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="where latest.{md,json,png} go"
     )
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    parser.add_argument(
+        "--docs-chart",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="copy the chart to docs/bench/latest.png (auto: on full runs into the default --out)",
+    )
     args = parser.parse_args(argv)
-    args.bulk_rounds = args.bulk_rounds or args.rounds or 5
-    args.upload_rounds = args.upload_rounds or args.rounds or 3
-    args.only = {name.strip() for name in args.only.split(",") if name.strip()}
-    if args.only - {"bulk", "upload", "import"}:
-        parser.error(f"--only takes bulk, upload and import, not {args.only}")
+    defaults = QUICK if args.quick else FULL
+    args.n = args.n or defaults["n"]
+    args.send_rounds = args.send_rounds or args.rounds or defaults["send_rounds"]
+    args.upload_rounds = args.upload_rounds or args.rounds or defaults["upload_rounds"]
+    args.upload_mib = args.upload_mib or defaults["upload_mib"]
+    args.import_runs = args.import_runs or defaults["import_runs"]
+    if args.noise_retries is None:
+        args.noise_retries = defaults["noise_retries"]
+    if args.quiet_wait is None:
+        args.quiet_wait = defaults["quiet_wait"]
+    if args.noise_budget is None:
+        args.noise_budget = defaults["noise_budget"]
+    only = args.only if args.only is not None else defaults["only"]
+    args.only = {name.strip() for name in only.split(",") if name.strip()}
+    if args.only - set(WORKLOADS):
+        parser.error(f"--only takes {', '.join(WORKLOADS)}, not {sorted(args.only)}")
+    args.paths = [name.strip() for name in args.paths.split(",") if name.strip()]
+    if set(args.paths) - set(PATHS):
+        parser.error(f"--paths takes {', '.join(PATHS)}, not {args.paths}")
+    if args.profile_path not in (*PATHS, "worst"):
+        parser.error(f"--profile-path takes worst or one of {', '.join(PATHS)}")
+    if args.callgrind_paths not in ("all", "worst") and not set(
+        args.callgrind_paths.split(",")
+    ) <= set(PATHS):
+        parser.error(f"--callgrind-paths takes all, worst or some of {', '.join(PATHS)}")
     if not 1 <= args.upload_mib <= 100:
         parser.error("--upload-mib must be 1 to 100 (the API's limit is 100 MiB)")
     if args.n < 1 or args.concurrency < 1:
         parser.error("--n and --concurrency must be positive")
+    if args.docs_chart == "auto":
+        args.docs_chart = (
+            "yes"
+            if not args.quick
+            and args.out.resolve() == DEFAULT_OUT.resolve()
+            and {"send", "upload", "import"} <= args.only
+            and args.paths == list(PATHS)
+            else "no"
+        )
     return args
 
 
@@ -664,30 +1248,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     results: dict[str, Any] = {"meta": _meta(), "params": {}}
     results["params"] = {
+        "quick": args.quick,
         "n": args.n,
         "concurrency": args.concurrency,
-        "bulk_rounds": args.bulk_rounds,
+        "paths": args.paths,
+        "send_rounds": args.send_rounds,
         "upload_rounds": args.upload_rounds,
         "upload_mib": args.upload_mib,
+        "import_runs": args.import_runs,
         "only": sorted(args.only),
         "clients": sorted(selected),
         "noise_threshold_cores": args.noise_threshold,
         "noise_retries": args.noise_retries,
+        "quiet_wait_s": args.quiet_wait,
+        "noise_budget_s": args.noise_budget,
     }
     with tempfile.TemporaryDirectory(prefix="linq-bench-") as tmp:
         _PYCACHE[:] = [str(Path(tmp) / "pycache")]
         modules = ["bench.fake_server"]
         modules += sorted(
-            {c.module for c in (*BULK_CLIENTS, *UPLOAD_CLIENTS) if c.base in selected}
+            {c.module for c in (*SEND_CLIENTS, *UPLOAD_CLIENTS) if c.base in selected}
         )
-        modules += [m for m, base, _ in IMPORTS if base in selected and importlib.util.find_spec(m)]
+        modules += [m for m, _, _ in IMPORTS if importlib.util.find_spec(m)]
         _warm_up(modules)
         block = os.urandom(MIB)
-        small = Path(tmp) / BULK_FILENAME
+        small = Path(tmp) / SMALL_FILENAME
         small.write_bytes(block[:SMALL_FILE_BYTES])
-        if "bulk" in args.only:
-            clients = [c for c in BULK_CLIENTS if c.base in selected]
-            results["bulk"] = run_bulk(args, clients, small)
+        if "send" in args.only:
+            results["send"] = run_send(args, selected, small)
         if "upload" in args.only:
             files = {"big": Path(tmp) / f"bench-{args.upload_mib}mib.mp4"}
             files["one"] = Path(tmp) / "bench-1mib.mp4"
@@ -697,7 +1285,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["upload"] = run_upload(args, clients, files)
         if "import" in args.only:
             results["import"] = run_import(args, selected)
+        if "profile" in args.only and "linq-async" in selected:
+            results["profile"] = run_profile(args, selected, results, small)
+        if "callgrind" in args.only and {"linq-async", "bare"} <= selected:
+            results["callgrind"] = run_callgrind(args, results, small)
         _PYCACHE.clear()
+    if _NOISE:
+        results["meta"]["noise_seconds_spent"] = _NOISE[0].spent
     results["goals"] = report.goals(results)
     results["meta"]["duration_s"] = time.perf_counter() - started
     results["meta"]["load_average_at_end"] = os.getloadavg()[0]
@@ -711,14 +1305,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         chart = args.out / "latest.png"
         if report.chart(results, chart):
             stderr(f"wrote {chart}")
+            if args.docs_chart == "yes":
+                DOCS_CHART.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(chart, DOCS_CHART)
+                stderr(f"copied it to {DOCS_CHART}")
         else:
-            stderr("matplotlib is not installed: no chart (pip install matplotlib)")
+            stderr("matplotlib is not installed or nothing to draw: no chart")
     stderr(f"wrote {args.out / 'latest.md'} and {args.out / 'latest.json'}")
     failed = any(
         entry["failures"]
-        for workload in ("bulk", "upload")
-        for entry in results.get(workload, {}).get("clients", [])
-    )
+        for path in results.get("send", {}).get("paths", [])
+        for entry in path["clients"]
+    ) or any(entry["failures"] for entry in results.get("upload", {}).get("clients", []))
     return 1 if failed else 0
 
 
