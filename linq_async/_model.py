@@ -201,7 +201,8 @@ Loader = Callable[[Any, str], Any]
 
 @attrs.frozen
 class _Spec:
-    required: tuple[str, ...]
+    required: tuple[tuple[str, Loader], ...]
+    """(field name, loader) of each required field: loaded with the model, not lazily."""
     loaders: dict[str, Loader]
     secrets: tuple[tuple[str, str], ...] = ()
     """(field name, wire key) of each field marked `secret_field`."""
@@ -228,7 +229,7 @@ def _spec(cls: type[Any]) -> _Spec:
 
 def _build_spec(cls: type[Any]) -> _Spec:
     hints = typing.get_type_hints(cls)
-    required: list[str] = []
+    required: list[tuple[str, Loader]] = []
     loaders: dict[str, Loader] = {}
     secrets: list[tuple[str, str]] = []
     for field in attrs.fields(cls):
@@ -239,9 +240,15 @@ def _build_spec(cls: type[Any]) -> _Spec:
             if not isinstance(wire, str) or wire == _WHOLE:
                 raise TypeError(f"{cls.__name__}.{field.name}: a secret field must be a plain key")
             secrets.append((field.name, wire))
-        elif default is _MISSING and wire != _WHOLE:
-            required.append(wire if isinstance(wire, str) else wire[0])
-        loaders[field.name] = _field_loader(cls, field.name, wire, convert, default)
+        loaders[field.name] = loader = _field_loader(cls, field.name, wire, convert, default)
+        if default is _MISSING and wire != _WHOLE and not field.metadata.get(_SECRET):
+            # A required scalar (an id, mostly) is loaded with the model: it costs less than
+            # a lazy read. A required object stays lazy, like every optional field.
+            if convert in _SCALARS:
+                required.append((field.name, loader))
+            else:
+                key = wire if isinstance(wire, str) else wire[0]
+                required.append((field.name, functools.partial(_present, cls.__name__, key)))
     return _Spec(required=tuple(required), loaders=loaders, secrets=tuple(secrets))
 
 
@@ -289,6 +296,13 @@ def _field_loader(
     return load_field
 
 
+def _present(owner: str, key: str, data: dict[str, Any], route: str) -> Any:
+    """Check a required key is there, leaving its conversion to the first read."""
+    if key not in data:
+        _fail(route, f"{owner}: the key {key!r} is missing")
+    return _MISSING
+
+
 def _fail(route: str, detail: str, cause: BaseException | None = None) -> typing.NoReturn:
     raise ResponseValidationError(f"the response to {route} did not fit: {detail}") from cause
 
@@ -312,13 +326,17 @@ def json_kind(value: Any) -> str:
 def load(data: Any, cls: type[M], route: str) -> M:
     """Wrap a decoded JSON object as a lazily loaded ``cls``.
 
+    Required fields (ids, mostly: what callers read first) are converted now, so a missing
+    or mistyped one fails here; the others are converted when first read.
+
     Args:
         data: the decoded JSON value.
         cls: the model to load.
         route: names the request in errors, e.g. ``"GET /v3/chats/{chatId}"``.
 
     Raises:
-        ResponseValidationError: ``data`` is not an object or lacks a required key.
+        ResponseValidationError: ``data`` is not an object, or a required field is missing
+            or does not fit.
     """
     if type(data) is not dict:
         _fail(route, f"expected a {cls.__name__} object, got {json_kind(data)}")
@@ -326,9 +344,10 @@ def load(data: Any, cls: type[M], route: str) -> M:
     model = object.__new__(cls)
     if spec.secrets:
         _take_secrets(model, spec, data, route)
-    for key in spec.required:
-        if key not in data:
-            _fail(route, f"{cls.__name__}: the key {key!r} is missing")
+    for name, loader in spec.required:
+        value = loader(data, route)
+        if value is not _MISSING:
+            object.__setattr__(model, name, value)
     object.__setattr__(model, "_wire", data)
     object.__setattr__(model, "_route", route)
     return model
@@ -466,6 +485,8 @@ _SIMPLE: dict[Any, Loader] = {
     Any: _as_is,
     object: _as_is,
 }
+_SCALARS = frozenset({_is_str, _is_int, _is_float, _is_bool})
+"""Loaders cheap enough to run when a model is loaded (see `_build_spec`)."""
 
 
 def _loader_for(tp: Any) -> Loader:
