@@ -226,7 +226,7 @@ async def test_store_saves_and_checks_a_campaign(redis: ArqRedis, uid: str, line
     again = await CampaignStore(redis).save(campaign, rate="1/s", ttl=3600)
     assert again.rate == "1/s"
     assert again.created_at == saved.created_at
-    assert 0 < await redis.pttl(f"linq-async:campaign:c-{uid}") <= 3600 * 1000
+    assert 0 < await redis.pttl(f"linq-async:campaign:{{c-{uid}}}") <= 3600 * 1000
 
 
 async def test_store_counts_and_lists_outcomes(redis: ArqRedis, uid: str, line: str) -> None:
@@ -261,7 +261,7 @@ async def test_store_counts_and_lists_outcomes(redis: ArqRedis, uid: str, line: 
     assert found is not None
     assert (found.status, found.message_id) == ("sent", "m")
     for part in (":recipients", ":sent", ":failed"):
-        assert 0 < await redis.pttl(f"linq-async:campaign:{cid}{part}") <= 600 * 1000
+        assert 0 < await redis.pttl(f"linq-async:campaign:{{{cid}}}{part}") <= 600 * 1000
     with pytest.raises(LinqUsageError):
         await store.record(CampaignOutcome(campaign_id=cid, recipient=c, status="transient"))
 
@@ -316,7 +316,7 @@ async def test_enqueue_checks_everything_first(
     queue = f"q-{uid}"
     with pytest.raises(LinqUsageError):
         await enqueue_campaign(redis, recipients, from_=line, queue_name=queue, **kwargs)
-    assert not await redis.exists(f"linq-async:campaign:c-{uid}")
+    assert not await redis.exists(f"linq-async:campaign:{{c-{uid}}}")
     assert await redis.zcard(queue) == 0
 
 
@@ -541,3 +541,31 @@ async def test_worker_settings_refuse_bad_values() -> None:
         30,
         "linq-async:campaigns",
     )
+
+
+# Found by trying to break campaigns
+
+
+@pytest.mark.parametrize("suffix", [":sent", ":failed", ":recipients"])
+async def test_a_campaign_id_that_ends_like_a_record_shares_no_key(
+    redis: ArqRedis, uid: str, line: str, suffix: str
+) -> None:
+    """Campaigns "X" and "X:sent" (":failed", ":recipients") keep apart records: each
+    enqueues, and each status counts only its own recipients."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    ann, bob = people(2)
+    for campaign_id in (cid, cid + suffix):
+        await enqueue_campaign(
+            redis, [ann, bob], from_=line, text="Hi", campaign_id=campaign_id, queue_name=queue
+        )
+    store = CampaignStore(redis)
+    await store.record(
+        CampaignOutcome(campaign_id=cid, recipient=ann, status="sent", message_id="m")
+    )
+    assert await campaign_status(redis, cid) == CampaignStatus(
+        campaign_id=cid, total=2, sent=1, failed=0, pending=1
+    )
+    assert await campaign_status(redis, cid + suffix) == CampaignStatus(
+        campaign_id=cid + suffix, total=2, sent=0, failed=0, pending=2
+    )
+    assert await store.pending(cid + suffix) == [ann, bob]

@@ -366,7 +366,7 @@ async def test_cli_status_and_usage_errors(
         code, out, err = await procs.cli(*base, *bad, base_url=fake.base_url)
         assert code == 2, err
         assert out == ""  # refused before the campaign id is printed
-    assert not await redis.exists(f"linq-async:campaign:{cid}")
+    assert not await redis.exists(f"linq-async:campaign:{{{cid}}}")
 
     code, out, err = await procs.cli(*base, "--text", "Hi", base_url=fake.base_url)
     assert code == 0, err

@@ -16,10 +16,12 @@ closes it.
 
 Redis keys, with the default prefixes:
 
-- ``linq-async:campaign:<id>``, a hash: ``campaign`` (the `Campaign` as JSON), ``rate``,
+- ``linq-async:campaign:{<id>}``, a hash: ``campaign`` (the `Campaign` as JSON), ``rate``,
   ``created_at``. It expires ``ttl`` seconds (30 days by default) after the last enqueue.
-- ``linq-async:campaign:<id>:recipients``, a set of canonical recipients; same expiry.
-- ``linq-async:campaign:<id>:sent``, a hash recipient -> ``{"chat_id", "message_id",
+  The braces keep one campaign's keys apart from another's whatever its id holds (a
+  campaign ``X:sent`` does not write into ``X``'s records).
+- ``linq-async:campaign:{<id>}:recipients``, a set of canonical recipients; same expiry.
+- ``linq-async:campaign:{<id>}:sent``, a hash recipient -> ``{"chat_id", "message_id",
   "attempts", "at"}``, and ``...:failed``, a hash recipient -> ``{"error", "message",
   "status", "code", "attempts", "at"}``; each write gives them the campaign's remaining
   expiry.
@@ -390,7 +392,10 @@ class CampaignStore:
         self._record = redis.register_script(_RECORD)
 
     def _key(self, campaign_id: str, part: str = "") -> str:
-        return f"{self._prefix}{campaign_id}{part}"
+        # The id sits between braces: the record key ends in "}" and the others in a fixed
+        # suffix, so no campaign's keys can be another's ("X:sent" is not X's sent hash).
+        # The braces also make the id the Redis Cluster hash tag: one slot per campaign.
+        return f"{self._prefix}{{{campaign_id}}}{part}"
 
     async def get(self, campaign_id: str) -> StoredCampaign | None:
         """The campaign's record, or ``None`` when Redis holds none."""
