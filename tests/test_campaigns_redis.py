@@ -24,7 +24,7 @@ from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.worker import Retry, create_worker
 
-from linq_async import LinqSession, LinqUsageError, RetryPolicy, ServerError, campaign_key
+from linq_async import LinqSession, LinqUsageError, RetryPolicy, ServerError, Upload, campaign_key
 from linq_async.campaigns import Campaign, CampaignOutcome
 from linq_async.contrib.arq import (
     JOB_NAME,
@@ -569,3 +569,26 @@ async def test_a_campaign_id_that_ends_like_a_record_shares_no_key(
         campaign_id=cid + suffix, total=2, sent=0, failed=0, pending=2
     )
     assert await store.pending(cid + suffix) == [ann, bob]
+
+
+async def test_resuming_with_a_fresh_download_url_is_the_same_message(
+    redis: ArqRedis, uid: str, line: str
+) -> None:
+    """The same attachment with another download URL (an ephemeral-tier re-GET, or
+    campaign start --attachment-id) resumes the campaign; another attachment is refused."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    attachment = str(uuid.uuid4())
+
+    def upload(url: str, attachment_id: str = attachment) -> Upload:
+        return Upload(attachment_id=attachment_id, filename="a.pdf", content_type="application/pdf",
+                      size_bytes=10, download_url=url)  # fmt: skip
+
+    first = await enqueue_campaign(redis, people(2), from_=line, text="Hi", campaign_id=cid,
+                                   queue_name=queue, file=upload("https://a?sig=1"))  # fmt: skip
+    again = await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
+                                   queue_name=queue, file=upload("https://a?sig=2"))  # fmt: skip
+    assert (again.enqueued, again.already_queued) == (1, 2)
+    assert again.upload == first.upload  # the stored one: every job sends the same message
+    with pytest.raises(LinqUsageError, match="another message"):
+        await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
+                               queue_name=queue, file=upload("u", str(uuid.uuid4())))  # fmt: skip

@@ -440,7 +440,7 @@ async def enqueue_campaign(
             on_progress=on_upload_progress,
         )
     campaign = Campaign(id=cid, from_=from_, text=text, upload=upload)
-    await store.save(campaign, rate=rate, ttl=ttl)
+    upload = (await store.save(campaign, rate=rate, ttl=ttl)).campaign.upload
 
     counts = {"enqueued": 0, "queued": 0, "sent": 0, "failed": 0}
     limit = asyncio.Semaphore(_ENQUEUE_CONCURRENCY)

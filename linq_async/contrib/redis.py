@@ -422,7 +422,9 @@ class CampaignStore:
         """Create the campaign's record, or check it against the one Redis holds.
 
         The message of a campaign never changes (its id keys every recipient's message), so
-        an existing record must hold the same message. A ``rate`` replaces the stored one;
+        an existing record must hold the same message: the same line, text and attachment id
+        (the `Upload`'s other fields, such as a download URL re-signed by the API, may
+        differ; the stored record is kept). A ``rate`` replaces the stored one;
         ``None`` keeps it (a rate can be changed, not removed: give a generous one instead).
         The expiry of every key of the campaign is pushed to ``ttl`` seconds from now.
 
@@ -441,7 +443,9 @@ class CampaignStore:
         created = await self._redis.hsetnx(key, "campaign", message)  # type: ignore[misc]
         if not created:
             existing = await self._redis.hget(key, "campaign")  # type: ignore[misc]
-            if existing is not None and Campaign.from_dict(json.loads(existing)) != campaign:
+            if existing is not None and not _same_message(
+                Campaign.from_dict(json.loads(existing)), campaign
+            ):
                 raise LinqUsageError(
                     f"campaign {campaign.id!r} already exists with another message (line, text "
                     "or file); a campaign's message cannot change: use a new campaign id"
@@ -612,6 +616,19 @@ class CampaignStore:
                 )
             )
         return sorted(found, key=lambda failure: failure.recipient)
+
+
+def _same_message(stored: Campaign, given: Campaign) -> bool:
+    """Whether two campaigns send the same message (what `Campaign.parts` puts on the wire)."""
+
+    def attachment(campaign: Campaign) -> str | None:
+        return None if campaign.upload is None else campaign.upload.attachment_id
+
+    return (stored.from_, stored.text, attachment(stored)) == (
+        given.from_,
+        given.text,
+        attachment(given),
+    )
 
 
 def _key_or_none(campaign_id: str, recipient: str) -> str | None:
