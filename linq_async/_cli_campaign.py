@@ -76,8 +76,8 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
         parse_rate(args.rate)
     contrib.redis_settings(args.redis)
     campaign_id = check_campaign_id(args.campaign_id or str(uuid.uuid4()))
-    if args.ttl_days <= 0:
-        raise LinqUsageError("--ttl-days must be a positive number")
+    if not 0 < args.ttl_days <= 3650:  # also refuses nan and inf
+        raise LinqUsageError("--ttl-days must be a number above 0 and at most 3650")
     recipients, duplicates = await asyncio.to_thread(_read_recipients, args.recipients)
     if duplicates:
         console.note(f"{duplicates} duplicate row(s) in {args.recipients} skipped")

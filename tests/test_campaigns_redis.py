@@ -301,6 +301,8 @@ async def test_enqueue_one_job_per_recipient_keyed_by_campaign_key(
     [
         (["+15550000001", "bob"], {"text": "Hi"}),
         ("+15550000001", {"text": "Hi"}),
+        (None, {"text": "Hi"}),
+        (42, {"text": "Hi"}),
         ([], {"text": "Hi"}),
         (["+15550000001"], {}),
         (["+15550000001"], {"text": "Hi", "rate": "fast"}),
@@ -592,3 +594,42 @@ async def test_resuming_with_a_fresh_download_url_is_the_same_message(
     with pytest.raises(LinqUsageError, match="another message"):
         await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
                                queue_name=queue, file=upload("u", str(uuid.uuid4())))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ttl": float("inf")},
+        {"ttl": float("nan")},
+        {"ttl": 1e18},
+        {"ttl": 0},
+        {"rate": "1/1000000000000 days"},
+        {"rate": "99999999999999999999999/s"},
+    ],
+)
+async def test_enqueue_refuses_what_redis_cannot_hold_before_uploading(
+    redis: ArqRedis,
+    uid: str,
+    line: str,
+    fake: FakeLinqServer,
+    linq: LinqSession,
+    tmp_path: Path,
+    kwargs: dict[str, Any],
+) -> None:
+    """An infinite or enormous ttl, or a rate Redis cannot count, is a LinqUsageError before
+    the file is uploaded: no request, nothing stored (not an OverflowError or a Redis
+    error after the upload, nor jobs that fail on every try)."""
+    flyer = tmp_path / "flyer.pdf"
+    flyer.write_bytes(b"%PDF-1.4\n")
+    with pytest.raises(LinqUsageError):
+        await enqueue_campaign(redis, people(1), from_=line, text="Hi", file=flyer, linq=linq,
+                               campaign_id=f"c-{uid}", queue_name=f"q-{uid}", **kwargs)  # fmt: skip
+    assert fake.requests == []
+    assert not await redis.exists(f"linq-async:campaign:{{c-{uid}}}")
+
+
+@pytest.mark.parametrize("campaign_id", [None, "", 7])
+async def test_status_of_a_campaign_id_that_is_not_one(redis: ArqRedis, campaign_id: Any) -> None:
+    """campaign_status with an id no campaign can have is a usage error, not "not found"."""
+    with pytest.raises(LinqUsageError):
+        await campaign_status(redis, campaign_id)

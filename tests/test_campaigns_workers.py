@@ -362,6 +362,7 @@ async def test_cli_status_and_usage_errors(
         ("--rate", "2/s"),
         ("--text", ""),
         ("--text", "Hi", "--redis", "http://127.0.0.1:1"),
+        ("--text", "Hi", "--ttl-days", "inf"),
     ):
         code, out, err = await procs.cli(*base, *bad, base_url=fake.base_url)
         assert code == 2, err

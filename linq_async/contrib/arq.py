@@ -68,6 +68,7 @@ from .redis import (
     CampaignStatus,
     CampaignStore,
     LineRateLimiter,
+    _check_ttl,
     canonical_recipients,
     deliver_campaign_message,
     parse_rate,
@@ -382,7 +383,7 @@ async def enqueue_campaign(
         on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.
         queue_name: the arq queue (the workers' ``queue_name``).
         ttl: seconds the campaign's records and jobs live, counted from this call
-            (30 days by default).
+            (30 days by default, ten years at most).
         retry_failed: also enqueue again the recipients that failed for good (their failure
             records are deleted first).
         campaign_prefix: the prefix of the campaign records' keys.
@@ -391,9 +392,9 @@ async def enqueue_campaign(
         What was enqueued and what was skipped.
 
     Raises:
-        LinqUsageError: an argument or recipient is invalid, ``file`` is a path but no
-            ``linq`` was given, or the campaign exists with another message (nothing
-            enqueued).
+        LinqUsageError: an argument or recipient is invalid (``ttl`` and ``rate`` included),
+            ``file`` is a path but no ``linq`` was given, or the campaign exists with
+            another message (nothing uploaded or enqueued).
         UploadError: the upload failed (nothing enqueued).
         APIStatusError: the API refused the upload slot (nothing enqueued).
     """
@@ -403,6 +404,7 @@ async def enqueue_campaign(
         raise LinqUsageError("a campaign needs a text, a file or both")
     if rate is not None:
         parse_rate(rate)
+    _check_ttl(ttl, "ttl")
     handles, duplicates = canonical_recipients(recipients)
     cid = str(uuid.uuid4()) if campaign_id is None else campaign_id
     check_campaign_id(cid)

@@ -52,7 +52,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .._errors import LinqError, LinqUsageError
-from .._keys import campaign_key, canonical_recipient
+from .._keys import campaign_key, canonical_recipient, check_campaign_id
 from ..campaigns import Campaign, CampaignOutcome, send_campaign_message
 
 if TYPE_CHECKING:
@@ -142,9 +142,19 @@ def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
+_MAX_TTL = 3650 * 86400.0  # ten years: Redis cannot hold an expiry much past 2^63 ms
+
+
 def _check_ttl(ttl: object, what: str) -> float:
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-        raise LinqUsageError(f"{what} must be a positive number of seconds, got {ttl!r}")
+    if (
+        isinstance(ttl, bool)
+        or not isinstance(ttl, (int, float))
+        or not 0 < ttl <= _MAX_TTL  # also refuses NaN and infinity
+    ):
+        raise LinqUsageError(
+            f"{what} must be a number of seconds above 0 and at most {_MAX_TTL:.0f} "
+            f"(ten years), got {ttl!r}"
+        )
     return float(ttl)
 
 
@@ -158,12 +168,18 @@ _UNITS = {
     **dict.fromkeys(("d", "day", "days"), "day"),
 }
 
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_MAX_RATE_COUNT = 1_000_000
+_MAX_RATE_WINDOW = 366 * 86400
+
 
 def parse_rate(spec: str) -> RateLimitItem:
     """A send rate such as ``"2/s"``, ``"120/minute"`` or ``"10 per 5 seconds"``.
 
     The form is ``<count>/<unit>`` or ``<count>/<n> <unit>`` (``per`` may replace ``/``),
-    with the unit ``s``, ``m``, ``h`` or ``d`` or its English name.
+    with the unit ``s``, ``m``, ``h`` or ``d`` or its English name. Counts are whole numbers
+    (``"3 per 2 seconds"``, not ``"1.5/s"``) of at most 1 000 000, in a window of at most
+    366 days.
 
     Returns:
         The limits rate item (at most ``count`` sends in any window of ``n`` units).
@@ -184,13 +200,22 @@ def parse_rate(spec: str) -> RateLimitItem:
         raise LinqUsageError(
             f"a rate looks like '2/s', '120/minute' or '10 per 5 seconds', got {spec!r}"
         )
+    count, multiple = int(match.group(1)), int(match.group(2) or 1)
+    window = multiple * _UNIT_SECONDS[unit]
+    # Redis must hold the window's expiry and list; past these a rate is a typo, and every
+    # job would fail on Redis instead.
+    if count > _MAX_RATE_COUNT or window > _MAX_RATE_WINDOW:
+        raise LinqUsageError(
+            f"a rate allows at most {_MAX_RATE_COUNT:,} sends in a window of at most 366 days, "
+            f"got {spec!r}"
+        )
     kinds: dict[str, type[RateLimitItem]] = {
         "second": RateLimitItemPerSecond,
         "minute": RateLimitItemPerMinute,
         "hour": RateLimitItemPerHour,
         "day": RateLimitItemPerDay,
     }
-    return kinds[unit](int(match.group(1)), int(match.group(2) or 1))
+    return kinds[unit](count, multiple)
 
 
 class LineRateLimiter:
@@ -286,11 +311,9 @@ class RedisDedupe:
     def __init__(
         self, redis: Redis, *, prefix: str = WEBHOOK_PREFIX, min_ttl: float = DEFAULT_DEDUPE_TTL
     ) -> None:
-        if isinstance(min_ttl, bool) or not isinstance(min_ttl, (int, float)) or min_ttl < 0:
-            raise LinqUsageError(f"min_ttl must be 0 or more seconds, got {min_ttl!r}")
         self._redis = redis
         self._prefix = prefix
-        self.min_ttl = float(min_ttl)
+        self.min_ttl = 0.0 if min_ttl == 0 else _check_ttl(min_ttl, "min_ttl")
 
     async def claim(self, key: str, ttl: float) -> bool:
         """Claim ``key`` for the longer of ``ttl`` and ``min_ttl`` seconds.
@@ -569,7 +592,9 @@ class CampaignStore:
 
         Raises:
             CampaignNotFoundError: Redis holds no such campaign.
+            LinqUsageError: ``campaign_id`` cannot name a campaign.
         """
+        check_campaign_id(campaign_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.exists(self._key(campaign_id))
             pipe.scard(self._key(campaign_id, ":recipients"))
@@ -645,8 +670,10 @@ def canonical_recipients(recipients: Iterable[str]) -> tuple[list[str], int]:
         LinqUsageError: ``recipients`` is a string, is empty, or holds something that is not
             an E.164 phone number or an email address (named in the message).
     """
-    if isinstance(recipients, str):
-        raise LinqUsageError("recipients must be a list of handles, not one string")
+    if isinstance(recipients, (str, bytes)) or not isinstance(recipients, Iterable):
+        raise LinqUsageError(
+            f"recipients must be a list of handles, got {type(recipients).__name__}"
+        )
     seen: dict[str, None] = {}
     total = 0
     for recipient in recipients:
