@@ -225,15 +225,25 @@ async def _worker(args: argparse.Namespace, console: _Console) -> int:
     # asyncio.wait returns on a cancelled task without raising.
     main = asyncio.ensure_future(worker.main())
     worker.main_task = main
+    closing: BaseException | None = None
     try:
         await asyncio.wait([main])
     finally:
-        await worker.close()
-    if not main.cancelled() and main.exception() is not None:
-        exc = main.exception()
-        if isinstance(exc, _redis_errors()):
-            raise _CommandError(f"Redis failed: {exc}", EXIT_FAILED) from exc
-        raise exc  # type: ignore[misc]  # an exception instance, checked just above
+        try:
+            await worker.close()
+        except _redis_errors() as exc:
+            # Redis went away: arq's close cannot reach it, and skips the shutdown hook that
+            # would close the session.
+            closing = exc
+        finally:
+            await linq.close()
+    failed = None if main.cancelled() else main.exception()
+    if failed is None and closing is not None:
+        failed = closing
+    if failed is not None:
+        if isinstance(failed, _redis_errors()):
+            raise _CommandError(f"Redis failed: {failed}", EXIT_FAILED) from failed
+        raise failed
     console.note(
         f"worker stopped: {worker.jobs_complete} jobs done, {worker.jobs_failed} failed, "
         f"{worker.jobs_retried} retried"

