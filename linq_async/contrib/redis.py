@@ -33,12 +33,15 @@ Redis keys, with the default prefixes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import math
 import random
 import re
+import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +110,14 @@ if ttl == -2 then ttl = tonumber(ARGV[3]) end
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
+
+
+# Deletes a webhook claim only if it still holds the token of the call that made it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_MAX_ABANDONED = 10_000  # claims to give back that one receiver remembers, at most
 
 
 class CampaignNotFoundError(LinqError, LookupError):
@@ -293,12 +304,21 @@ class RedisDedupe:
     """Claims webhook ids in Redis, so each event is handled once across receiver processes.
 
     Implements the ``DedupeStore`` protocol of `linq_async.webhooks`: ``claim`` is one
-    atomic ``SET key 1 NX PX ttl``, so of any number of receivers claiming the same
+    atomic ``SET key <token> NX PX ttl``, so of any number of receivers claiming the same
     ``webhook-id`` at once, exactly one gets ``True``.
 
     ```python
     router = Router(Verifier.from_env(), dedupe=RedisDedupe(Redis.from_url(url)))
     ```
+
+    A claim can reach Redis while its answer is lost (a dropped connection, a timeout).
+    Each claim writes a random token, so when the client library sends the ``SET`` again
+    (redis-py 6 retries by default) and finds the key taken, the token says the claim is
+    this call's own. When ``claim`` raises instead, the router answers 503 and Linq delivers
+    again, so the claim, which Redis may hold, is given back (deleted if it still holds
+    this call's token) at once, or, if Redis does not answer, before this object's next
+    claim. A redelivery that reaches another receiver before then is taken for a
+    duplicate.
 
     Args:
         redis: a ``redis.asyncio.Redis`` client; never closed here.
@@ -313,7 +333,11 @@ class RedisDedupe:
     ) -> None:
         self._redis = redis
         self._prefix = prefix
-        self.min_ttl = 0.0 if min_ttl == 0 else _check_ttl(min_ttl, "min_ttl")
+        zero = isinstance(min_ttl, (int, float)) and not isinstance(min_ttl, bool) and min_ttl == 0
+        self.min_ttl = 0.0 if zero else _check_ttl(min_ttl, "min_ttl")
+        self._release = redis.register_script(_RELEASE)
+        # Claims whose call raised, oldest first: key -> the token the call wrote.
+        self._abandoned: OrderedDict[str, str] = OrderedDict()
 
     async def claim(self, key: str, ttl: float) -> bool:
         """Claim ``key`` for the longer of ``ttl`` and ``min_ttl`` seconds.
@@ -323,11 +347,40 @@ class RedisDedupe:
 
         Raises:
             LinqUsageError: ``key`` is empty or ``ttl`` is not a positive number.
+            redis.exceptions.RedisError: Redis failed; the claim is given back (see above).
         """
         if not isinstance(key, str) or not key:
             raise LinqUsageError(f"key must be a non-empty string, got {key!r}")
         ttl = max(_check_ttl(ttl, "ttl"), self.min_ttl)
-        return bool(await self._redis.set(self._prefix + key, b"1", nx=True, px=_ms(ttl)))
+        name, token = self._prefix + key, secrets.token_hex(16)
+        try:
+            await self._give_back()
+            if await self._redis.set(name, token, nx=True, px=_ms(ttl)):
+                return True
+            # Taken: by another receiver, or by this very call if the client sent the SET
+            # again after losing the answer to the first one.
+            current = await self._redis.get(name)
+            return current is not None and _text(current) == token
+        except BaseException:
+            # Redis may hold the claim, yet the caller sees a failure and handles nothing.
+            self._abandoned[name] = token
+            self._abandoned.move_to_end(name)
+            while len(self._abandoned) > _MAX_ABANDONED:
+                self._abandoned.popitem(last=False)
+            with contextlib.suppress(Exception):
+                await self._give_back()
+            raise
+
+    async def _give_back(self) -> None:
+        """Delete the abandoned claims that still hold their token; keep them on an error."""
+        while self._abandoned:
+            name, token = self._abandoned.popitem(last=False)
+            try:
+                await self._release(keys=[name], args=[token])
+            except BaseException:
+                self._abandoned[name] = token
+                self._abandoned.move_to_end(name, last=False)
+                raise
 
 
 # Campaign records
