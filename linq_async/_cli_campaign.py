@@ -158,6 +158,8 @@ async def _status(args: argparse.Namespace, console: _Console) -> int:
     from .contrib.redis import CampaignNotFoundError, CampaignStore
 
     check_campaign_id(args.campaign_id)
+    if args.show_failures < 0:
+        raise LinqUsageError("--show-failures must be 0 or more")
     try:
         redis = await contrib.connect(args.redis)
     except _redis_errors() as exc:

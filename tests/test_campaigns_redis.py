@@ -531,7 +531,15 @@ async def test_a_job_of_an_unknown_campaign_fails(
 
 async def test_worker_settings_refuse_bad_values() -> None:
     """Out-of-range settings are usage errors before any worker starts."""
-    for bad in ({"max_jobs": 0}, {"job_timeout": 0}, {"max_tries": 0}, {"rate_wait": 500}):
+    for bad in (
+        {"max_jobs": 0},
+        {"job_timeout": 0},
+        {"max_tries": 0},
+        {"rate_wait": 500},
+        {"job_completion_wait": -5},
+        {"keep_result": -1},
+        {"max_retry_delay": float("nan")},
+    ):
         with pytest.raises(LinqUsageError):
             worker_settings("redis://127.0.0.1:1/0", **bad)
     with pytest.raises(LinqUsageError):

@@ -382,6 +382,10 @@ async def test_cli_status_and_usage_errors(
     data = json.loads(out)
     assert (data["total"], data["pending"], data["lost"], data["done"]) == (2, 2, 0, False)
 
+    code, out, err = await procs.cli("campaign", "status", cid, "--show-failures", "-1",
+                                     base_url=fake.base_url)  # fmt: skip
+    assert (code, out) == (2, ""), err
+
     code, _, err = await procs.cli("campaign", "status", f"nope-{uid}", base_url=fake.base_url)
     assert code == 1
     assert "no campaign" in err

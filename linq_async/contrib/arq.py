@@ -262,9 +262,22 @@ def worker_settings(
     Raises:
         LinqUsageError: a value is out of range.
     """
-    for name, value in (("job_timeout", job_timeout), ("retry_delay", retry_delay)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise LinqUsageError(f"{name} must be a positive number of seconds, got {value!r}")
+    for name, value in (
+        ("job_timeout", job_timeout),
+        ("retry_delay", retry_delay),
+        ("max_retry_delay", max_retry_delay),
+    ):
+        _check_ttl(value, name)
+    if keep_result != 0:  # 0: arq keeps no result
+        _check_ttl(keep_result, "keep_result")
+    if (
+        not isinstance(job_completion_wait, int)
+        or isinstance(job_completion_wait, bool)
+        or job_completion_wait < 0
+    ):
+        raise LinqUsageError(
+            f"job_completion_wait must be 0 or more whole seconds, got {job_completion_wait!r}"
+        )
     for name, count in (("max_jobs", max_jobs), ("max_tries", max_tries)):
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise LinqUsageError(f"{name} must be a positive int, got {count!r}")
