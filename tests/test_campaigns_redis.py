@@ -641,3 +641,20 @@ async def test_status_of_a_campaign_id_that_is_not_one(redis: ArqRedis, campaign
     """campaign_status with an id no campaign can have is a usage error, not "not found"."""
     with pytest.raises(LinqUsageError):
         await campaign_status(redis, campaign_id)
+
+
+async def test_a_campaign_its_rate_cannot_finish_within_its_ttl_is_refused(
+    redis: ArqRedis, uid: str, line: str
+) -> None:
+    """100 recipients at 1/minute take 100 minutes: with a ttl of an hour the records and
+    jobs would expire mid-campaign (the rest never sent, the status gone), so enqueueing is
+    refused and nothing is stored; 50 recipients fit."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    with pytest.raises(LinqUsageError, match="ttl"):
+        await enqueue_campaign(redis, people(100), from_=line, text="Hi", campaign_id=cid,
+                               queue_name=queue, rate="1/minute", ttl=3600)  # fmt: skip
+    assert not await redis.exists(f"linq-async:campaign:{{{cid}}}")
+    assert await redis.zcard(queue) == 0
+    report = await enqueue_campaign(redis, people(50), from_=line, text="Hi", campaign_id=cid,
+                                    queue_name=queue, rate="1/minute", ttl=3600)  # fmt: skip
+    assert report.enqueued == 50

@@ -396,7 +396,8 @@ async def enqueue_campaign(
         on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.
         queue_name: the arq queue (the workers' ``queue_name``).
         ttl: seconds the campaign's records and jobs live, counted from this call
-            (30 days by default, ten years at most).
+            (30 days by default, ten years at most). With a ``rate``, it must cover the
+            time the rate needs for the recipients.
         retry_failed: also enqueue again the recipients that failed for good (their failure
             records are deleted first).
         campaign_prefix: the prefix of the campaign records' keys.
@@ -415,10 +416,19 @@ async def enqueue_campaign(
     check_text(text)
     if file is None and text is None:
         raise LinqUsageError("a campaign needs a text, a file or both")
-    if rate is not None:
-        parse_rate(rate)
     _check_ttl(ttl, "ttl")
     handles, duplicates = canonical_recipients(recipients)
+    if rate is not None:
+        item = parse_rate(rate)
+        # Past the ttl the records and the jobs expire: the recipients not yet sent would
+        # never be, and the campaign would be forgotten.
+        takes = (len(handles) - 1) // item.amount * item.get_expiry()
+        if takes > ttl:
+            raise LinqUsageError(
+                f"at {rate}, {len(handles)} recipients take {takes / 86400:.1f} days, longer "
+                f"than the campaign's ttl of {ttl / 86400:.1f} days: give a longer ttl "
+                "(--ttl-days) or a faster rate"
+            )
     cid = str(uuid.uuid4()) if campaign_id is None else campaign_id
     check_campaign_id(cid)
     to_upload: FileInput | None = None
