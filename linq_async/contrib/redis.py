@@ -209,7 +209,8 @@ def parse_rate(spec: str) -> RateLimitItem:
     unit = _UNITS.get(match.group(3).lower()) if match else None
     if match is None or unit is None:
         raise LinqUsageError(
-            f"a rate looks like '2/s', '120/minute' or '10 per 5 seconds', got {spec!r}"
+            "a rate is a whole number of sends per unit, such as '2/s', '120/minute' or "
+            f"'3 per 2 seconds' (for 1.5/s), got {spec!r}"
         )
     count, multiple = int(match.group(1)), int(match.group(2) or 1)
     window = multiple * _UNIT_SECONDS[unit]
