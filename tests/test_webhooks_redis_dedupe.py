@@ -153,13 +153,15 @@ async def test_three_receivers_dispatch_each_event_once(
 class ReplyDropper:
     """A TCP proxy to Redis that drops the connection instead of passing on the answer to the
     next ``drops[NAME]`` commands named ``NAME`` (``SET`` with ``NX``, ``EVALSHA``): Redis
-    executed them, the client never hears so. Everything else passes through."""
+    executed them, the client never hears so. Commands named in ``refuse`` get an error
+    answer and never reach Redis. Everything else passes through."""
 
     def __init__(self, redis_url: str) -> None:
         parts = urlsplit(redis_url)
         self.target = (parts.hostname or HOST, parts.port or 6379)
         self.drops: Counter[str] = Counter()
         self.dropped: list[str] = []
+        self.refuse: set[str] = set()  # commands answered with an error, never run
         self.url = ""
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -194,6 +196,9 @@ class ReplyDropper:
 
             async def upstream() -> None:
                 while data := await client_r.read(65536):
+                    if any(f"\r\n{name}\r\n".encode() in data.upper() for name in self.refuse):
+                        client_w.write(b"-ERR this command is disabled\r\n")
+                        continue
                     if (name := self._doomed(data)) is not None:
                         doomed.append(name)
                     server_w.write(data)
@@ -315,6 +320,27 @@ async def test_a_claim_that_failed_after_redis_took_it_does_not_eat_the_redelive
     finally:
         await flaky.aclose()
         await direct.aclose()
+
+
+async def test_a_claim_redis_refuses_to_give_back_blocks_nothing(
+    dropper: ReplyDropper, redis_url: str
+) -> None:
+    """The claim's answer is lost and Redis refuses the script that gives it back (scripting
+    disabled): later events are still claimed and dispatched, and the redelivery to the
+    same receiver is recognised as its own claim."""
+    prefix, seen = f"t-{uuid.uuid4().hex[:12]}:", []
+    flaky = Redis.from_url(dropper.url)
+    try:
+        router = pod(flaky, prefix, seen)
+        dropper.drops["SET"] = 1
+        dropper.refuse.add("EVALSHA")
+        assert (await router.handle(*delivery("msg_e"))).status == 503
+        assert await router.handle(*delivery("msg_f")) == (200, b"")
+        assert await router.handle(*delivery("msg_e")) == (200, b"")
+        assert await router.handle(*delivery("msg_e")) == (200, b"")
+        assert seen == ["msg_f", "msg_e"]
+    finally:
+        await flaky.aclose()
 
 
 async def test_a_router_whose_redis_is_unreachable_answers_503() -> None:

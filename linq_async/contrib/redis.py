@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import random
 import re
@@ -49,6 +50,7 @@ import attrs
 
 try:
     from redis.asyncio import Redis
+    from redis.exceptions import ResponseError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "linq_async.contrib.redis needs redis-py: pip install 'linq-async[redis]'"
@@ -79,6 +81,8 @@ __all__ = [
     "deliver_campaign_message",
     "parse_rate",
 ]
+
+logger = logging.getLogger("linq_async.contrib.redis")
 
 CAMPAIGN_PREFIX = "linq-async:campaign:"
 RATE_PREFIX = "linq-async:rate"
@@ -318,8 +322,9 @@ class RedisDedupe:
     this call's own. When ``claim`` raises instead, the router answers 503 and Linq delivers
     again, so the claim, which Redis may hold, is given back (deleted if it still holds
     this call's token) at once, or, if Redis does not answer, before this object's next
-    claim. A redelivery that reaches another receiver before then is taken for a
-    duplicate.
+    claim; a redelivery to this same receiver reuses the token and counts the claim as its
+    own. Only a redelivery that reaches another receiver before the claim is given back is
+    taken for a duplicate.
 
     Args:
         redis: a ``redis.asyncio.Redis`` client; never closed here.
@@ -337,8 +342,10 @@ class RedisDedupe:
         zero = isinstance(min_ttl, (int, float)) and not isinstance(min_ttl, bool) and min_ttl == 0
         self.min_ttl = 0.0 if zero else _check_ttl(min_ttl, "min_ttl")
         self._release = redis.register_script(_RELEASE)
-        # Claims whose call raised, oldest first: key -> the token the call wrote.
+        # Claims whose call raised (Redis may hold them), oldest first, key -> the token
+        # written: those still to give back, and those whose token a redelivery reuses.
         self._abandoned: OrderedDict[str, str] = OrderedDict()
+        self._tokens: OrderedDict[str, str] = OrderedDict()
 
     async def claim(self, key: str, ttl: float) -> bool:
         """Claim ``key`` for the longer of ``ttl`` and ``min_ttl`` seconds.
@@ -353,31 +360,43 @@ class RedisDedupe:
         if not isinstance(key, str) or not key:
             raise LinqUsageError(f"key must be a non-empty string, got {key!r}")
         ttl = max(_check_ttl(ttl, "ttl"), self.min_ttl)
-        name, token = self._prefix + key, secrets.token_hex(16)
+        name = self._prefix + key
+        # A claim of this key that ended in an error here may be in Redis under its token:
+        # the redelivery reuses it, so that claim counts as its own.
+        token = self._tokens.pop(name, None) or secrets.token_hex(16)
+        self._abandoned.pop(name, None)
         try:
-            await self._give_back()
+            with contextlib.suppress(Exception):  # best effort; the claim goes on regardless
+                await self._give_back()
             if await self._redis.set(name, token, nx=True, px=_ms(ttl)):
                 return True
-            # Taken: by another receiver, or by this very call if the client sent the SET
+            # Taken: by another receiver, or by this very claim, if the client sent the SET
             # again after losing the answer to the first one.
             current = await self._redis.get(name)
             return current is not None and _text(current) == token
         except BaseException:
             # Redis may hold the claim, yet the caller sees a failure and handles nothing.
-            self._abandoned[name] = token
-            self._abandoned.move_to_end(name)
-            while len(self._abandoned) > _MAX_ABANDONED:
-                self._abandoned.popitem(last=False)
+            for kept in (self._abandoned, self._tokens):
+                kept[name] = token
+                while len(kept) > _MAX_ABANDONED:
+                    kept.popitem(last=False)
             with contextlib.suppress(Exception):
                 await self._give_back()
             raise
 
     async def _give_back(self) -> None:
-        """Delete the abandoned claims that still hold their token; keep them on an error."""
+        """Delete the abandoned claims that still hold their token.
+
+        A connection error keeps the rest for next time; Redis refusing the script (an
+        answer, not an outage) drops the claim, so one bad entry cannot block the others.
+        """
         while self._abandoned:
             name, token = self._abandoned.popitem(last=False)
             try:
                 await self._release(keys=[name], args=[token])
+                self._tokens.pop(name, None)
+            except ResponseError:
+                logger.warning("could not give back the webhook claim %s", name, exc_info=True)
             except BaseException:
                 self._abandoned[name] = token
                 self._abandoned.move_to_end(name, last=False)
