@@ -76,8 +76,8 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
         parse_rate(args.rate)
     contrib.redis_settings(args.redis)
     campaign_id = check_campaign_id(args.campaign_id or str(uuid.uuid4()))
-    if args.ttl_days <= 0:
-        raise LinqUsageError("--ttl-days must be a positive number")
+    if not 0 < args.ttl_days <= 3650:  # also refuses nan and inf
+        raise LinqUsageError("--ttl-days must be a number above 0 and at most 3650")
     recipients, duplicates = await asyncio.to_thread(_read_recipients, args.recipients)
     if duplicates:
         console.note(f"{duplicates} duplicate row(s) in {args.recipients} skipped")
@@ -158,6 +158,8 @@ async def _status(args: argparse.Namespace, console: _Console) -> int:
     from .contrib.redis import CampaignNotFoundError, CampaignStore
 
     check_campaign_id(args.campaign_id)
+    if args.show_failures < 0:
+        raise LinqUsageError("--show-failures must be 0 or more")
     try:
         redis = await contrib.connect(args.redis)
     except _redis_errors() as exc:
@@ -225,15 +227,25 @@ async def _worker(args: argparse.Namespace, console: _Console) -> int:
     # asyncio.wait returns on a cancelled task without raising.
     main = asyncio.ensure_future(worker.main())
     worker.main_task = main
+    closing: BaseException | None = None
     try:
         await asyncio.wait([main])
     finally:
-        await worker.close()
-    if not main.cancelled() and main.exception() is not None:
-        exc = main.exception()
-        if isinstance(exc, _redis_errors()):
-            raise _CommandError(f"Redis failed: {exc}", EXIT_FAILED) from exc
-        raise exc  # type: ignore[misc]  # an exception instance, checked just above
+        try:
+            await worker.close()
+        except _redis_errors() as exc:
+            # Redis went away: arq's close cannot reach it, and skips the shutdown hook that
+            # would close the session.
+            closing = exc
+        finally:
+            await linq.close()
+    failed = None if main.cancelled() else main.exception()
+    if failed is None and closing is not None:
+        failed = closing
+    if failed is not None:
+        if isinstance(failed, _redis_errors()):
+            raise _CommandError(f"Redis failed: {failed}", EXIT_FAILED) from failed
+        raise failed
     console.note(
         f"worker stopped: {worker.jobs_complete} jobs done, {worker.jobs_failed} failed, "
         f"{worker.jobs_retried} retried"

@@ -14,10 +14,13 @@ same coroutine is the body of a taskiq or saq task (see the "Campaigns at scale"
 
 How errors map to outcomes (after the session's own retries):
 
-- ``"sent"``: the API created the message (now, or on an earlier attempt). Record it.
+- ``"sent"``: the API created the message (now, or on an earlier attempt). Record it. When
+  the earlier attempt's message has since been deleted or has expired (the ephemeral
+  messages tier), the API answers the key with 404 (code 2002) and sends nothing: that is
+  ``"sent"`` too, without chat and message ids.
 - ``"failed"``, permanent, so record it and do not retry: `LinqUsageError` (a bad handle),
   `BadRequestError`, `OptedOutError`, any other `PermissionDeniedError` (a blocked handle,
-  2026), `NotFoundError` (a deleted attachment), `ConflictError`,
+  2026), `NotFoundError` (a deleted attachment, 2003), `ConflictError`,
   `ResponseValidationError`, and any error status not listed below.
 - ``"transient"``, so try again later with backoff: `LinqConnectionError` (and
   `LinqTimeoutError`), `LinqClosedError`, `RateLimitError` (429), `ServerError` (5xx),
@@ -44,6 +47,7 @@ from ._errors import (
     LinqConnectionError,
     LinqError,
     LinqUsageError,
+    NotFoundError,
     RateLimitError,
     ServerError,
 )
@@ -159,8 +163,9 @@ class CampaignOutcome:
             ``"transient"`` (try again later).
         idempotency_key: the key the message was sent with; ``None`` when the recipient is
             not a handle.
-        chat_id: the chat the message went into, when sent.
-        message_id: the message, when sent.
+        chat_id: the chat the message went into, when sent (``None`` when the API no
+            longer holds the message: deleted or expired since it was sent).
+        message_id: the message, when sent (``None`` likewise).
         error: the error, when not sent.
     """
 
@@ -201,6 +206,16 @@ def is_transient(error: LinqError) -> bool:
     return isinstance(error, APIStatusError) and (error.status == 408 or error.status >= 500)
 
 
+def _already_sent_and_gone(error: LinqError) -> bool:
+    """Whether ``error`` says the key's message was sent, then deleted or expired.
+
+    The API answers a reused key whose message is gone with 404 and sends nothing. A
+    campaign message names no other message (no ``reply_to``), so "message not found"
+    (2002) can only be that one. A deleted attachment is 2003: a real failure.
+    """
+    return isinstance(error, NotFoundError) and error.code == 2002
+
+
 async def send_campaign_message(
     linq: LinqSession, campaign: Campaign, recipient: str
 ) -> CampaignOutcome:
@@ -233,6 +248,10 @@ async def send_campaign_message(
         )
         chat_id, message_id = created.chat.id, created.message.id
     except LinqError as exc:
+        if _already_sent_and_gone(exc):
+            return CampaignOutcome(
+                campaign_id=campaign.id, recipient=handle, status="sent", idempotency_key=key
+            )
         return CampaignOutcome(
             campaign_id=campaign.id,
             recipient=handle,

@@ -271,3 +271,19 @@ def test_importing_linq_async_loads_no_campaign_machinery() -> None:
     ).stdout
     assert out.strip() == "[]"
     assert uuid.UUID(campaign_key("c", ANN)).version == 5
+
+
+async def test_a_message_deleted_since_it_was_sent_is_still_sent(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Sending again after the recipient's message was deleted (or expired) from the API:
+    the API answers 404 for the key and sends nothing, and the outcome says "sent" (without
+    ids), not "failed": the recipient did get the message."""
+    campaign = Campaign(id="c", from_=SENDER, text="Hi")
+    first = await send_campaign_message(linq, campaign, ANN)
+    assert first.message_id is not None
+    await linq.messages.delete(first.message_id)
+    again = await send_campaign_message(linq, campaign, ANN)
+    assert (again.status, again.ok, again.chat_id, again.message_id) == ("sent", True, None, None)
+    assert again.idempotency_key == first.idempotency_key
+    assert fake.messages == {}

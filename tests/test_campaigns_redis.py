@@ -24,7 +24,7 @@ from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.worker import Retry, create_worker
 
-from linq_async import LinqSession, LinqUsageError, RetryPolicy, ServerError, campaign_key
+from linq_async import LinqSession, LinqUsageError, RetryPolicy, ServerError, Upload, campaign_key
 from linq_async.campaigns import Campaign, CampaignOutcome
 from linq_async.contrib.arq import (
     JOB_NAME,
@@ -226,7 +226,7 @@ async def test_store_saves_and_checks_a_campaign(redis: ArqRedis, uid: str, line
     again = await CampaignStore(redis).save(campaign, rate="1/s", ttl=3600)
     assert again.rate == "1/s"
     assert again.created_at == saved.created_at
-    assert 0 < await redis.pttl(f"linq-async:campaign:c-{uid}") <= 3600 * 1000
+    assert 0 < await redis.pttl(f"linq-async:campaign:{{c-{uid}}}") <= 3600 * 1000
 
 
 async def test_store_counts_and_lists_outcomes(redis: ArqRedis, uid: str, line: str) -> None:
@@ -261,7 +261,7 @@ async def test_store_counts_and_lists_outcomes(redis: ArqRedis, uid: str, line: 
     assert found is not None
     assert (found.status, found.message_id) == ("sent", "m")
     for part in (":recipients", ":sent", ":failed"):
-        assert 0 < await redis.pttl(f"linq-async:campaign:{cid}{part}") <= 600 * 1000
+        assert 0 < await redis.pttl(f"linq-async:campaign:{{{cid}}}{part}") <= 600 * 1000
     with pytest.raises(LinqUsageError):
         await store.record(CampaignOutcome(campaign_id=cid, recipient=c, status="transient"))
 
@@ -301,6 +301,8 @@ async def test_enqueue_one_job_per_recipient_keyed_by_campaign_key(
     [
         (["+15550000001", "bob"], {"text": "Hi"}),
         ("+15550000001", {"text": "Hi"}),
+        (None, {"text": "Hi"}),
+        (42, {"text": "Hi"}),
         ([], {"text": "Hi"}),
         (["+15550000001"], {}),
         (["+15550000001"], {"text": "Hi", "rate": "fast"}),
@@ -316,7 +318,7 @@ async def test_enqueue_checks_everything_first(
     queue = f"q-{uid}"
     with pytest.raises(LinqUsageError):
         await enqueue_campaign(redis, recipients, from_=line, queue_name=queue, **kwargs)
-    assert not await redis.exists(f"linq-async:campaign:c-{uid}")
+    assert not await redis.exists(f"linq-async:campaign:{{c-{uid}}}")
     assert await redis.zcard(queue) == 0
 
 
@@ -529,7 +531,15 @@ async def test_a_job_of_an_unknown_campaign_fails(
 
 async def test_worker_settings_refuse_bad_values() -> None:
     """Out-of-range settings are usage errors before any worker starts."""
-    for bad in ({"max_jobs": 0}, {"job_timeout": 0}, {"max_tries": 0}, {"rate_wait": 500}):
+    for bad in (
+        {"max_jobs": 0},
+        {"job_timeout": 0},
+        {"max_tries": 0},
+        {"rate_wait": 500},
+        {"job_completion_wait": -5},
+        {"keep_result": -1},
+        {"max_retry_delay": float("nan")},
+    ):
         with pytest.raises(LinqUsageError):
             worker_settings("redis://127.0.0.1:1/0", **bad)
     with pytest.raises(LinqUsageError):
@@ -541,3 +551,110 @@ async def test_worker_settings_refuse_bad_values() -> None:
         30,
         "linq-async:campaigns",
     )
+
+
+# Found by trying to break campaigns
+
+
+@pytest.mark.parametrize("suffix", [":sent", ":failed", ":recipients"])
+async def test_a_campaign_id_that_ends_like_a_record_shares_no_key(
+    redis: ArqRedis, uid: str, line: str, suffix: str
+) -> None:
+    """Campaigns "X" and "X:sent" (":failed", ":recipients") keep apart records: each
+    enqueues, and each status counts only its own recipients."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    ann, bob = people(2)
+    for campaign_id in (cid, cid + suffix):
+        await enqueue_campaign(
+            redis, [ann, bob], from_=line, text="Hi", campaign_id=campaign_id, queue_name=queue
+        )
+    store = CampaignStore(redis)
+    await store.record(
+        CampaignOutcome(campaign_id=cid, recipient=ann, status="sent", message_id="m")
+    )
+    assert await campaign_status(redis, cid) == CampaignStatus(
+        campaign_id=cid, total=2, sent=1, failed=0, pending=1
+    )
+    assert await campaign_status(redis, cid + suffix) == CampaignStatus(
+        campaign_id=cid + suffix, total=2, sent=0, failed=0, pending=2
+    )
+    assert await store.pending(cid + suffix) == [ann, bob]
+
+
+async def test_resuming_with_a_fresh_download_url_is_the_same_message(
+    redis: ArqRedis, uid: str, line: str
+) -> None:
+    """The same attachment with another download URL (an ephemeral-tier re-GET, or
+    campaign start --attachment-id) resumes the campaign; another attachment is refused."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    attachment = str(uuid.uuid4())
+
+    def upload(url: str, attachment_id: str = attachment) -> Upload:
+        return Upload(attachment_id=attachment_id, filename="a.pdf", content_type="application/pdf",
+                      size_bytes=10, download_url=url)  # fmt: skip
+
+    first = await enqueue_campaign(redis, people(2), from_=line, text="Hi", campaign_id=cid,
+                                   queue_name=queue, file=upload("https://a?sig=1"))  # fmt: skip
+    again = await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
+                                   queue_name=queue, file=upload("https://a?sig=2"))  # fmt: skip
+    assert (again.enqueued, again.already_queued) == (1, 2)
+    assert again.upload == first.upload  # the stored one: every job sends the same message
+    with pytest.raises(LinqUsageError, match="another message"):
+        await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
+                               queue_name=queue, file=upload("u", str(uuid.uuid4())))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ttl": float("inf")},
+        {"ttl": float("nan")},
+        {"ttl": 1e18},
+        {"ttl": 0},
+        {"rate": "1/1000000000000 days"},
+        {"rate": "99999999999999999999999/s"},
+    ],
+)
+async def test_enqueue_refuses_what_redis_cannot_hold_before_uploading(
+    redis: ArqRedis,
+    uid: str,
+    line: str,
+    fake: FakeLinqServer,
+    linq: LinqSession,
+    tmp_path: Path,
+    kwargs: dict[str, Any],
+) -> None:
+    """An infinite or enormous ttl, or a rate Redis cannot count, is a LinqUsageError before
+    the file is uploaded: no request, nothing stored (not an OverflowError or a Redis
+    error after the upload, nor jobs that fail on every try)."""
+    flyer = tmp_path / "flyer.pdf"
+    flyer.write_bytes(b"%PDF-1.4\n")
+    with pytest.raises(LinqUsageError):
+        await enqueue_campaign(redis, people(1), from_=line, text="Hi", file=flyer, linq=linq,
+                               campaign_id=f"c-{uid}", queue_name=f"q-{uid}", **kwargs)  # fmt: skip
+    assert fake.requests == []
+    assert not await redis.exists(f"linq-async:campaign:{{c-{uid}}}")
+
+
+@pytest.mark.parametrize("campaign_id", [None, "", 7])
+async def test_status_of_a_campaign_id_that_is_not_one(redis: ArqRedis, campaign_id: Any) -> None:
+    """campaign_status with an id no campaign can have is a usage error, not "not found"."""
+    with pytest.raises(LinqUsageError):
+        await campaign_status(redis, campaign_id)
+
+
+async def test_a_campaign_its_rate_cannot_finish_within_its_ttl_is_refused(
+    redis: ArqRedis, uid: str, line: str
+) -> None:
+    """100 recipients at 1/minute take 100 minutes: with a ttl of an hour the records and
+    jobs would expire mid-campaign (the rest never sent, the status gone), so enqueueing is
+    refused and nothing is stored; 50 recipients fit."""
+    queue, cid = f"q-{uid}", f"c-{uid}"
+    with pytest.raises(LinqUsageError, match="ttl"):
+        await enqueue_campaign(redis, people(100), from_=line, text="Hi", campaign_id=cid,
+                               queue_name=queue, rate="1/minute", ttl=3600)  # fmt: skip
+    assert not await redis.exists(f"linq-async:campaign:{{{cid}}}")
+    assert await redis.zcard(queue) == 0
+    report = await enqueue_campaign(redis, people(50), from_=line, text="Hi", campaign_id=cid,
+                                    queue_name=queue, rate="1/minute", ttl=3600)  # fmt: skip
+    assert report.enqueued == 50

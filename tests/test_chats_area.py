@@ -699,3 +699,20 @@ async def test_background_is_checked_before_sending(
     with pytest.raises(LinqUsageError, match=match):
         await linq.chats.background.set("chat", **fields)
     assert fake.requests == []
+
+
+async def test_reusing_the_key_of_a_deleted_chat_message_is_not_found(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """chats.create and chats.messages.send with the key of a since-deleted message answer
+    404 (2002) and send nothing again, as messages.send does."""
+    created = await linq.chats.create(from_=SENDER, to=RECIPIENT, text="a", idempotency_key="k1")
+    await linq.messages.delete(created.message.id)
+    with pytest.raises(NotFoundError) as info:
+        await linq.chats.create(from_=SENDER, to=RECIPIENT, text="a", idempotency_key="k1")
+    assert (info.value.status, info.value.code) == (404, 2002)
+    sent = await linq.chats.messages.send(created.chat.id, text="b", idempotency_key="k2")
+    await linq.messages.delete(sent.id)
+    with pytest.raises(NotFoundError):
+        await linq.chats.messages.send(created.chat.id, text="b", idempotency_key="k2")
+    assert fake.messages == {}

@@ -68,6 +68,7 @@ from .redis import (
     CampaignStatus,
     CampaignStore,
     LineRateLimiter,
+    _check_ttl,
     canonical_recipients,
     deliver_campaign_message,
     parse_rate,
@@ -261,9 +262,22 @@ def worker_settings(
     Raises:
         LinqUsageError: a value is out of range.
     """
-    for name, value in (("job_timeout", job_timeout), ("retry_delay", retry_delay)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise LinqUsageError(f"{name} must be a positive number of seconds, got {value!r}")
+    for name, value in (
+        ("job_timeout", job_timeout),
+        ("retry_delay", retry_delay),
+        ("max_retry_delay", max_retry_delay),
+    ):
+        _check_ttl(value, name)
+    if keep_result != 0:  # 0: arq keeps no result
+        _check_ttl(keep_result, "keep_result")
+    if (
+        not isinstance(job_completion_wait, int)
+        or isinstance(job_completion_wait, bool)
+        or job_completion_wait < 0
+    ):
+        raise LinqUsageError(
+            f"job_completion_wait must be 0 or more whole seconds, got {job_completion_wait!r}"
+        )
     for name, count in (("max_jobs", max_jobs), ("max_tries", max_tries)):
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise LinqUsageError(f"{name} must be a positive int, got {count!r}")
@@ -382,7 +396,8 @@ async def enqueue_campaign(
         on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.
         queue_name: the arq queue (the workers' ``queue_name``).
         ttl: seconds the campaign's records and jobs live, counted from this call
-            (30 days by default).
+            (30 days by default, ten years at most). With a ``rate``, it must cover the
+            time the rate needs for the recipients.
         retry_failed: also enqueue again the recipients that failed for good (their failure
             records are deleted first).
         campaign_prefix: the prefix of the campaign records' keys.
@@ -391,9 +406,9 @@ async def enqueue_campaign(
         What was enqueued and what was skipped.
 
     Raises:
-        LinqUsageError: an argument or recipient is invalid, ``file`` is a path but no
-            ``linq`` was given, or the campaign exists with another message (nothing
-            enqueued).
+        LinqUsageError: an argument or recipient is invalid (``ttl`` and ``rate`` included),
+            ``file`` is a path but no ``linq`` was given, or the campaign exists with
+            another message (nothing uploaded or enqueued).
         UploadError: the upload failed (nothing enqueued).
         APIStatusError: the API refused the upload slot (nothing enqueued).
     """
@@ -401,9 +416,19 @@ async def enqueue_campaign(
     check_text(text)
     if file is None and text is None:
         raise LinqUsageError("a campaign needs a text, a file or both")
-    if rate is not None:
-        parse_rate(rate)
+    _check_ttl(ttl, "ttl")
     handles, duplicates = canonical_recipients(recipients)
+    if rate is not None:
+        item = parse_rate(rate)
+        # Past the ttl the records and the jobs expire: the recipients not yet sent would
+        # never be, and the campaign would be forgotten.
+        takes = (len(handles) - 1) // item.amount * item.get_expiry()
+        if takes > ttl:
+            raise LinqUsageError(
+                f"at {rate}, {len(handles)} recipients take {takes / 86400:.1f} days, longer "
+                f"than the campaign's ttl of {ttl / 86400:.1f} days: give a longer ttl "
+                "(--ttl-days) or a faster rate"
+            )
     cid = str(uuid.uuid4()) if campaign_id is None else campaign_id
     check_campaign_id(cid)
     to_upload: FileInput | None = None
@@ -440,7 +465,7 @@ async def enqueue_campaign(
             on_progress=on_upload_progress,
         )
     campaign = Campaign(id=cid, from_=from_, text=text, upload=upload)
-    await store.save(campaign, rate=rate, ttl=ttl)
+    upload = (await store.save(campaign, rate=rate, ttl=ttl)).campaign.upload
 
     counts = {"enqueued": 0, "queued": 0, "sent": 0, "failed": 0}
     limit = asyncio.Semaphore(_ENQUEUE_CONCURRENCY)

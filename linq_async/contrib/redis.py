@@ -16,10 +16,12 @@ closes it.
 
 Redis keys, with the default prefixes:
 
-- ``linq-async:campaign:<id>``, a hash: ``campaign`` (the `Campaign` as JSON), ``rate``,
+- ``linq-async:campaign:{<id>}``, a hash: ``campaign`` (the `Campaign` as JSON), ``rate``,
   ``created_at``. It expires ``ttl`` seconds (30 days by default) after the last enqueue.
-- ``linq-async:campaign:<id>:recipients``, a set of canonical recipients; same expiry.
-- ``linq-async:campaign:<id>:sent``, a hash recipient -> ``{"chat_id", "message_id",
+  The braces keep one campaign's keys apart from another's whatever its id holds (a
+  campaign ``X:sent`` does not write into ``X``'s records).
+- ``linq-async:campaign:{<id>}:recipients``, a set of canonical recipients; same expiry.
+- ``linq-async:campaign:{<id>}:sent``, a hash recipient -> ``{"chat_id", "message_id",
   "attempts", "at"}``, and ``...:failed``, a hash recipient -> ``{"error", "message",
   "status", "code", "attempts", "at"}``; each write gives them the campaign's remaining
   expiry.
@@ -31,12 +33,16 @@ Redis keys, with the default prefixes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import random
 import re
+import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +50,14 @@ import attrs
 
 try:
     from redis.asyncio import Redis
+    from redis.exceptions import ResponseError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "linq_async.contrib.redis needs redis-py: pip install 'linq-async[redis]'"
     ) from exc
 
 from .._errors import LinqError, LinqUsageError
-from .._keys import campaign_key, canonical_recipient
+from .._keys import campaign_key, canonical_recipient, check_campaign_id
 from ..campaigns import Campaign, CampaignOutcome, send_campaign_message
 
 if TYPE_CHECKING:
@@ -74,6 +81,8 @@ __all__ = [
     "deliver_campaign_message",
     "parse_rate",
 ]
+
+logger = logging.getLogger("linq_async.contrib.redis")
 
 CAMPAIGN_PREFIX = "linq-async:campaign:"
 RATE_PREFIX = "linq-async:rate"
@@ -105,6 +114,14 @@ if ttl == -2 then ttl = tonumber(ARGV[3]) end
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
+
+
+# Deletes a webhook claim only if it still holds the token of the call that made it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_MAX_ABANDONED = 10_000  # claims to give back that one receiver remembers, at most
 
 
 class CampaignNotFoundError(LinqError, LookupError):
@@ -140,9 +157,19 @@ def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
+_MAX_TTL = 3650 * 86400.0  # ten years: Redis cannot hold an expiry much past 2^63 ms
+
+
 def _check_ttl(ttl: object, what: str) -> float:
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-        raise LinqUsageError(f"{what} must be a positive number of seconds, got {ttl!r}")
+    if (
+        isinstance(ttl, bool)
+        or not isinstance(ttl, (int, float))
+        or not 0 < ttl <= _MAX_TTL  # also refuses NaN and infinity
+    ):
+        raise LinqUsageError(
+            f"{what} must be a number of seconds above 0 and at most {_MAX_TTL:.0f} "
+            f"(ten years), got {ttl!r}"
+        )
     return float(ttl)
 
 
@@ -156,12 +183,18 @@ _UNITS = {
     **dict.fromkeys(("d", "day", "days"), "day"),
 }
 
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_MAX_RATE_COUNT = 1_000_000
+_MAX_RATE_WINDOW = 366 * 86400
+
 
 def parse_rate(spec: str) -> RateLimitItem:
     """A send rate such as ``"2/s"``, ``"120/minute"`` or ``"10 per 5 seconds"``.
 
     The form is ``<count>/<unit>`` or ``<count>/<n> <unit>`` (``per`` may replace ``/``),
-    with the unit ``s``, ``m``, ``h`` or ``d`` or its English name.
+    with the unit ``s``, ``m``, ``h`` or ``d`` or its English name. Counts are whole numbers
+    (``"3 per 2 seconds"``, not ``"1.5/s"``) of at most 1 000 000, in a window of at most
+    366 days.
 
     Returns:
         The limits rate item (at most ``count`` sends in any window of ``n`` units).
@@ -180,7 +213,17 @@ def parse_rate(spec: str) -> RateLimitItem:
     unit = _UNITS.get(match.group(3).lower()) if match else None
     if match is None or unit is None:
         raise LinqUsageError(
-            f"a rate looks like '2/s', '120/minute' or '10 per 5 seconds', got {spec!r}"
+            "a rate is a whole number of sends per unit, such as '2/s', '120/minute' or "
+            f"'3 per 2 seconds' (for 1.5/s), got {spec!r}"
+        )
+    count, multiple = int(match.group(1)), int(match.group(2) or 1)
+    window = multiple * _UNIT_SECONDS[unit]
+    # Redis must hold the window's expiry and list; past these a rate is a typo, and every
+    # job would fail on Redis instead.
+    if count > _MAX_RATE_COUNT or window > _MAX_RATE_WINDOW:
+        raise LinqUsageError(
+            f"a rate allows at most {_MAX_RATE_COUNT:,} sends in a window of at most 366 days, "
+            f"got {spec!r}"
         )
     kinds: dict[str, type[RateLimitItem]] = {
         "second": RateLimitItemPerSecond,
@@ -188,7 +231,7 @@ def parse_rate(spec: str) -> RateLimitItem:
         "hour": RateLimitItemPerHour,
         "day": RateLimitItemPerDay,
     }
-    return kinds[unit](int(match.group(1)), int(match.group(2) or 1))
+    return kinds[unit](count, multiple)
 
 
 class LineRateLimiter:
@@ -266,12 +309,22 @@ class RedisDedupe:
     """Claims webhook ids in Redis, so each event is handled once across receiver processes.
 
     Implements the ``DedupeStore`` protocol of `linq_async.webhooks`: ``claim`` is one
-    atomic ``SET key 1 NX PX ttl``, so of any number of receivers claiming the same
+    atomic ``SET key <token> NX PX ttl``, so of any number of receivers claiming the same
     ``webhook-id`` at once, exactly one gets ``True``.
 
     ```python
     router = Router(Verifier.from_env(), dedupe=RedisDedupe(Redis.from_url(url)))
     ```
+
+    A claim can reach Redis while its answer is lost (a dropped connection, a timeout).
+    Each claim writes a random token, so when the client library sends the ``SET`` again
+    (redis-py 6 retries by default) and finds the key taken, the token says the claim is
+    this call's own. When ``claim`` raises instead, the router answers 503 and Linq delivers
+    again, so the claim, which Redis may hold, is given back (deleted if it still holds
+    this call's token) at once, or, if Redis does not answer, before this object's next
+    claim; a redelivery to this same receiver reuses the token and counts the claim as its
+    own. Only a redelivery that reaches another receiver before the claim is given back is
+    taken for a duplicate.
 
     Args:
         redis: a ``redis.asyncio.Redis`` client; never closed here.
@@ -284,11 +337,15 @@ class RedisDedupe:
     def __init__(
         self, redis: Redis, *, prefix: str = WEBHOOK_PREFIX, min_ttl: float = DEFAULT_DEDUPE_TTL
     ) -> None:
-        if isinstance(min_ttl, bool) or not isinstance(min_ttl, (int, float)) or min_ttl < 0:
-            raise LinqUsageError(f"min_ttl must be 0 or more seconds, got {min_ttl!r}")
         self._redis = redis
         self._prefix = prefix
-        self.min_ttl = float(min_ttl)
+        zero = isinstance(min_ttl, (int, float)) and not isinstance(min_ttl, bool) and min_ttl == 0
+        self.min_ttl = 0.0 if zero else _check_ttl(min_ttl, "min_ttl")
+        self._release = redis.register_script(_RELEASE)
+        # Claims whose call raised (Redis may hold them), oldest first, key -> the token
+        # written: those still to give back, and those whose token a redelivery reuses.
+        self._abandoned: OrderedDict[str, str] = OrderedDict()
+        self._tokens: OrderedDict[str, str] = OrderedDict()
 
     async def claim(self, key: str, ttl: float) -> bool:
         """Claim ``key`` for the longer of ``ttl`` and ``min_ttl`` seconds.
@@ -298,11 +355,52 @@ class RedisDedupe:
 
         Raises:
             LinqUsageError: ``key`` is empty or ``ttl`` is not a positive number.
+            redis.exceptions.RedisError: Redis failed; the claim is given back (see above).
         """
         if not isinstance(key, str) or not key:
             raise LinqUsageError(f"key must be a non-empty string, got {key!r}")
         ttl = max(_check_ttl(ttl, "ttl"), self.min_ttl)
-        return bool(await self._redis.set(self._prefix + key, b"1", nx=True, px=_ms(ttl)))
+        name = self._prefix + key
+        # A claim of this key that ended in an error here may be in Redis under its token:
+        # the redelivery reuses it, so that claim counts as its own.
+        token = self._tokens.pop(name, None) or secrets.token_hex(16)
+        self._abandoned.pop(name, None)
+        try:
+            with contextlib.suppress(Exception):  # best effort; the claim goes on regardless
+                await self._give_back()
+            if await self._redis.set(name, token, nx=True, px=_ms(ttl)):
+                return True
+            # Taken: by another receiver, or by this very claim, if the client sent the SET
+            # again after losing the answer to the first one.
+            current = await self._redis.get(name)
+            return current is not None and _text(current) == token
+        except BaseException:
+            # Redis may hold the claim, yet the caller sees a failure and handles nothing.
+            for kept in (self._abandoned, self._tokens):
+                kept[name] = token
+                while len(kept) > _MAX_ABANDONED:
+                    kept.popitem(last=False)
+            with contextlib.suppress(Exception):
+                await self._give_back()
+            raise
+
+    async def _give_back(self) -> None:
+        """Delete the abandoned claims that still hold their token.
+
+        A connection error keeps the rest for next time; Redis refusing the script (an
+        answer, not an outage) drops the claim, so one bad entry cannot block the others.
+        """
+        while self._abandoned:
+            name, token = self._abandoned.popitem(last=False)
+            try:
+                await self._release(keys=[name], args=[token])
+                self._tokens.pop(name, None)
+            except ResponseError:
+                logger.warning("could not give back the webhook claim %s", name, exc_info=True)
+            except BaseException:
+                self._abandoned[name] = token
+                self._abandoned.move_to_end(name, last=False)
+                raise
 
 
 # Campaign records
@@ -390,7 +488,10 @@ class CampaignStore:
         self._record = redis.register_script(_RECORD)
 
     def _key(self, campaign_id: str, part: str = "") -> str:
-        return f"{self._prefix}{campaign_id}{part}"
+        # The id sits between braces: the record key ends in "}" and the others in a fixed
+        # suffix, so no campaign's keys can be another's ("X:sent" is not X's sent hash).
+        # The braces also make the id the Redis Cluster hash tag: one slot per campaign.
+        return f"{self._prefix}{{{campaign_id}}}{part}"
 
     async def get(self, campaign_id: str) -> StoredCampaign | None:
         """The campaign's record, or ``None`` when Redis holds none."""
@@ -417,7 +518,9 @@ class CampaignStore:
         """Create the campaign's record, or check it against the one Redis holds.
 
         The message of a campaign never changes (its id keys every recipient's message), so
-        an existing record must hold the same message. A ``rate`` replaces the stored one;
+        an existing record must hold the same message: the same line, text and attachment id
+        (the `Upload`'s other fields, such as a download URL re-signed by the API, may
+        differ; the stored record is kept). A ``rate`` replaces the stored one;
         ``None`` keeps it (a rate can be changed, not removed: give a generous one instead).
         The expiry of every key of the campaign is pushed to ``ttl`` seconds from now.
 
@@ -436,7 +539,9 @@ class CampaignStore:
         created = await self._redis.hsetnx(key, "campaign", message)  # type: ignore[misc]
         if not created:
             existing = await self._redis.hget(key, "campaign")  # type: ignore[misc]
-            if existing is not None and Campaign.from_dict(json.loads(existing)) != campaign:
+            if existing is not None and not _same_message(
+                Campaign.from_dict(json.loads(existing)), campaign
+            ):
                 raise LinqUsageError(
                     f"campaign {campaign.id!r} already exists with another message (line, text "
                     "or file); a campaign's message cannot change: use a new campaign id"
@@ -560,7 +665,9 @@ class CampaignStore:
 
         Raises:
             CampaignNotFoundError: Redis holds no such campaign.
+            LinqUsageError: ``campaign_id`` cannot name a campaign.
         """
+        check_campaign_id(campaign_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.exists(self._key(campaign_id))
             pipe.scard(self._key(campaign_id, ":recipients"))
@@ -609,6 +716,19 @@ class CampaignStore:
         return sorted(found, key=lambda failure: failure.recipient)
 
 
+def _same_message(stored: Campaign, given: Campaign) -> bool:
+    """Whether two campaigns send the same message (what `Campaign.parts` puts on the wire)."""
+
+    def attachment(campaign: Campaign) -> str | None:
+        return None if campaign.upload is None else campaign.upload.attachment_id
+
+    return (stored.from_, stored.text, attachment(stored)) == (
+        given.from_,
+        given.text,
+        attachment(given),
+    )
+
+
 def _key_or_none(campaign_id: str, recipient: str) -> str | None:
     try:
         return campaign_key(campaign_id, recipient)
@@ -623,8 +743,10 @@ def canonical_recipients(recipients: Iterable[str]) -> tuple[list[str], int]:
         LinqUsageError: ``recipients`` is a string, is empty, or holds something that is not
             an E.164 phone number or an email address (named in the message).
     """
-    if isinstance(recipients, str):
-        raise LinqUsageError("recipients must be a list of handles, not one string")
+    if isinstance(recipients, (str, bytes)) or not isinstance(recipients, Iterable):
+        raise LinqUsageError(
+            f"recipients must be a list of handles, got {type(recipients).__name__}"
+        )
     seen: dict[str, None] = {}
     total = 0
     for recipient in recipients:

@@ -319,6 +319,12 @@ class ApiRoutes:
         replay = self._store.replays.get((self._api_key, key))
         if replay is None:
             return None
+        # The fact sheet: reusing the key of a deleted (or expired) message answers 404 and
+        # never sends again.
+        answer = json.loads(replay.body)  # POST /v3/chats nests the message in the chat
+        message_id = (answer.get("message") or answer.get("chat", {}).get("message", {})).get("id")
+        if message_id is not None and message_id not in self._store.messages:
+            raise ApiError(404, 2002, f"Message {message_id} was deleted; it is not sent again")
         return web.Response(status=replay.status, body=replay.body, content_type="application/json")
 
     def _respond(self, data: dict[str, Any], message: rules.MessageRequest) -> web.Response:
