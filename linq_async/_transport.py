@@ -54,6 +54,7 @@ from ._errors import (
 )
 from ._retry import RETRY_STATUSES, RetryPolicy, http_date, parse_retry_after
 from ._secret import Secret
+from ._validation import check_json_body
 from ._version import __version__
 
 __all__ = [
@@ -852,7 +853,7 @@ class Transport:
             if body is None:
                 headers = self._accept_any if accept == "*/*" else pool.headers
             else:
-                data = json.dumps(body, separators=(",", ":")).encode()
+                data = encode_json(body)
                 headers = self._json_accept_any if accept == "*/*" else pool.json_headers
             if (accept is not None and accept != "*/*") or (key_header and idempotency_key):
                 headers = _Headers(headers)
@@ -1212,6 +1213,20 @@ def _log_attempt(
         retry_number + 1,
         time.monotonic() - sent_at,
     )
+
+
+def encode_json(body: Any) -> bytes:
+    """A request body as strict JSON (UTF-8, no NaN, no lone surrogates, compact).
+
+    Raises:
+        LinqUsageError: the body holds what strict JSON cannot carry, named by its place.
+    """
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        pass
+    check_json_body(body)  # raises, naming the value
+    raise LinqUsageError("the request body cannot be sent as JSON")
 
 
 def _decode(raw: bytes, method: str, path: str, *, secret: bool = False) -> Any:

@@ -7,7 +7,6 @@ documented values; the server stays the judge of everything this module cannot k
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -381,10 +380,7 @@ def check_extra_body(extra: object, *, named: Iterable[str]) -> dict[str, Any] |
         if key in taken:
             raise LinqUsageError(f"extra_body may not set {key!r}: pass it as {key}= instead")
     out = dict(extra)
-    try:
-        json.dumps(out, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise LinqUsageError(f"extra_body must hold JSON values only: {exc}") from None
+    check_json_body(out, where="extra_body")
     return out
 
 
@@ -403,20 +399,21 @@ def check_poll_options(options: object, *, minimum: int) -> tuple[str, ...]:
     return texts
 
 
-def check_json_body(value: object) -> None:
-    """Refuse a request body that strict JSON cannot carry, naming where the problem is.
+def check_json_body(value: object, *, where: str = "") -> None:
+    """Refuse a value that strict JSON cannot carry, naming where the problem is.
 
     Bodies are built from checked models, but a few fields go out as the caller gave them
-    (`UnknownPart.data`, an experience's ``params``, ``extra_body``). ``json.dumps`` would
-    raise a bare ``TypeError`` for a value it cannot encode, write ``NaN`` or ``Infinity``
-    (which is not JSON), and escape a lone surrogate as ``\\ud800`` (which is not Unicode);
-    this runs first, so each is a `LinqUsageError` before any request.
+    (`UnknownPart.data`, an experience's ``params``, ``extra_body``): those are checked
+    with this when they are built. ``json.dumps`` would raise a bare ``TypeError`` for a
+    value it cannot encode, write ``NaN`` or ``Infinity`` (which is not JSON), turn a
+    non-string key into a string, and escape a lone surrogate as ``\\ud800`` (which is not
+    Unicode). The transport encodes strictly too, and calls this to name what failed.
 
     Raises:
         LinqUsageError: a value is not a string, a finite number, a bool, ``None``, a list
             or an object with string keys; or a string holds a lone surrogate.
     """
-    pending: list[tuple[object, str]] = [(value, "")]
+    pending: list[tuple[object, str]] = [(value, where)]
     while pending:
         item, where = pending.pop()
         if isinstance(item, str):

@@ -37,6 +37,7 @@ from linq_async import (
     UnknownPart,
 )
 from linq_async._model import WireModel
+from linq_async._transport import encode_json
 from linq_async.testing import FakeLinqServer
 from linq_async.webhooks import Verifier
 
@@ -77,34 +78,41 @@ async def test_an_id_with_a_lone_surrogate_is_refused_before_any_request(
 @pytest.mark.parametrize(
     ("data", "match"),
     [
-        ({"blob": b"\x00\x01"}, r"message\.parts\[0\]\.blob .*bytes"),
-        ({"ratio": math.nan}, r"message\.parts\[0\]\.ratio .*finite"),
-        ({"ratio": -math.inf}, r"message\.parts\[0\]\.ratio .*finite"),
-        ({"note": "a\ud800"}, r"message\.parts\[0\]\.note .*lone surrogate"),
-        ({"nested": [{"x": {1, 2}}]}, r"message\.parts\[0\]\.nested\[0\]\.x .*set"),
-        ({1: "int key"}, r"message\.parts\[0\] .*key 1"),
+        ({"blob": b"\x00\x01"}, r"part's data\.blob .*bytes"),
+        ({"ratio": math.nan}, r"part's data\.ratio .*finite"),
+        ({"ratio": -math.inf}, r"part's data\.ratio .*finite"),
+        ({"note": "a\ud800"}, r"part's data\.note .*lone surrogate"),
+        ({"nested": [{"x": {1, 2}}]}, r"part's data\.nested\[0\]\.x .*set"),
+        ({1: "int key"}, r"part's data .*key 1"),
     ],
 )
 async def test_an_unknown_part_that_is_not_strict_json_is_refused(
     linq: LinqSession, fake: FakeLinqServer, data: dict[Any, Any], match: str
 ) -> None:
-    """UnknownPart.data goes out as given, so what JSON cannot carry is refused by path."""
+    """UnknownPart.data goes out as given, so what JSON cannot carry is refused by path, when
+    the part is built (nothing is sent)."""
     chat_id = await new_chat(linq)
-    part = UnknownPart(type="future_part", data=data)
-    await refused_locally(fake, lambda: linq.chats.messages.send(chat_id, parts=[part]), match)
+
+    async def send() -> None:
+        part = UnknownPart(type="future_part", data=data)
+        await linq.chats.messages.send(chat_id, parts=[part])
+
+    await refused_locally(fake, send, match)
 
 
 async def test_experience_params_must_be_strict_json(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:
-    """Infinity in an experience's params is refused locally (the fake would answer 1003)."""
+    """Infinity in an experience's params is refused when the experience is built (the fake
+    would answer 1003)."""
     chat_id = await new_chat(linq)
-    experience = Experience(name="agentpay", action="request_payment", params={"amount": math.inf})
-    await refused_locally(
-        fake,
-        lambda: linq.chats.messages.send(chat_id, experience=experience),
-        r"message\.experience\.params\.amount .*finite",
-    )
+
+    async def send() -> None:
+        params = {"amount": math.inf}
+        experience = Experience(name="agentpay", action="request_payment", params=params)
+        await linq.chats.messages.send(chat_id, experience=experience)
+
+    await refused_locally(fake, send, r"experience params\.amount .*finite")
 
 
 async def test_a_filename_with_a_lone_surrogate_is_refused_not_retried(
@@ -703,3 +711,14 @@ async def test_retry_policy_never_sends_a_dropped_get_once(fake: FakeLinqServer)
         with pytest.raises(LinqConnectionError):
             await linq.phone_numbers.list()
     assert len(api_requests(fake)) == 1
+
+
+def test_the_transport_encodes_strict_json_and_names_what_fails() -> None:
+    """The last line of defence: a body that strict JSON cannot carry (a NaN, a lone
+    surrogate) is a LinqUsageError naming the value, never NaN or an escaped surrogate on
+    the wire."""
+    assert encode_json({"a": "é", "b": [1, 2.5]}) == '{"a":"é","b":[1,2.5]}'.encode()
+    with pytest.raises(LinqUsageError, match=r"message\.x .*finite"):
+        encode_json({"message": {"x": math.nan}})
+    with pytest.raises(LinqUsageError, match=r"note .*lone surrogate"):
+        encode_json({"note": "a\ud800"})

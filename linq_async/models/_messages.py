@@ -10,7 +10,13 @@ import attrs
 
 from .._errors import LinqUsageError
 from .._model import WireModel, wire_path
-from .._validation import check_effect, check_reply_index, check_service, check_string
+from .._validation import (
+    check_effect,
+    check_json_body,
+    check_reply_index,
+    check_service,
+    check_string,
+)
 from ._chats import Chat, ChatHandle
 from ._parts import Part, check_parts
 
@@ -65,13 +71,10 @@ class Experience(WireModel):
     def __attrs_post_init__(self) -> None:
         check_string(self.name, what="experience name")
         check_string(self.action, what="experience action")
-        if self.params is not None and (
-            not isinstance(self.params, Mapping)
-            or not all(isinstance(key, str) for key in self.params)
-        ):
-            raise LinqUsageError(
-                f"experience params must be a mapping with string keys, got {self.params!r}"
-            )
+        if self.params is not None:
+            if not isinstance(self.params, Mapping):
+                raise LinqUsageError(f"experience params must be a mapping, got {self.params!r}")
+            check_json_body(self.params, where="experience params")
 
 
 def _parts_or_none(parts: Sequence[Part] | None) -> tuple[Part, ...] | None:

@@ -26,6 +26,7 @@ from .._ranges import TextUnits, check_text_range
 from .._validation import (
     check_bool,
     check_handle,
+    check_json_body,
     check_no_lone_surrogates,
     check_part_text,
     check_range,
@@ -513,6 +514,11 @@ class UnknownPart(WireModel):
 
     type: str = attrs.field(metadata=wire_name("type"))
     data: Mapping[str, Any] = attrs.field(factory=dict, metadata=whole_object())
+
+    def __attrs_post_init__(self) -> None:
+        # Built to be sent: ``data`` goes out as given, so it must be strict JSON.
+        check_string(self.type, what="an unknown part's type")
+        check_json_body(self.data, where=f"an unknown {self.type!r} part's data")
 
 
 Part = TextPart | MediaPart | LinkPart | AppClipPart | IMessageAppPart | UnknownPart

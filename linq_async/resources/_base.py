@@ -23,7 +23,7 @@ from urllib.parse import quote
 from .._errors import APIStatusError, LinqUsageError, ResponseValidationError
 from .._model import WireModel, json_kind, load, load_list, unstructure
 from .._pager import AsyncPager, Page
-from .._validation import check_json_body, check_no_lone_surrogates
+from .._validation import check_no_lone_surrogates
 
 if TYPE_CHECKING:
     from .._transport import Transport
@@ -185,7 +185,7 @@ class Resource:
 
         Raises:
             LinqUsageError: an id is not a valid path segment, or the body holds what
-                strict JSON cannot (`check_json_body`).
+                strict JSON cannot (see `check_json_body`).
             APIStatusError, LinqConnectionError, ResponseValidationError: from the call.
         """
         path = build_path(route, ids)
@@ -195,7 +195,6 @@ class Resource:
             payload = unstructure(body)
             if extra_body:
                 payload = {**extra_body, **payload}
-            check_json_body(payload)
             key_at = body.idempotency_key_at
             key_header = body.idempotency_header
             if key_at is not None:
