@@ -13,7 +13,6 @@ from typing import Any, TypedDict
 from ._errors import LinqUsageError
 from ._validation import check_bool, check_idempotency_key, check_text
 from .models import Effect, Experience, MediaPart, MessageContent, Part, ReplyTo, TextPart
-from .models._parts import is_part, not_a_part
 
 __all__ = ["MESSAGE_OPTIONS", "MessageOptions", "SendOptions", "compose"]
 
@@ -88,15 +87,15 @@ def compose(
     given = options.get("parts")
     if given is None:
         parts: list[Part] = []
+    elif type(given) is list or type(given) is tuple:
+        parts = list(given)
     elif isinstance(given, (str, bytes, bytearray, Mapping)) or not isinstance(given, Sequence):
         raise LinqUsageError(
             f"parts must be a list of message parts (TextPart, MediaPart ...), got {given!r}"
         )
     else:
         parts = list(given)
-        for index, item in enumerate(parts):
-            if not is_part(item):
-                raise not_a_part(index, item)
+    # Each item is checked to be a part (and the rules across parts) by MessageContent.
     if text is not None:
         parts.insert(0, TextPart(value=text))
     if media is not None:

@@ -9,11 +9,12 @@ and is a frozen, keyword-only attrs class whose field names are the wire's names
   factory registered for all of them: fields equal to their default stay off the wire, so
   optional ``None`` fields are omitted and a field whose default is `UNSET` sends an explicit
   ``None`` as JSON ``null``.
-* **Responses are lazy.** `load` wraps the decoded JSON object without converting it: it
-  checks only that it is an object holding the required keys. Each field is converted the
-  first time it is read and then kept, so a call whose caller reads two ids never pays for
-  the datetimes, nested handles and parts it does not read. A field that does not fit its
-  type raises `ResponseValidationError` when read, naming the route and the field. Results
+* **Responses are lazy.** `load` wraps the decoded JSON object and converts only its
+  required fields (ids, mostly: what callers read first), so a missing or mistyped one
+  fails at once. Every other field is converted the first time it is read and then kept,
+  so a call whose caller reads two ids never pays for the datetimes, nested handles and
+  parts it does not read. Such a field that does not fit its type raises
+  `ResponseValidationError` when read, naming the route and the field. Results
   stay typed and complete: every field is there when asked for, and ``repr``, ``==``,
   `attrs.asdict` and pickling read them all.
 * **Open unions.** A union tagged by a key (message parts on ``type``, webhook events on
@@ -50,6 +51,7 @@ __all__ = [
     "WireModel",
     "converter",
     "json_kind",
+    "lazy",
     "load",
     "load_list",
     "materialize",
@@ -68,6 +70,7 @@ M = TypeVar("M", bound="WireModel")
 
 _WIRE = "linq_wire"
 _RESPONSE_ONLY = "linq_response_only"
+_LAZY = "linq_lazy"
 _SECRET = "linq_secret"
 _WHOLE = "<whole object>"
 _MISSING = object()
@@ -122,6 +125,17 @@ def secret_field() -> dict[str, Any]:
     the field ``repr=False`` too.
     """
     return {_SECRET: True}
+
+
+def lazy() -> dict[str, Any]:
+    """Field metadata that keeps a required object field lazy (converted when first read).
+
+    Required objects are converted with their model, since callers read them (a created
+    chat's ``chat`` and ``message``). A webhook event's ``data`` stays lazy instead: an
+    authentic delivery whose payload does not fit still reaches its handler, which learns
+    of the misfit when it reads ``data``.
+    """
+    return {_LAZY: True}
 
 
 def whole_object() -> dict[str, Any]:
@@ -242,9 +256,10 @@ def _build_spec(cls: type[Any]) -> _Spec:
             secrets.append((field.name, wire))
         loaders[field.name] = loader = _field_loader(cls, field.name, wire, convert, default)
         if default is _MISSING and wire != _WHOLE and not field.metadata.get(_SECRET):
-            # A required scalar (an id, mostly) is loaded with the model: it costs less than
-            # a lazy read. A required object stays lazy, like every optional field.
-            if convert in _SCALARS:
+            # A required field (an id, a created chat's message) is loaded with the model:
+            # callers read it, and now costs less than a lazy read later. Optional fields,
+            # and required ones marked `lazy`, are converted when first read.
+            if not field.metadata.get(_LAZY):
                 required.append((field.name, loader))
             else:
                 key = wire if isinstance(wire, str) else wire[0]
@@ -485,8 +500,6 @@ _SIMPLE: dict[Any, Loader] = {
     Any: _as_is,
     object: _as_is,
 }
-_SCALARS = frozenset({_is_str, _is_int, _is_float, _is_bool})
-"""Loaders cheap enough to run when a model is loaded (see `_build_spec`)."""
 
 
 def _loader_for(tp: Any) -> Loader:

@@ -88,6 +88,8 @@ def check_handle(handle: object, *, what: str) -> str:
 
 def check_recipients(to: object) -> tuple[str, ...]:
     """Normalise ``to`` (one handle or several) to a non-empty tuple of valid handles."""
+    if type(to) is str:  # one handle, the common case
+        return (check_handle(to, what="each recipient in to"),)
     if isinstance(to, str):
         handles: tuple[object, ...] = (to,)
     elif isinstance(to, Iterable) and not isinstance(to, (bytes, bytearray)):
@@ -118,6 +120,8 @@ def check_optional_string(value: object, *, what: str) -> str | None:
 
 def check_no_lone_surrogates(value: str, *, what: str) -> str:
     """Refuse text that cannot be encoded as UTF-8 (a lone surrogate from bad decoding)."""
+    if value.isascii():  # the common case, and no copy made
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -571,7 +571,11 @@ def check_parts(parts: Sequence[Part]) -> tuple[Part, ...]:
     Raises:
         LinqUsageError: ``parts`` is not a list of parts, or breaks a rule.
     """
-    if isinstance(parts, (str, bytes, bytearray, Mapping)) or not isinstance(parts, Sequence):
+    if (
+        type(parts) is not tuple
+        and type(parts) is not list
+        and (isinstance(parts, (str, bytes, bytearray, Mapping)) or not isinstance(parts, Sequence))
+    ):
         raise LinqUsageError(
             f"parts must be a list of message parts ({_PART_NAMES}), got {parts!r}"
         )
@@ -583,17 +587,20 @@ def check_parts(parts: Sequence[Part]) -> tuple[Part, ...]:
     previous = ""
     url_media = 0
     for index, part in enumerate(parts):
-        where = f"parts[{index}]"
-        if not isinstance(part, _PART_CLASSES):
-            raise not_a_part(index, part)
-        kind = part_type(part)
+        kind = _TAG_OF.get(type(part))
+        if kind is None:
+            if not isinstance(part, _PART_CLASSES):
+                raise not_a_part(index, part)
+            kind = part_type(part)
         if kind in _EXCLUSIVE_PARTS and len(parts) > 1:
-            raise LinqUsageError(f"{where}: a part of type {kind!r} must be the only part")
+            raise LinqUsageError(f"parts[{index}]: a part of type {kind!r} must be the only part")
         if kind == "text" and previous == "text":
-            raise LinqUsageError(f"{where}: two text parts may not follow each other")
-        if isinstance(part, MediaPart):
+            raise LinqUsageError(f"parts[{index}]: two text parts may not follow each other")
+        if kind == "media" and isinstance(part, MediaPart):
             if (part.url is None) == (part.attachment_id is None):
-                raise LinqUsageError(f"{where}: a media part needs url or attachment_id, not both")
+                raise LinqUsageError(
+                    f"parts[{index}]: a media part needs url or attachment_id, not both"
+                )
             url_media += part.url is not None
         previous = kind
     if url_media > MAX_URL_MEDIA_PARTS:

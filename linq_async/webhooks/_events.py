@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from .._errors import ResponseValidationError, WebhookPayloadError
-from .._model import WireModel, register_open_union, whole_object
+from .._model import WireModel, lazy, register_open_union, whole_object
 from ..models import ChatHandle, Effect, HealthStatus, Part, ReplyTo, TextPart
 
 __all__ = [
@@ -218,7 +218,7 @@ class MessageEvent(WebhookEvent):
         data: the wire payload (`MessageEventData`).
     """
 
-    data: MessageEventData
+    data: MessageEventData = attrs.field(metadata=lazy())
 
     @property
     def payload_version(self) -> str:
@@ -356,7 +356,7 @@ class MessageFailedData(WireModel):
 class MessageFailedEvent(WebhookEvent):
     """``message.failed``: a message could not be delivered."""
 
-    data: MessageFailedData
+    data: MessageFailedData = attrs.field(metadata=lazy())
 
 
 @attrs.frozen(kw_only=True)
@@ -383,7 +383,7 @@ class MessageEditedData(WireModel):
 class MessageEditedEvent(WebhookEvent):
     """``message.edited``: a message's text was changed."""
 
-    data: MessageEditedData
+    data: MessageEditedData = attrs.field(metadata=lazy())
 
 
 # Reactions, chats, typing, lines
@@ -426,7 +426,7 @@ class ReactionData(WireModel):
 class ReactionEvent(WebhookEvent):
     """``reaction.added`` and ``reaction.removed`` (a tapback on a message part)."""
 
-    data: ReactionData
+    data: ReactionData = attrs.field(metadata=lazy())
 
 
 @attrs.frozen(kw_only=True)
@@ -444,7 +444,7 @@ class ParticipantData(WireModel):
 class ParticipantEvent(WebhookEvent):
     """``participant.added`` and ``participant.removed`` (group membership)."""
 
-    data: ParticipantData
+    data: ParticipantData = attrs.field(metadata=lazy())
 
 
 @attrs.frozen(kw_only=True)
@@ -464,7 +464,7 @@ class ChatCreatedData(WireModel):
 class ChatCreatedEvent(WebhookEvent):
     """``chat.created``."""
 
-    data: ChatCreatedData
+    data: ChatCreatedData = attrs.field(metadata=lazy())
 
 
 @attrs.frozen(kw_only=True)
@@ -484,7 +484,7 @@ class ChatUpdatedData(WireModel):
 class ChatUpdatedEvent(WebhookEvent):
     """``chat.group_name_updated``, ``chat.group_icon_updated``, ``chat.background_updated``."""
 
-    data: ChatUpdatedData
+    data: ChatUpdatedData = attrs.field(metadata=lazy())
 
 
 @attrs.frozen(kw_only=True)
@@ -501,7 +501,7 @@ class ChatUpdateFailedEvent(WebhookEvent):
     """``chat.group_name_update_failed``, ``chat.group_icon_update_failed``,
     ``chat.background_update_failed``: a queued chat change did not happen."""
 
-    data: ChatUpdateFailedData
+    data: ChatUpdateFailedData = attrs.field(metadata=lazy())
 
 
 @attrs.frozen(kw_only=True)
@@ -516,7 +516,7 @@ class TypingData(WireModel):
 class TypingEvent(WebhookEvent):
     """``chat.typing_indicator.started`` and ``.stopped``."""
 
-    data: TypingData
+    data: TypingData = attrs.field(metadata=lazy())
 
 
 @attrs.frozen(kw_only=True)
@@ -538,7 +538,7 @@ class PhoneNumberData(WireModel):
 class PhoneNumberEvent(WebhookEvent):
     """``phone_number.status_updated``, ``.assigned``, ``.released``, ``.forwarding_updated``."""
 
-    data: PhoneNumberData
+    data: PhoneNumberData = attrs.field(metadata=lazy())
 
 
 # Account audit events
@@ -574,7 +574,7 @@ class AuditEvent(WebhookEvent):
     ``webhook_subscription.*``, ``contact_card.created/updated/deleted`` and
     ``zero_day_retention.updated``."""
 
-    data: AuditData
+    data: AuditData = attrs.field(metadata=lazy())
 
 
 # Events whose payload the API does not document: data as decoded JSON.
