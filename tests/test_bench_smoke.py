@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_tiny_bench_run_produces_a_table(tmp_path: Path) -> None:
     done = subprocess.run(
         [
