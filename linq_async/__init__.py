@@ -34,6 +34,7 @@ from ._pager import AsyncPager, Page
 from ._retry import RetryPolicy
 from ._session import DEFAULT_BASE_URL, LinqSession
 from ._transport import Timeouts
+from ._upload import FileInput, ProgressCallback
 from ._version import __version__
 from .models import (
     Attachment,
@@ -113,6 +114,7 @@ __all__ = [
     "Experience",
     "ExperienceAction",
     "ExperienceField",
+    "FileInput",
     "HandleConnectAttempt",
     "HealthStatus",
     "LineIneligibleError",
@@ -144,6 +146,7 @@ __all__ = [
     "PaymentRequest",
     "PermissionDeniedError",
     "PhoneNumber",
+    "ProgressCallback",
     "ProviderOnboarding",
     "RateLimitError",
     "RecipientOutcome",

@@ -12,7 +12,7 @@ import os
 import stat
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Union
+from typing import Any, TypeAlias, Union
 
 import aiofiles
 import attrs
@@ -27,10 +27,14 @@ from .models import UploadSlot
 CHUNK_SIZE = 512 * 1024
 """Bytes read from disk and handed to the socket at a time."""
 
-ProgressCallback = Callable[[int, int], Any]
-"""Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs."""
+ProgressCallback: TypeAlias = Callable[[int, int], Any]
+"""Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs.
 
-FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+``total_bytes`` is the file's size; ``sent_bytes`` grows to it, and starts again from 0 when
+a failed upload is retried. The return value is ignored.
+"""
+
+FileInput: TypeAlias = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 """A file to upload: a path (streamed from disk) or bytes-like data (sent from memory)."""
 
 

@@ -37,6 +37,7 @@ EXPECTED_ALL = {
     "ReputationEvidence", "ReputationReport",
     "HandleConnectAttempt", "Payment", "PaymentConnection", "PaymentCredentials",
     "PaymentProvider", "PaymentRequest", "ProviderOnboarding", "Secret",
+    "FileInput", "ProgressCallback",
 }  # fmt: skip
 
 
