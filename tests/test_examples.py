@@ -140,3 +140,22 @@ def test_fake_server_exports_drive_the_examples() -> None:
     assert "Using the Linq API server on this machine" in result.stderr
     assert "real Linq API" not in result.stderr
     assert "parts       ['TextPart', 'MediaPart']" in result.stdout
+
+
+def test_readme_testing_snippet_passes_in_strict_mode(tmp_path: Path) -> None:
+    """The README's testing snippet passes as written, in pytest-asyncio's strict mode."""
+    readme = (EXAMPLES.parent / "README.md").read_text("utf-8")
+    section = readme.split("## Testing your own code", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "test_snippet.py").write_text(snippet, "utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", "utf-8")  # none of our settings
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_snippet.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
