@@ -167,13 +167,11 @@ def _install_wheel(
         session.install("--force-reinstall", "--no-deps", str(wheel))
 
 
-_CHECK_INSTALLED = """
-import pathlib, sys
-import linq_async
-where = pathlib.Path(linq_async.__file__).resolve().parent
-assert "site-packages" in where.parts, f"linq_async imported from {where}, not the wheel"
-print(f"linq_async {linq_async.__version__} from {where}")
-"""
+_CHECK_INSTALLED = (
+    "import pathlib, linq_async; where = pathlib.Path(linq_async.__file__).resolve().parent; "
+    'assert "site-packages" in where.parts, f"linq_async from {where}, not the wheel"; '
+    'print(f"testing linq_async {linq_async.__version__} installed at {where}")'
+)
 
 
 def _run_suite(session: nox.Session, *args: str) -> None:
@@ -246,14 +244,13 @@ def _floors() -> dict[str, str]:
     return floors
 
 
-_CHECK_FLOORS = """
-import json, sys
-from importlib.metadata import version
-floors = json.loads(sys.argv[1])
-wrong = {name: version(name) for name, low in floors.items() if version(name) != low}
-assert not wrong, f"not at the floors {floors}: {wrong}"
-print("at the floors:", ", ".join(f"{name}=={low}" for name, low in floors.items()))
-"""
+_CHECK_FLOORS = (
+    "import json, sys; from importlib.metadata import version; "
+    "floors = json.loads(sys.argv[1]); "
+    "wrong = {n: version(n) for n, low in floors.items() if version(n) != low}; "
+    'assert not wrong, f"not at the floors {floors}: {wrong}"; '
+    'print("at the floors:", ", ".join(f"{n}=={low}" for n, low in floors.items()))'
+)
 
 
 @nox.session(python=LOWEST_PYTHONS, requires=["build"])
