@@ -119,15 +119,11 @@ def interpreters(session: nox.Session) -> None:
 
     ``nox -s interpreters -- 3.11`` is CI's check that its reference interpreter is there.
     """
-    missing = []
     for version in PYTHONS:
-        path = find_python(version)
-        session.log(f"python{version}: {path or 'not found'}")
-        if path is None:
-            missing.append(version)
-    required = [version for version in session.posargs if version in missing]
-    if required:
-        session.error(f"required Python not found: {', '.join(required)}")
+        session.log(f"python{version}: {find_python(version) or 'not found'}")
+    missing = [version for version in session.posargs if find_python(version) is None]
+    if missing:
+        session.error(f"required Python not found: {', '.join(missing)}")
 
 
 # --- installing ---------------------------------------------------------------------------
