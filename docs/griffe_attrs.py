@@ -7,8 +7,10 @@ docstring would be reported as documenting parameters that do not exist (which f
 from the class's annotated attributes, so signatures render and ``Args:`` sections check out.
 
 Scope: the classes of this project, decorated with ``attrs.frozen``/``attrs.define`` (or
-``attr.s``-style aliases). Fields with ``init=False`` and ``ClassVar`` annotations are
-skipped; inherited fields are not collected, since no class here inherits attrs fields.
+``attr.s``-style aliases). Fields with ``init=False``, ``ClassVar`` annotations and
+properties (which griffe lists as attributes) are skipped; inherited fields are not
+collected, since no class here inherits attrs fields. ``docs/check_signatures.py`` compares
+every signature this produces with the real class's, so a case this misses fails the build.
 Loaded from ``mkdocs.yml`` (``extensions: [docs/griffe_attrs.py:AttrsInit]``); not part of
 the package.
 """
@@ -16,6 +18,7 @@ the package.
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import Any
 
 import griffe
@@ -54,22 +57,46 @@ def _attrs_options(cls: griffe.Class) -> dict[str, Any] | None:
     return None
 
 
-def _field(value: str | griffe.Expr | None) -> tuple[bool, str | None]:
-    """From an attribute's value: whether it goes into ``__init__``, and its default."""
+@dataclass(frozen=True)
+class _Field:
+    """What an attribute contributes to the attrs ``__init__``."""
+
+    in_init: bool = True
+    default: str | None = None
+    kw_only: bool = False
+    alias: str | None = None
+
+
+def _field(value: str | griffe.Expr | None) -> _Field:
+    """From an attribute's value: whether it goes into ``__init__``, and how."""
     if value is None:
-        return True, None
+        return _Field()
     tree = ast.parse(str(value), mode="eval").body
     if not (isinstance(tree, ast.Call) and ast.unparse(tree.func) in _FIELD_CALLS):
-        return True, str(value)  # a plain default: ``jitter: float = 0.25``
+        return _Field(default=str(value))  # a plain default: ``jitter: float = 0.25``
     keywords = {keyword.arg: keyword.value for keyword in tree.keywords}
+
+    def true(name: str) -> bool:
+        node = keywords.get(name)
+        return isinstance(node, ast.Constant) and node.value is True
+
     init = keywords.get("init")
     if isinstance(init, ast.Constant) and init.value is False:
-        return False, None
+        return _Field(in_init=False)
+    default = None
     if "default" in keywords:
-        return True, ast.unparse(keywords["default"])
-    if "factory" in keywords:
-        return True, f"{ast.unparse(keywords['factory'])}()"
-    return True, None
+        default = ast.unparse(keywords["default"])
+    elif "factory" in keywords:
+        factory = keywords["factory"]
+        # ``factory=lambda: X(...)`` reads best as its body; ``factory=dict`` as ``dict()``.
+        body = factory.body if isinstance(factory, ast.Lambda) else None
+        default = ast.unparse(body) if body is not None else f"{ast.unparse(factory)}()"
+    alias = keywords.get("alias")
+    return _Field(
+        default=default,
+        kw_only=true("kw_only"),
+        alias=alias.value if isinstance(alias, ast.Constant) else None,
+    )
 
 
 class AttrsInit(griffe.Extension):
@@ -97,16 +124,18 @@ class AttrsInit(griffe.Extension):
         for member in cls.members.values():
             if not isinstance(member, griffe.Attribute) or member.annotation is None:
                 continue
+            if "property" in member.labels:  # ``@property def ok(self) -> bool``: not a field
+                continue
             if str(member.annotation).startswith(("ClassVar", "typing.ClassVar")):
                 continue
-            in_init, default = _field(member.value)
-            if in_init:
+            field = _field(member.value)
+            if field.in_init:
                 parameters.append(
                     griffe.Parameter(
-                        member.name.lstrip("_"),
+                        field.alias or member.name.lstrip("_"),
                         annotation=member.annotation,
-                        kind=kind,
-                        default=default,
+                        kind=griffe.ParameterKind.keyword_only if field.kw_only else kind,
+                        default=field.default,
                     )
                 )
         init = griffe.Function(

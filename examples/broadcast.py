@@ -4,7 +4,8 @@ Shows:
 
 - reading recipients from a CSV file (``examples/recipients.csv``: 20 fictional numbers);
 - one upload, then one direct chat per recipient, at most ``--concurrency`` at a time,
-  behind a tqdm progress bar that counts failures (``linq_async.progress.broadcast_bar``);
+  behind a tqdm progress bar that counts failures (``linq_async.progress.broadcast_bar``;
+  with the ``progress`` extra installed, else without a bar);
 - the per-recipient report: a summary of the failures, with each error's type and code;
 - re-running with the same ``broadcast_id``: recipients already served get nothing twice.
 
@@ -19,8 +20,10 @@ recipient and one refusal of the sending line. It then re-runs the broadcast wit
 to show that the 18 recipients already served get nothing twice.
 
 With ``LINQ_API_KEY`` it sends real messages from ``LINQ_FROM``; ``--csv`` is then required,
-since the bundled list holds fictional numbers. To finish a broadcast that had failures, run
-the same command again with the ``--broadcast-id`` it prints.
+since the bundled list holds fictional numbers (not so on a local server such as
+``linq-async fake-server``, whose ``export`` lines point the example at it). To finish a
+broadcast that had failures, run the same command again with the ``--broadcast-id`` it
+prints.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from _session import Target, note, open_linq, sample_file, using_real_api
+from _session import Target, note, open_linq, progress, sample_file, using_real_api
 
 from linq_async import BroadcastReport, LinqError
 from linq_async.progress import broadcast_bar
@@ -82,7 +85,7 @@ async def run(
     """Broadcast ``file``, summarize, and on the fake server show a safe re-run."""
     async with open_linq() as target:
         inject_faults(target)
-        with broadcast_bar(len(recipients)) as on_recipient:
+        with progress(broadcast_bar, len(recipients)) as on_recipient:
             report = await target.linq.broadcast(
                 file,
                 from_=target.sender,

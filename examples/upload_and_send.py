@@ -4,7 +4,8 @@ Shows:
 
 - the headline call: check locally, upload to a presigned URL (streamed in fixed chunks,
   so memory stays small whatever the file's size), then send the message;
-- a tqdm progress bar for the upload (``linq_async.progress.upload_bar``);
+- a tqdm progress bar for the upload (``linq_async.progress.upload_bar``; with the
+  ``progress`` extra installed, else the example runs without it);
 - what comes back: the upload (reusable), the chat and the message.
 
 Run it::
@@ -14,7 +15,8 @@ Run it::
 
 Without ``LINQ_API_KEY`` it runs against the embedded ``FakeLinqServer`` (no key, no
 network) and says so on stderr. With it, it sends a real message from ``LINQ_FROM`` to
-``--to`` (or ``LINQ_TO``).
+``--to`` (or ``LINQ_TO``); with the ``export`` lines of ``linq-async fake-server``, it
+sends to that local fake instead.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from _session import open_linq, sample_file
+from _session import open_linq, progress, sample_file
 
 from linq_async import LinqError, SendResult
 from linq_async.progress import upload_bar
@@ -35,7 +37,7 @@ async def send(path: Path, *, to: str | None, text: str) -> SendResult:
     """Upload ``path`` and send it, with ``text``, to ``to`` (or the default recipient)."""
     async with open_linq() as target:
         recipient = target.recipient_or_exit(to)
-        with upload_bar(path.name) as on_progress:
+        with progress(upload_bar, path.name) as on_progress:
             result = await target.linq.upload_and_send(
                 path,
                 from_=target.sender,

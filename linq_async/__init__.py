@@ -39,6 +39,7 @@ from ._ranges import utf16_range
 from ._retry import RetryPolicy
 from ._session import DEFAULT_BASE_URL, LinqSession
 from ._transport import Timeouts
+from ._upload import FileInput, ProgressCallback
 from ._version import __version__
 from .models import (
     AppClipPart,
@@ -144,6 +145,7 @@ __all__ = [
     "ExperienceAction",
     "ExperienceField",
     "ExperienceInfo",
+    "FileInput",
     "HandleConnectAttempt",
     "HealthStatus",
     "IMessageApp",
@@ -186,6 +188,7 @@ __all__ = [
     "PollMessage",
     "PollOption",
     "PollVoter",
+    "ProgressCallback",
     "ProviderOnboarding",
     "RateLimitError",
     "Reaction",

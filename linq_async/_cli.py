@@ -563,11 +563,15 @@ async def _fake_server(args: argparse.Namespace, console: _Console) -> int:
                 f"  base URL     {fake.base_url}",
                 f"  API key      {fake.api_key}",
                 f"  storage URL  {fake.storage_url} (upload URLs point here)",
-                "Point linq-async, the official SDKs or any HTTP client at it:",
+                "Point linq-async, the official SDKs or any HTTP client at it; LINQ_FROM and "
+                "LINQ_TO are made-up numbers for the examples in linq-async's repository:",
             )
             if not console.json_mode:
                 print(f"export LINQ_BASE_URL={shlex.quote(fake.base_url)}", file=console.stdout)
                 print(f"export LINQ_API_KEY={shlex.quote(fake.api_key)}", file=console.stdout)
+                # Any handle works on the fake; these match the examples' own defaults.
+                print("export LINQ_FROM=+12223334444", file=console.stdout)
+                print("export LINQ_TO=+15556667777", file=console.stdout)
                 console.stdout.flush()
             _cli_webhooks.start_fake_webhooks(fake, args, console)
             await stop.wait()

@@ -13,7 +13,7 @@ import asyncio
 import os
 import stat
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any, TypeAlias, Union
 
 import aiofiles
 import attrs
@@ -28,13 +28,16 @@ from .models import UploadSlot
 CHUNK_SIZE = 512 * 1024
 """Bytes read from disk and handed to the socket at a time."""
 
-ProgressCallback = Callable[[int, int], Any]
+ProgressCallback: TypeAlias = Callable[[int, int], Any]
 """Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs.
 
 ``sent_bytes`` counts the bytes the storage took (see `Timeouts`), not those merely queued
-for sending. An exception it raises ends the upload, unretried, and is raised as itself."""
+for sending. ``total_bytes`` is the file's size; ``sent_bytes`` grows to it, and starts again
+from 0 when a failed upload is retried. The return value is ignored. An exception it raises
+ends the upload, unretried, and is raised as itself.
+"""
 
-FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+FileInput: TypeAlias = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 """A file to upload: a path (streamed from disk) or bytes-like data (sent from memory)."""
 
 

