@@ -45,10 +45,16 @@ from ._errors import (
     LinqUsageError,
     UploadError,
 )
-from ._sending import MAX_CONCURRENCY, recipient_key
+from ._sending import MAX_CONCURRENCY
 from ._session import _KEY_VARS, DEFAULT_BASE_URL, LinqSession
 from ._upload import ProgressCallback, open_source
-from ._validation import check_handle, check_phone, check_recipients, check_string
+from ._validation import (
+    check_handle,
+    check_phone,
+    check_recipients,
+    check_string,
+    recipient_key,
+)
 from ._version import __version__
 from .models import MediaPart, RecipientOutcome, Upload
 

@@ -23,6 +23,7 @@ from aiofiles.threadpool.binary import AsyncBufferedIOBase
 from ._errors import DownloadError, LinqUsageError
 from ._transport import Transport
 from ._upload import ProgressCallback
+from ._validation import plain_result
 
 __all__ = ["Destination", "check_destination", "check_download_url", "download", "is_url"]
 
@@ -143,7 +144,7 @@ class _FileSink:
         await self._handle.write(chunk)
         self.received += len(chunk)
         if self._on_progress is not None:
-            self._on_progress(self.received, self.total)
+            plain_result(self._on_progress(self.received, self.total), what="on_progress")
 
 
 async def download(

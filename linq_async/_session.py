@@ -354,16 +354,17 @@ class LinqSession:
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
             on_progress: called as ``on_progress(sent_bytes, total_bytes)`` as the storage
-                takes the bytes (see `Timeouts`). An exception it raises ends the upload,
-                unretried, and is raised as itself.
+                takes the bytes (see `Timeouts`); a plain function, not ``async`` (it is
+                called where nothing can be awaited). An exception it raises ends the
+                upload, unretried, and is raised as itself.
 
         Returns:
             An `Upload` to pass to `upload_and_send` or `broadcast`.
 
         Raises:
             LinqUsageError: the file is missing, unreadable, not a regular file, empty or
-                over 100 MiB, its name is not valid text, or its type is unsupported
-                (before anything is sent).
+                over 100 MiB, its name is not valid text, its type is unsupported, or
+                ``on_progress`` is not a plain function (before anything is sent).
             UploadError: storage refused the upload, or the file changed while being read.
             APIStatusError: the API refused the slot request.
         """
@@ -446,7 +447,8 @@ class LinqSession:
 
         At most ``concurrency`` sends are in flight. A recipient's failure is recorded in
         the report and does not stop the others; a failure that would fail every recipient
-        (the key refused, the API unreachable or silent after retries, the session closed)
+        (the key refused, the API unreachable or silent after retries, a rate limit still in
+        force after a send's retries, the session closed)
         stops the broadcast instead: no new send starts, those in flight
         finish, and `BroadcastInterruptedError` is raised.
 
@@ -471,8 +473,10 @@ class LinqSession:
             broadcast_id: identifies this broadcast for safe re-runs; random when omitted.
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
-            on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.
-            on_recipient: called with each `RecipientOutcome` as it completes. If it raises,
+            on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload (a
+                plain function, as `upload`'s ``on_progress``).
+            on_recipient: called with each `RecipientOutcome` as it completes; an ``async``
+                one is awaited (its worker starts its next send after it). If it raises,
                 the broadcast stops as on a fatal error (no new send; those in flight
                 finish, without further calls) and its exception is raised as itself.
 

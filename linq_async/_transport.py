@@ -53,6 +53,7 @@ from ._errors import (
     UploadExpiredError,
 )
 from ._retry import RETRY_STATUSES, RetryPolicy, http_date, parse_retry_after
+from ._validation import plain_result
 from ._version import __version__
 
 __all__ = [
@@ -700,7 +701,7 @@ class _Flow:
             return
         self._reported = sent
         try:
-            self._on_progress(sent, self.total)
+            plain_result(self._on_progress(sent, self.total), what="on_progress")
         except Exception as exc:  # the caller's own error: it ends the upload, unretried
             self.callback_error = exc
             self.abort()

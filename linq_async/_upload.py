@@ -22,7 +22,7 @@ from aiofiles.threadpool.binary import AsyncBufferedReader
 from ._content_types import resolve_content_type
 from ._errors import LinqUsageError, UploadError, UploadExpiredError
 from ._transport import SignedURL, Transport
-from ._validation import check_filename, check_size
+from ._validation import check_callback, check_filename, check_size
 from .models import UploadSlot
 
 CHUNK_SIZE = 512 * 1024
@@ -32,7 +32,9 @@ ProgressCallback = Callable[[int, int], Any]
 """Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs.
 
 ``sent_bytes`` counts the bytes the storage took (see `Timeouts`), not those merely queued
-for sending. An exception it raises ends the upload, unretried, and is raised as itself."""
+for sending. It must be a plain function (it is called where nothing can be awaited; an
+``async def`` one is refused). An exception it raises ends the upload, unretried, and is
+raised as itself."""
 
 FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 """A file to upload: a path (streamed from disk) or bytes-like data (sent from memory)."""
@@ -47,12 +49,6 @@ class FileSource:
     size: int
     filename: str
     content_type: str
-
-
-def check_callback(callback: object, *, what: str) -> None:
-    """Refuse a callback that is neither ``None`` nor callable, before anything is sent."""
-    if callback is not None and not callable(callback):
-        raise LinqUsageError(f"{what} must be a function or None, got {callback!r}")
 
 
 def open_source(file: FileInput, *, filename: str | None, content_type: str | None) -> FileSource:

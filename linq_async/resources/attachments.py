@@ -11,7 +11,7 @@ from .. import _download
 from .._content_types import resolve_content_type
 from .._errors import DownloadError, LinqUsageError
 from .._upload import FileInput, ProgressCallback, open_source, put_file
-from .._validation import check_filename, check_int, check_size
+from .._validation import check_callback, check_filename, check_int, check_size
 from ..models import Attachment, UploadSlot
 from ._base import RequestBody, Resource
 
@@ -136,19 +136,22 @@ class Attachments(Resource):
                 exist), or an existing directory to write into under the attachment's
                 ``filename`` (for a URL: its last path segment).
             on_progress: called as ``on_progress(received_bytes, total_bytes)`` per chunk;
-                ``total_bytes`` is 0 when the host does not say.
+                ``total_bytes`` is 0 when the host does not say. A plain function, not
+                ``async``.
 
         Returns:
             The path written.
 
         Raises:
-            LinqUsageError: not an id or an acceptable URL, or the destination's directory
-                does not exist (before anything is sent).
+            LinqUsageError: not an id or an acceptable URL, the destination's directory
+                does not exist, or ``on_progress`` is not a plain function (before anything
+                is sent).
             NotFoundError: no such attachment (given an id).
             DownloadError: the attachment has no download URL yet, the file host refused
                 (``status`` says how) or kept failing, or the file could not be written.
         """
         target = _download.check_destination(destination)
+        check_callback(on_progress, what="on_progress")
         if not isinstance(attachment_id_or_url, str) or not attachment_id_or_url:
             raise LinqUsageError(
                 f"attachment_id_or_url must be an attachment id or a URL, "
