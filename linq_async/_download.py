@@ -28,7 +28,28 @@ from ._validation import plain_result
 __all__ = ["Destination", "check_destination", "check_download_url", "download", "is_url"]
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
-_UNSAFE_NAME_CHARS = str.maketrans({"/": "_", "\\": "_", "\x00": "_"})
+# Path separators, C0 and C1 control characters (a newline, a terminal escape) and the
+# bidirectional controls (which make "fdp.exe" after U+202E read as "exe.pdf").
+_UNSAFE_NAME_CHARS = str.maketrans(
+    dict.fromkeys(
+        [
+            "/",
+            "\\",
+            *map(chr, range(0x20)),
+            *map(chr, range(0x7F, 0xA0)),
+            "\u061c",
+            "\u200e",
+            "\u200f",
+            *map(chr, range(0x202A, 0x202F)),
+            *map(chr, range(0x2066, 0x206A)),
+        ],
+        "_",
+    )
+)
+_NAME_MAX = 255
+"""The longest file name, in bytes, of the common file systems (ext4, APFS, NTFS ...)."""
+_PART_SUFFIX_BYTES = len(".") + len(".01234567.part")
+"""What the temporary file's name adds to the final one."""
 
 
 def is_url(value: str) -> bool:
@@ -111,9 +132,30 @@ def check_destination(destination: str | os.PathLike[str]) -> Destination:
 
 
 def _safe_name(suggested: str) -> str:
-    # A name from the API or a URL must not climb out of the directory or hide as a dotfile.
+    # A name from the API or a URL (chosen by whoever sent the file) must not climb out of
+    # the directory, hide as a dotfile, carry control characters, or exceed what the file
+    # system takes (the API allows 255 characters, which can be 765 bytes).
     name = suggested.translate(_UNSAFE_NAME_CHARS).strip().lstrip(".")
-    return name or "download"
+    return _fit(name or "download", _NAME_MAX)
+
+
+def _fit(name: str, limit: int) -> str:
+    """``name`` shortened to at most ``limit`` bytes on disk, keeping a short extension."""
+    if len(os.fsencode(name)) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    suffix = dot + extension if stem and len(os.fsencode(dot + extension)) <= 16 else ""
+    stem = name[: len(name) - len(suffix)]
+    room = limit - len(os.fsencode(suffix))
+    while len(os.fsencode(stem)) > room:
+        stem = stem[:-1]
+    return stem.rstrip() + suffix
+
+
+def _temporary(target: Path) -> Path:
+    """A new name beside ``target`` for the file being written, short enough to exist."""
+    name = _fit(target.name, _NAME_MAX - _PART_SUFFIX_BYTES)
+    return target.with_name(f".{name}.{secrets.token_hex(4)}.part")
 
 
 def name_from_url(url: str) -> str:
@@ -177,7 +219,7 @@ async def download(
             file could not be written.
     """
     target = destination.target(suggested_name)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    temporary = _temporary(target)
     parts = urlsplit(url)
     label = f"download of {attachment_id or parts.netloc + parts.path}"
     done = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
@@ -232,3 +233,61 @@ async def test_to_with_the_same_email_in_two_cases_is_refused(
         error = await caught(linq.upload_and_send(b"hi", filename="a.txt", from_=SENDER, to=to))
         assert isinstance(error, LinqUsageError), error
     assert fake.requests == []
+
+
+# Downloads: the names written to disk
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a" * 251 + ".pdf",  # 255 characters: the longest filename the API takes
+        "報告書" * 83 + ".pdf",  # 253 characters, 751 bytes in UTF-8
+        "é" * 200 + ".pdf",  # 204 characters, 404 bytes
+    ],
+    ids=["255-ascii", "cjk", "accents"],
+)
+async def test_download_into_a_directory_fits_any_filename_the_api_takes(
+    linq: LinqSession, tmp_path: Path, name: str
+) -> None:
+    """A filename the API accepts can be downloaded into a directory: a name too long for
+    the file system (255 bytes) is shortened, keeping its extension, and nothing is left."""
+    upload = await linq.upload(b"%PDF-1.4 long", filename=name)
+    written = await linq.attachments.download(upload.attachment_id, tmp_path)
+    assert written.parent == tmp_path
+    assert written.read_bytes() == b"%PDF-1.4 long"
+    assert written.suffix == ".pdf"
+    assert len(os.fsencode(written.name)) <= 255
+    assert name.startswith(written.stem[:20])
+    assert sorted(os.listdir(tmp_path)) == [written.name]
+
+
+async def test_download_to_a_long_destination_name(linq: LinqSession, tmp_path: Path) -> None:
+    """A destination file name the file system takes (up to 255 bytes) is written as given:
+    the temporary file beside it must fit too."""
+    upload = await linq.upload(b"%PDF-1.4 long", filename="r.pdf")
+    target = tmp_path / ("b" * 251 + ".pdf")
+    written = await linq.attachments.download(upload.attachment_id, target)
+    assert written == target
+    assert target.read_bytes() == b"%PDF-1.4 long"
+    assert sorted(os.listdir(tmp_path)) == [target.name]
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("invoice\u202efdp.exe", "invoice_fdp.exe"),  # right-to-left override: "exe.pdf"
+        ("a\nb\r.txt", "a_b_.txt"),
+        ("tab\there\x1b[31m.txt", "tab_here_[31m.txt"),
+        ("\u2066x\u2069\u200f.txt", "_x__.txt"),
+    ],
+)
+async def test_download_name_from_the_api_has_no_control_characters(
+    linq: LinqSession, tmp_path: Path, name: str, shown: str
+) -> None:
+    """A filename chosen by whoever sent the file cannot put control characters (a terminal
+    escape, a newline) or bidirectional overrides (a name that reads as another) on disk."""
+    upload = await linq.upload(b"hello", filename=name, content_type="text/plain")
+    written = await linq.attachments.download(upload.attachment_id, tmp_path)
+    assert written == tmp_path / shown
+    assert written.read_bytes() == b"hello"

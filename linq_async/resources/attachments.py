@@ -134,7 +134,10 @@ class Attachments(Resource):
                 ``http://`` only to 127.0.0.1, e.g. a test server).
             destination: the file to write (replaced if it exists; its directory must
                 exist), or an existing directory to write into under the attachment's
-                ``filename`` (for a URL: its last path segment).
+                ``filename`` (for a URL: its last path segment). That name is whoever sent
+                the file's choice, so it is made safe first: path separators, control and
+                bidirectional characters become ``_``, leading dots go, and a name over
+                255 bytes is shortened, keeping its extension.
             on_progress: called as ``on_progress(received_bytes, total_bytes)`` per chunk;
                 ``total_bytes`` is 0 when the host does not say. A plain function, not
                 ``async``.
