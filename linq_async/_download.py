@@ -21,7 +21,7 @@ import aiofiles.os
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from ._errors import DownloadError, LinqUsageError
-from ._transport import Transport
+from ._transport import SignedURL, Transport
 from ._upload import ProgressCallback
 from ._validation import plain_result
 
@@ -66,29 +66,43 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def check_download_url(url: object, *, what: str = "the download URL") -> str:
-    """Return ``url`` if it may be downloaded from: ``https://``, or ``http://`` on loopback.
+def check_download_url(url: object, *, what: str = "the download URL") -> SignedURL:
+    """Return ``url``, wrapped, if it may be downloaded from: ``https://``, or ``http://`` on
+    loopback.
 
     Plain http is allowed only to this machine (a local test server such as the fake's
-    storage host): anywhere else the file could be read or altered on the way.
+    storage host): anywhere else the file could be read or altered on the way. The URL comes
+    back as a `SignedURL`, and no frame here holds it as text: a download URL may be signed
+    (ephemeral attachments), and a traceback printed with its locals must not show that.
 
     Raises:
         LinqUsageError: not such a URL, or it holds whitespace or control characters.
     """
     if not isinstance(url, str) or not is_url(url):
         raise LinqUsageError(f"{what} must be an https URL, got {url!r}")
-    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
-        raise LinqUsageError(f"{what} holds whitespace or control characters")
+    signed = SignedURL(url)
+    del url
+    problem = _url_problem(signed)
+    if problem is not None:
+        raise LinqUsageError(f"{what} {problem}")
+    return signed
+
+
+def _url_problem(url: SignedURL) -> str | None:
+    """What makes ``url`` unfit to download from, if anything (returned, never raised)."""
+    text = url.reveal()
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return "holds whitespace or control characters"
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
+        parts = urlsplit(text)
+        scheme, host = parts.scheme, parts.hostname
     except ValueError as exc:
-        raise LinqUsageError(f"{what} is not a valid URL: {exc}") from None
+        return f"is not a valid URL: {url.redact(str(exc))}"
     if not host:
-        raise LinqUsageError(f"{what} has no host")
-    if parts.scheme.lower() != "https" and not _loopback(host):
-        raise LinqUsageError(f"{what} must be https (plain http only to 127.0.0.1), got {host!r}")
-    return url
+        return "has no host"
+    if scheme.lower() != "https" and not _loopback(host):
+        return f"must be https (plain http only to 127.0.0.1), got {host!r}"
+    return None
 
 
 class Destination:
@@ -158,9 +172,9 @@ def _temporary(target: Path) -> Path:
     return target.with_name(f".{name}.{secrets.token_hex(4)}.part")
 
 
-def name_from_url(url: str) -> str:
+def name_from_url(url: SignedURL) -> str:
     """The file name a URL suggests: its last path segment, unquoted."""
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return unquote(urlsplit(url.where).path.rsplit("/", 1)[-1])
 
 
 class _FileSink:
@@ -191,7 +205,7 @@ class _FileSink:
 
 async def download(
     transport: Transport,
-    url: str,
+    url: SignedURL,
     destination: Destination,
     *,
     suggested_name: str,
@@ -203,7 +217,7 @@ async def download(
 
     Args:
         transport: the session's transport (its retry policy and connection pool).
-        url: the file's URL, already checked with `check_download_url`.
+        url: the file's URL, from `check_download_url`.
         destination: from `check_destination`.
         suggested_name: the file name to use when ``destination`` is a directory.
         attachment_id: the attachment, to name in errors.
@@ -220,8 +234,7 @@ async def download(
     """
     target = destination.target(suggested_name)
     temporary = _temporary(target)
-    parts = urlsplit(url)
-    label = f"download of {attachment_id or parts.netloc + parts.path}"
+    label = f"download of {attachment_id or url.where.partition('://')[2]}"
     done = False
     try:
         # "x": a new file, never an existing one; mode 0o666 less the umask, like any file

@@ -1108,7 +1108,7 @@ class Transport:
         return Retry(error) if status in _UPLOAD_RETRY_STATUSES else error
 
     async def download(
-        self, url: str, sink: DownloadSink, *, attachment_id: str | None = None
+        self, url: SignedURL | str, sink: DownloadSink, *, attachment_id: str | None = None
     ) -> None:
         """One attempt of a download from a file host (a CDN or storage URL).
 
@@ -1125,7 +1125,7 @@ class Transport:
             DownloadError: the host refused the download (404, 403 ...).
             LinqClosedError: the session was closed during the download.
         """
-        signed = SignedURL(url)
+        signed = url if isinstance(url, SignedURL) else SignedURL(url)
         del url
         pool = self.pool
         pool.begin()

@@ -15,15 +15,21 @@ from typing import Any
 
 import pytest
 from _support import RECIPIENT, SENDER, SleepRecorder, api_requests
+from aiohttp import web
+from test_field_faults import assert_keeps_secrets
 
 from linq_async import (
+    Attachment,
     BroadcastInterruptedError,
+    DownloadError,
     LinqSession,
     LinqUsageError,
     RateLimitError,
     RecipientOutcome,
     RetryPolicy,
+    Upload,
 )
+from linq_async._model import load
 from linq_async.testing import FakeLinqServer
 
 
@@ -291,3 +297,137 @@ async def test_download_name_from_the_api_has_no_control_characters(
     written = await linq.attachments.download(upload.attachment_id, tmp_path)
     assert written == tmp_path / shown
     assert written.read_bytes() == b"hello"
+
+
+# Downloads: signed URLs stay out of errors and tracebacks
+
+DOWNLOAD_SIGNATURE = "ZG93bmxvYWQtc2lnbmF0dXJlLXNlY3JldA"
+
+
+class FileHost:
+    """A file host on 127.0.0.1 that answers every GET as told: reset, or an error status."""
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour = behaviour
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> FileHost:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    def url(self, name: str = "clip.mp4") -> str:
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        return (
+            f"http://127.0.0.1:{port}/attachments/{name}?X-Amz-Expires=900"
+            f"&X-Amz-Signature={DOWNLOAD_SIGNATURE}"
+        )
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.requests += 1
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        if self.behaviour == "reset":
+            writer.transport.abort()
+            return
+        body = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+        writer.write(
+            b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+
+class SignedDownloadAPI:
+    """A stand-in API whose attachments have signed download URLs (the ephemeral tier)."""
+
+    def __init__(self, download_url: str) -> None:
+        self.download_url = download_url
+        self._runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> SignedDownloadAPI:
+        app = web.Application()
+        app.router.add_get("/api/partner/v3/attachments/{attachment_id}", self._get)
+        self._runner = web.AppRunner(app, shutdown_timeout=0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        assert self._runner is not None
+        return f"http://127.0.0.1:{self._runner.addresses[0][1]}/api/partner"
+
+    async def _get(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "id": request.match_info["attachment_id"],
+                "filename": "clip.mp4",
+                "content_type": "video/mp4",
+                "size_bytes": 10,
+                "created_at": "2026-01-05T10:00:00Z",
+                "status": "complete",
+                "download_url": self.download_url,
+            }
+        )
+
+
+@pytest.mark.parametrize("behaviour", ["reset", "refuse"])
+@pytest.mark.parametrize("by", ["url", "id"])
+async def test_download_errors_keep_the_signed_url_secret(
+    tmp_path: Path, sleeps: SleepRecorder, behaviour: str, by: str
+) -> None:
+    """A failed download of a signed URL (given, or from the API): neither the error, nor
+    anything reachable from it, nor its traceback printed with locals shows the signature."""
+    key = "sk-download-" + "7" * 24
+    async with FileHost(behaviour) as host, SignedDownloadAPI(host.url()) as api:
+        retry = RetryPolicy(attempts=2, sleep=sleeps)
+        async with LinqSession(key, base_url=api.base_url, retry=retry) as linq:
+            source = host.url() if by == "url" else "4f6e9a4e-0000-4000-8000-000000000000"
+            error = await caught(linq.attachments.download(source, tmp_path))
+            del source
+    assert isinstance(error, DownloadError), error
+    assert host.requests >= 1
+    assert_keeps_secrets(error, [key, DOWNLOAD_SIGNATURE])
+    assert os.listdir(tmp_path) == []
+
+
+async def test_attachment_repr_hides_a_signed_download_url() -> None:
+    """An attachment's signed download URL (ephemeral tier) shows without its query."""
+    url = f"https://cdn.example/a/clip.mp4?X-Amz-Signature={DOWNLOAD_SIGNATURE}"
+    attachment = load(
+        {
+            "id": "a1",
+            "filename": "clip.mp4",
+            "content_type": "video/mp4",
+            "size_bytes": 10,
+            "created_at": "2026-01-05T10:00:00Z",
+            "download_url": url,
+        },
+        Attachment,
+        "GET /v3/attachments/{attachmentId}",
+    )
+    upload = Upload(
+        attachment_id="a1",
+        filename="clip.mp4",
+        content_type="video/mp4",
+        size_bytes=10,
+        download_url=url,
+    )
+    for shown in (repr(attachment), repr(upload)):
+        assert DOWNLOAD_SIGNATURE not in shown
+        assert "https://cdn.example/a/clip.mp4?<redacted>" in shown
+    assert attachment.download_url == url
+    assert upload.download_url == url

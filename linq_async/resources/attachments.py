@@ -162,6 +162,7 @@ class Attachments(Resource):
             )
         if _download.is_url(attachment_id_or_url):
             url = _download.check_download_url(attachment_id_or_url, what="attachment_id_or_url")
+            del attachment_id_or_url  # a signed URL: no frame of a failed download shows it
             return await _download.download(
                 self._transport,
                 url,
