@@ -1199,13 +1199,17 @@ class Transport:
         if self.pool.state == "closed":
             return self.pool.closed_error(in_flight=True)
         if flow.stalled:
-            return Retry(
-                UploadError(
-                    f"the upload stalled: storage took no bytes for {flow.silence:g} s "
-                    f"(Timeouts.upload_read), after {flow.taken:,} of {flow.total:,}",
-                    attachment_id=attachment_id,
+            if flow.taken >= flow.total:
+                what = (
+                    f"storage took all {flow.total:,} bytes, then gave no answer for "
+                    f"{flow.silence:g} s (Timeouts.upload_read)"
                 )
-            )
+            else:
+                what = (
+                    f"storage took no bytes for {flow.silence:g} s (Timeouts.upload_read), "
+                    f"after {flow.taken:,} of {flow.total:,}"
+                )
+            return Retry(UploadError(f"the upload stalled: {what}", attachment_id=attachment_id))
         if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, OSError)):
             failure = UploadError(
                 f"the upload connection failed after {flow.taken:,} bytes: {_describe(exc, url)}",

@@ -51,8 +51,17 @@ class FileSource:
     content_type: str
 
 
-def open_source(file: FileInput, *, filename: str | None, content_type: str | None) -> FileSource:
+def open_source(
+    file: FileInput,
+    *,
+    filename: str | None,
+    content_type: str | None,
+    typed: bool = True,
+) -> FileSource:
     """Check a file locally, before any I/O to the API, and describe it.
+
+    Without ``typed``, the content type is not resolved: it was declared already (a slot
+    from ``attachments.create``), and ``content_type`` is kept as given (or ``""``).
 
     A path is opened for reading once here (and closed again), so a file that cannot be
     read fails now rather than after an upload slot was made; the upload itself opens it
@@ -99,7 +108,7 @@ def open_source(file: FileInput, *, filename: str | None, content_type: str | No
         data=data,
         size=size,
         filename=filename,
-        content_type=resolve_content_type(content_type, filename),
+        content_type=resolve_content_type(content_type, filename) if typed else content_type or "",
     )
 
 

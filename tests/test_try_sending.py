@@ -7,6 +7,7 @@ Each test runs over real sockets, against the fake or against a small asyncio se
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import os
 from collections.abc import Awaitable
@@ -27,7 +28,10 @@ from linq_async import (
     RateLimitError,
     RecipientOutcome,
     RetryPolicy,
+    Timeouts,
     Upload,
+    UploadError,
+    UploadSlot,
 )
 from linq_async._model import load
 from linq_async.testing import FakeLinqServer
@@ -431,3 +435,95 @@ async def test_attachment_repr_hides_a_signed_download_url() -> None:
         assert "https://cdn.example/a/clip.mp4?<redacted>" in shown
     assert attachment.download_url == url
     assert upload.download_url == url
+
+
+# The presigned PUT on its own
+
+
+@pytest.mark.parametrize(
+    "file", [b"%PDF-1.4 tiny", "data.bin", "noextension"], ids=["bytes", "bin", "bare"]
+)
+async def test_slot_upload_takes_the_type_the_slot_was_made_for(
+    tmp_path: Path, file: bytes | str
+) -> None:
+    """attachments.upload fills a slot whose signed headers hold no Content-Type: the type
+    was declared when the slot was made, so nothing needs guessing from a file name."""
+    async with (
+        FakeLinqServer(sign_content_type=False) as fake,
+        LinqSession(fake.api_key, base_url=fake.base_url) as linq,
+    ):
+        if isinstance(file, str):
+            (tmp_path / file).write_bytes(b"%PDF-1.4 tiny")
+        source: bytes | Path = file if isinstance(file, bytes) else tmp_path / file
+        slot = await linq.attachments.create(
+            filename="report.pdf", content_type="application/pdf", size_bytes=13
+        )
+        assert "Content-Type" not in slot.required_headers
+        await linq.attachments.upload(slot, source)
+        assert fake.attachments[slot.attachment_id].status == "complete"
+        assert fake.attachments[slot.attachment_id].content_type == "application/pdf"
+
+
+class Unanswering:
+    """Storage on 127.0.0.1 that reads a whole PUT body, then never answers."""
+
+    def __init__(self) -> None:
+        self.bodies = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> Unanswering:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for writer in self._writers:
+            writer.transport.abort()
+        assert self._server is not None
+        self._server.close()
+
+    def slot(self, size: int) -> UploadSlot:
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        return UploadSlot(
+            attachment_id="att-silent",
+            upload_url=f"http://127.0.0.1:{port}/bucket/report.pdf?X-Amz-Signature=s",
+            download_url="https://cdn.example/att-silent/report.pdf",
+            expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=15),
+            required_headers={"Content-Length": str(size), "Content-Type": "application/pdf"},
+        )
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        self.bodies += 1
+        await reader.read()  # until the client gives up
+
+
+async def test_an_unanswered_upload_says_storage_took_every_byte() -> None:
+    """Storage that takes the whole body and never answers: the error says so (not that
+    it "took no bytes"), after upload_read seconds of silence."""
+    async with (
+        Unanswering() as storage,
+        LinqSession(
+            "sk-silent",
+            base_url="http://127.0.0.1:9/api/partner",
+            timeout=Timeouts(upload_read=0.2),
+            retry=RetryPolicy.never(),
+        ) as linq,
+    ):
+        error = await caught(linq.attachments.upload(storage.slot(2000), b"x" * 2000))
+    assert isinstance(error, UploadError), error
+    assert storage.bodies == 1
+    assert "took no bytes" not in str(error)
+    assert "took all 2,000 bytes" in str(error)
+    assert "no answer" in str(error)

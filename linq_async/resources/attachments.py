@@ -106,7 +106,10 @@ class Attachments(Resource):
             filename = os.path.basename(os.fspath(file)) or slot.attachment_id
         else:
             filename = slot.attachment_id
-        source = open_source(file, filename=filename, content_type=declared.get("content-type"))
+        # The slot was made for a content type already: no need to guess one from a name.
+        source = open_source(
+            file, filename=filename, content_type=declared.get("content-type"), typed=False
+        )
         await put_file(self._transport, slot, source, on_progress=on_progress)
 
     async def download(
