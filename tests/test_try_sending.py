@@ -34,7 +34,7 @@ from linq_async import (
     UploadSlot,
 )
 from linq_async._model import load
-from linq_async.testing import FakeLinqServer
+from linq_async.testing import FakeLinqServer, S3Target
 
 
 async def caught(awaitable: Awaitable[Any]) -> BaseException:
@@ -527,3 +527,27 @@ async def test_an_unanswered_upload_says_storage_took_every_byte() -> None:
     assert "took no bytes" not in str(error)
     assert "took all 2,000 bytes" in str(error)
     assert "no answer" in str(error)
+
+
+# The fake in S3 mode takes every name the API takes
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize(
+    "name",
+    ["..", "a/../b.txt", "a/./b.txt", "\\..\\x.txt", "x\x00y.txt", "報告書" * 83 + ".txt"],
+    ids=["dotdot", "dotdot-segment", "dot-segment", "backslashes", "nul", "765-bytes"],
+)
+async def test_s3_mode_stores_any_filename_the_api_takes(
+    s3_target: S3Target, tmp_path: Path, name: str
+) -> None:
+    """FakeLinqServer(s3=...) takes every filename the API does, including those SeaweedFS
+    cannot use as a key segment (dot segments, NUL, over 255 bytes), and serves them back."""
+    async with (
+        FakeLinqServer(s3=s3_target) as fake,
+        LinqSession(fake.api_key, base_url=fake.base_url) as linq,
+    ):
+        upload = await linq.upload(b"stored on S3", filename=name, content_type="text/plain")
+        assert (await linq.attachments.get(upload.attachment_id)).status == "complete"
+        written = await linq.attachments.download(upload.attachment_id, tmp_path / "copy.txt")
+        assert written.read_bytes() == b"stored on S3"
