@@ -270,7 +270,9 @@ async def put_file(
 
 async def _reopen(source: FileSource, attachment_id: str, body: _Body) -> AsyncBufferedReader:
     assert source.path is not None
-    opening = asyncio.ensure_future(aiofiles.open(source.path, "rb"))
+    # O_NONBLOCK: a path swapped for a FIFO since it was checked must not leave a worker
+    # thread waiting in open() for a writer (it does not change reads of a regular file).
+    opening = asyncio.ensure_future(aiofiles.open(source.path, "rb", opener=_open_nonblocking))
     try:
         # Shielded: a cancellation while the worker thread opens the file must not leave
         # the descriptor it opens behind, unowned.
@@ -284,16 +286,28 @@ async def _reopen(source: FileSource, attachment_id: str, body: _Body) -> AsyncB
             attachment_id=attachment_id,
         )
         raise body.failure from None
-    size = os.fstat(handle.fileno()).st_size
-    if size != source.size:
+    info = os.fstat(handle.fileno())
+    if not stat.S_ISREG(info.st_mode):
+        _close_now(handle)
+        body.failure = UploadError(
+            f"{source.path!r} is not a regular file any more (it was replaced since it was "
+            "checked)",
+            attachment_id=attachment_id,
+        )
+        raise body.failure
+    if info.st_size != source.size:
         _close_now(handle)
         body.failure = UploadError(
             f"{source.path!r} changed size since it was checked "
-            f"({source.size:,} bytes declared, {size:,} now)",
+            f"({source.size:,} bytes declared, {info.st_size:,} now)",
             attachment_id=attachment_id,
         )
         raise body.failure
     return handle
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def _close_when_opened(opening: asyncio.Future[AsyncBufferedReader]) -> None:

@@ -7,6 +7,7 @@ Each test runs over real sockets, against the fake or against a small asyncio se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -551,3 +552,35 @@ async def test_s3_mode_stores_any_filename_the_api_takes(
         assert (await linq.attachments.get(upload.attachment_id)).status == "complete"
         written = await linq.attachments.download(upload.attachment_id, tmp_path / "copy.txt")
         assert written.read_bytes() == b"stored on S3"
+
+
+# A file swapped for something else between the check and the upload
+
+
+async def test_file_swapped_for_a_fifo_before_a_retry_fails_the_upload(
+    linq: LinqSession, fake: FakeLinqServer, tmp_path: Path, sleeps: SleepRecorder
+) -> None:
+    """A path that becomes a FIFO between attempts fails the upload at once: reopening it
+    must not wait for a writer that never comes (a worker thread stuck in open())."""
+    path = tmp_path / "report.pdf"
+    path.write_bytes(b"%PDF-1.4 " + b"x" * 300_000)
+    fake.drop_upload(after_bytes=1000)
+    swapped = False
+
+    def swap(sent: int, total: int) -> None:
+        nonlocal swapped
+        if not swapped:
+            swapped = True
+            path.unlink()
+            os.mkfifo(path)
+
+    try:
+        error = await caught(asyncio.wait_for(linq.upload(path, on_progress=swap), 30))
+    finally:
+        # Were a worker thread stuck opening the FIFO for reading, a writer releases it.
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    assert swapped
+    assert isinstance(error, UploadError), error
+    assert "not a regular file any more" in str(error)
+    assert fake.messages == {}
