@@ -584,3 +584,26 @@ async def test_file_swapped_for_a_fifo_before_a_retry_fails_the_upload(
     assert isinstance(error, UploadError), error
     assert "not a regular file any more" in str(error)
     assert fake.messages == {}
+
+
+# Content types spelled another way
+
+
+@pytest.mark.parametrize(
+    ("given", "spelling"),
+    [
+        ("image/jpg", "image/jpeg"),
+        ("audio/wav", "audio/x-wav"),
+        ("application/gzip", "application/x-gzip"),
+        ("Audio/M4A; codecs=mp4a", "audio/x-m4a"),
+    ],
+)
+async def test_a_content_type_spelled_another_way_names_linqs_spelling(
+    linq: LinqSession, fake: FakeLinqServer, given: str, spelling: str
+) -> None:
+    """A common other spelling of an accepted type is refused with the one to pass."""
+    error = await caught(linq.upload(b"data", filename="file", content_type=given))
+    assert isinstance(error, LinqUsageError)
+    assert f"content_type={spelling!r}" in str(error)
+    assert fake.requests == []
+    await linq.upload(b"data", filename="file", content_type=spelling)
