@@ -449,7 +449,7 @@ class Pool:
         if self.state == "closed":
             raise self.closed_error()
         if self._callers is not None and self._callers.closed:
-            raise LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
+            raise self.closed_error(caller=True)
         self.loop = loop
         trust_env = self._callers.trust_env if self._callers is not None else False
         # limit=0: the lanes are the limits, so a call never queues inside aiohttp, where
@@ -469,8 +469,11 @@ class Pool:
         """Create the ClientSessions (inside the running loop) unless already open."""
         self.ready()
 
-    def closed_error(self, *, in_flight: bool = False) -> LinqClosedError:
-        """The error of a call refused, or cut short, by `close`."""
+    def closed_error(self, *, in_flight: bool = False, caller: bool = False) -> LinqClosedError:
+        """The error of a call refused, or cut short, by `close` (or, with ``caller``, by the
+        owner of the ClientSession given as ``session=``, who closed it)."""
+        if caller:
+            return LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
         if in_flight:
             return LinqClosedError(
                 "the LinqSession was closed while this call was in flight (a request that "
@@ -487,7 +490,7 @@ class Pool:
         assert session is not None
         if session.closed:  # the caller closed their own session under us
             self.end()
-            raise LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
+            raise self.closed_error(caller=True)
         return session
 
     def end(self) -> None:
@@ -882,6 +885,11 @@ class Transport:
             while True:
                 lanes = pool.api_lanes
                 await pool.take(lanes)
+                if session.closed:
+                    # A caller's ClientSession, closed by its owner since the call began (or
+                    # while it waited to retry): aiohttp would raise a bare RuntimeError.
+                    lanes.release()
+                    raise pool.closed_error(caller=True)
                 sent_at = time.monotonic()
                 failure: LinqError | None = None
                 unsent = False

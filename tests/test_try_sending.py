@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from _support import RECIPIENT, SENDER, SleepRecorder, api_requests
 from aiohttp import web
@@ -24,6 +25,7 @@ from linq_async import (
     Attachment,
     BroadcastInterruptedError,
     DownloadError,
+    LinqClosedError,
     LinqSession,
     LinqUsageError,
     RateLimitError,
@@ -607,3 +609,49 @@ async def test_a_content_type_spelled_another_way_names_linqs_spelling(
     assert f"content_type={spelling!r}" in str(error)
     assert fake.requests == []
     await linq.upload(b"data", filename="file", content_type=spelling)
+
+
+# A caller's ClientSession closed by its owner while a call waits to retry
+
+
+async def test_caller_session_closed_before_a_retry(fake: FakeLinqServer) -> None:
+    """The owner closes their ClientSession while a call waits to retry: the call ends with
+    LinqClosedError, not aiohttp's bare RuntimeError('Session is closed')."""
+    caller = aiohttp.ClientSession()
+
+    async def close_it(delay: float) -> None:
+        await caller.close()
+
+    linq = LinqSession(
+        fake.api_key, base_url=fake.base_url, session=caller, retry=RetryPolicy(sleep=close_it)
+    )
+    fake.fail_next(503, path="/v3/chats")
+    error = await caught(linq.chats.create(from_=SENDER, to=RECIPIENT, text="hi"))
+    assert isinstance(error, LinqClosedError), repr(error)
+    assert len(api_requests(fake)) == 1
+    await linq.close()
+
+
+async def test_caller_session_closed_during_a_broadcast(fake: FakeLinqServer) -> None:
+    """A broadcast whose caller-owned ClientSession is closed under it stops with
+    BroadcastInterruptedError (cause LinqClosedError), resumable by its id."""
+    caller = aiohttp.ClientSession()
+
+    async def close_it(delay: float) -> None:
+        await caller.close()
+
+    linq = LinqSession(
+        fake.api_key, base_url=fake.base_url, session=caller, retry=RetryPolicy(sleep=close_it)
+    )
+    fake.fail_next(503, path="/v3/chats", times=2)
+    error = await caught(
+        linq.broadcast(
+            from_=SENDER,
+            recipients=[f"+1555500{n:04d}" for n in range(20)],
+            text="hi",
+            concurrency=2,
+        )
+    )
+    assert isinstance(error, BroadcastInterruptedError), repr(error)
+    assert isinstance(error.__cause__, LinqClosedError)
+    await linq.close()
