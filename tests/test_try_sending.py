@@ -655,3 +655,35 @@ async def test_caller_session_closed_during_a_broadcast(fake: FakeLinqServer) ->
     assert isinstance(error, BroadcastInterruptedError), repr(error)
     assert isinstance(error.__cause__, LinqClosedError)
     await linq.close()
+
+
+# base_url mistakes show at construction
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://[::1/api",
+        "http://example.com:99999/api",
+        "http://:80/api",
+        "http://" + "a" * 300 + ".com/api",
+        "http://exa mple.com/api",
+        "https://api.example.com/api\n",
+        "https://api.example.com/api#partner",
+        "https://partner:s3cr3t-pass@api.example.com/api",
+    ],
+    ids=["ipv6", "port", "no-host", "long-label", "space", "newline", "fragment", "userinfo"],
+)
+def test_a_malformed_base_url_is_a_usage_error_at_construction(base_url: str) -> None:
+    """Every base_url that cannot work is a LinqUsageError when the session is made (never
+    a bare ValueError, now or at the first call), and a password in it is not echoed."""
+    with pytest.raises(LinqUsageError) as caught_error:
+        LinqSession("sk-test", base_url=base_url)
+    assert "s3cr3t-pass" not in str(caught_error.value)
+    if base_url.strip() != base_url:  # the environment's values are stripped, as the key is
+        assert LinqSession.from_env(
+            {"LINQ_API_KEY": "sk-test", "LINQ_BASE_URL": base_url}
+        ).base_url == base_url.strip().rstrip("/")
+        return
+    with pytest.raises(LinqUsageError):
+        LinqSession.from_env({"LINQ_API_KEY": "sk-test", "LINQ_BASE_URL": base_url})
