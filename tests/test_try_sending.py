@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 from _support import RECIPIENT, SENDER, SleepRecorder, api_requests
 from aiohttp import web
+from test_cli import make_env, run_cli
 from test_field_faults import assert_keeps_secrets
 
 from linq_async import (
@@ -687,3 +688,46 @@ def test_a_malformed_base_url_is_a_usage_error_at_construction(base_url: str) ->
         return
     with pytest.raises(LinqUsageError):
         LinqSession.from_env({"LINQ_API_KEY": "sk-test", "LINQ_BASE_URL": base_url})
+
+
+# The command line names its own options in hints
+
+
+@pytest.mark.parametrize(
+    ("name", "hint", "command"),
+    [
+        ("notes", "--content-type", "upload"),
+        ("notes", "--content-type", "send"),
+        (os.fsdecode(b"bad\xff.txt"), "--filename", "upload"),
+        (os.fsdecode(b"bad\xff.txt"), "--filename", "broadcast"),
+    ],
+)
+async def test_cli_hints_name_the_cli_options(
+    fake: FakeLinqServer, tmp_path: Path, name: str, hint: str, command: str
+) -> None:
+    """A local check's hint names the command line's option (--filename), not the Python
+    keyword (filename=) the user of the command line cannot pass."""
+    path = tmp_path / name
+    path.write_bytes(b"some bytes")
+    (tmp_path / "to.csv").write_text("+15556667777\n")
+    args = {
+        "upload": ["upload", str(path)],
+        "send": ["send", "--from", SENDER, "--to", RECIPIENT, "--file", str(path)],
+        "broadcast": [
+            "broadcast",
+            "--from",
+            SENDER,
+            "--recipients",
+            str(tmp_path / "to.csv"),
+            "--file",
+            str(path),
+        ],
+    }[command]
+    result = await run_cli(
+        *args, env=make_env(LINQ_API_KEY=fake.api_key, LINQ_BASE_URL=fake.base_url)
+    )
+    assert result.code == 2, result
+    assert f"pass {hint}" in result.err
+    assert "filename=" not in result.err
+    assert "content_type=" not in result.err
+    assert fake.requests == []
