@@ -25,6 +25,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shlex
 import signal
 import sys
@@ -45,10 +46,16 @@ from ._errors import (
     LinqUsageError,
     UploadError,
 )
-from ._sending import MAX_CONCURRENCY, recipient_key
+from ._sending import MAX_CONCURRENCY
 from ._session import _KEY_VARS, DEFAULT_BASE_URL, LinqSession
 from ._upload import ProgressCallback, open_source
-from ._validation import check_handle, check_phone, check_recipients, check_string
+from ._validation import (
+    check_handle,
+    check_phone,
+    check_recipients,
+    check_string,
+    recipient_key,
+)
 from ._version import __version__
 from .models import MediaPart, RecipientOutcome, Upload
 
@@ -169,6 +176,17 @@ class _ScrubbingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return self._console.scrub_block(super().format(record))
+
+
+# The SDK's hints name its keyword arguments; on the command line they are options.
+_KEYWORD_HINTS = re.compile(r"\b(content_type|filename)=\s?")
+
+
+def _in_cli_terms(exc: LinqUsageError) -> LinqUsageError:
+    """``exc`` with the keyword arguments its hint names spelled as this command's options."""
+    text = str(exc)
+    spelled = _KEYWORD_HINTS.sub(lambda m: "--" + m.group(1).replace("_", "-") + " ", text)
+    return exc if spelled == text else LinqUsageError(spelled)
 
 
 def _describe(exc: BaseException) -> str:
@@ -804,7 +822,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.note("interrupted")
         return EXIT_INTERRUPTED
     except LinqUsageError as exc:
-        return console.fail(exc, EXIT_USAGE)
+        return console.fail(_in_cli_terms(exc), EXIT_USAGE)
     except LinqError as exc:
         return console.fail(exc, EXIT_FAILED)
     except _CommandError as exc:

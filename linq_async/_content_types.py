@@ -112,6 +112,39 @@ _EXTENSIONS: dict[str, str] = {
 # fmt: on
 
 
+# Other spellings of accepted types (registered names, platform variants): the error for
+# one of them names the spelling the API takes.
+_LINQ_SPELLING: dict[str, str] = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "image/x-ms-bmp": "image/bmp",
+    "image/vnd.microsoft.icon": "image/x-icon",
+    "image/heic-sequence": "image/heic",
+    "image/heif-sequence": "image/heif",
+    "video/avi": "video/x-msvideo",
+    "video/msvideo": "video/x-msvideo",
+    "video/3gp": "video/3gpp",
+    "audio/wav": "audio/x-wav",
+    "audio/wave": "audio/x-wav",
+    "audio/vnd.wave": "audio/x-wav",
+    "audio/m4a": "audio/x-m4a",
+    "audio/x-mp3": "audio/mpeg",
+    "audio/mpeg3": "audio/mpeg",
+    "audio/x-mpeg": "audio/mpeg",
+    "audio/x-aac": "audio/aac",
+    "audio/mid": "audio/midi",
+    "audio/x-midi": "audio/midi",
+    "audio/amr-wb": "audio/amr",
+    "text/x-vcard": "text/vcard",
+    "text/x-markdown": "text/markdown",
+    "application/rtf": "text/rtf",
+    "application/xml": "text/xml",
+    "application/gzip": "application/x-gzip",
+    "application/x-zip-compressed": "application/zip",
+    "application/x-zip": "application/zip",
+}
+
+
 def guess_content_type(filename: str) -> str | None:
     """Guess a content type from a file name's extension, or ``None`` if it is unknown.
 
@@ -143,6 +176,12 @@ def resolve_content_type(content_type: str | None, filename: str) -> str:
     if reason is not None:
         raise LinqUsageError(f"content type {normalized!r} is rejected by Linq: {reason}")
     if normalized not in SUPPORTED_CONTENT_TYPES:
+        spelling = _LINQ_SPELLING.get(normalized)
+        if spelling in SUPPORTED_CONTENT_TYPES:
+            raise LinqUsageError(
+                f"content type {normalized!r} is not one Linq attachments take under that "
+                f"name: Linq spells it {spelling!r}; pass content_type={spelling!r}"
+            )
         raise LinqUsageError(
             f"content type {normalized!r} is not supported by Linq attachments; "
             "see linq_async.SUPPORTED_CONTENT_TYPES for the accepted types"

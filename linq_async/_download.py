@@ -21,13 +21,35 @@ import aiofiles.os
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from ._errors import DownloadError, LinqUsageError
-from ._transport import Transport
+from ._transport import SignedURL, Transport
 from ._upload import ProgressCallback
+from ._validation import plain_result
 
 __all__ = ["Destination", "check_destination", "check_download_url", "download", "is_url"]
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
-_UNSAFE_NAME_CHARS = str.maketrans({"/": "_", "\\": "_", "\x00": "_"})
+# Path separators, C0 and C1 control characters (a newline, a terminal escape) and the
+# bidirectional controls (which make "fdp.exe" after U+202E read as "exe.pdf").
+_UNSAFE_NAME_CHARS = str.maketrans(
+    dict.fromkeys(
+        [
+            "/",
+            "\\",
+            *map(chr, range(0x20)),
+            *map(chr, range(0x7F, 0xA0)),
+            "\u061c",
+            "\u200e",
+            "\u200f",
+            *map(chr, range(0x202A, 0x202F)),
+            *map(chr, range(0x2066, 0x206A)),
+        ],
+        "_",
+    )
+)
+_NAME_MAX = 255
+"""The longest file name, in bytes, of the common file systems (ext4, APFS, NTFS ...)."""
+_PART_SUFFIX_BYTES = len(".") + len(".01234567.part")
+"""What the temporary file's name adds to the final one."""
 
 
 def is_url(value: str) -> bool:
@@ -44,29 +66,43 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def check_download_url(url: object, *, what: str = "the download URL") -> str:
-    """Return ``url`` if it may be downloaded from: ``https://``, or ``http://`` on loopback.
+def check_download_url(url: object, *, what: str = "the download URL") -> SignedURL:
+    """Return ``url``, wrapped, if it may be downloaded from: ``https://``, or ``http://`` on
+    loopback.
 
     Plain http is allowed only to this machine (a local test server such as the fake's
-    storage host): anywhere else the file could be read or altered on the way.
+    storage host): anywhere else the file could be read or altered on the way. The URL comes
+    back as a `SignedURL`, and no frame here holds it as text: a download URL may be signed
+    (ephemeral attachments), and a traceback printed with its locals must not show that.
 
     Raises:
         LinqUsageError: not such a URL, or it holds whitespace or control characters.
     """
     if not isinstance(url, str) or not is_url(url):
         raise LinqUsageError(f"{what} must be an https URL, got {url!r}")
-    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
-        raise LinqUsageError(f"{what} holds whitespace or control characters")
+    signed = SignedURL(url)
+    del url
+    problem = _url_problem(signed)
+    if problem is not None:
+        raise LinqUsageError(f"{what} {problem}")
+    return signed
+
+
+def _url_problem(url: SignedURL) -> str | None:
+    """What makes ``url`` unfit to download from, if anything (returned, never raised)."""
+    text = url.reveal()
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return "holds whitespace or control characters"
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
+        parts = urlsplit(text)
+        scheme, host = parts.scheme, parts.hostname
     except ValueError as exc:
-        raise LinqUsageError(f"{what} is not a valid URL: {exc}") from None
+        return f"is not a valid URL: {url.redact(str(exc))}"
     if not host:
-        raise LinqUsageError(f"{what} has no host")
-    if parts.scheme.lower() != "https" and not _loopback(host):
-        raise LinqUsageError(f"{what} must be https (plain http only to 127.0.0.1), got {host!r}")
-    return url
+        return "has no host"
+    if scheme.lower() != "https" and not _loopback(host):
+        return f"must be https (plain http only to 127.0.0.1), got {host!r}"
+    return None
 
 
 class Destination:
@@ -110,14 +146,35 @@ def check_destination(destination: str | os.PathLike[str]) -> Destination:
 
 
 def _safe_name(suggested: str) -> str:
-    # A name from the API or a URL must not climb out of the directory or hide as a dotfile.
+    # A name from the API or a URL (chosen by whoever sent the file) must not climb out of
+    # the directory, hide as a dotfile, carry control characters, or exceed what the file
+    # system takes (the API allows 255 characters, which can be 765 bytes).
     name = suggested.translate(_UNSAFE_NAME_CHARS).strip().lstrip(".")
-    return name or "download"
+    return _fit(name or "download", _NAME_MAX)
 
 
-def name_from_url(url: str) -> str:
+def _fit(name: str, limit: int) -> str:
+    """``name`` shortened to at most ``limit`` bytes on disk, keeping a short extension."""
+    if len(os.fsencode(name)) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    suffix = dot + extension if stem and len(os.fsencode(dot + extension)) <= 16 else ""
+    stem = name[: len(name) - len(suffix)]
+    room = limit - len(os.fsencode(suffix))
+    while len(os.fsencode(stem)) > room:
+        stem = stem[:-1]
+    return stem.rstrip() + suffix
+
+
+def _temporary(target: Path) -> Path:
+    """A new name beside ``target`` for the file being written, short enough to exist."""
+    name = _fit(target.name, _NAME_MAX - _PART_SUFFIX_BYTES)
+    return target.with_name(f".{name}.{secrets.token_hex(4)}.part")
+
+
+def name_from_url(url: SignedURL) -> str:
     """The file name a URL suggests: its last path segment, unquoted."""
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return unquote(urlsplit(url.where).path.rsplit("/", 1)[-1])
 
 
 class _FileSink:
@@ -143,12 +200,12 @@ class _FileSink:
         await self._handle.write(chunk)
         self.received += len(chunk)
         if self._on_progress is not None:
-            self._on_progress(self.received, self.total)
+            plain_result(self._on_progress(self.received, self.total), what="on_progress")
 
 
 async def download(
     transport: Transport,
-    url: str,
+    url: SignedURL,
     destination: Destination,
     *,
     suggested_name: str,
@@ -160,7 +217,7 @@ async def download(
 
     Args:
         transport: the session's transport (its retry policy and connection pool).
-        url: the file's URL, already checked with `check_download_url`.
+        url: the file's URL, from `check_download_url`.
         destination: from `check_destination`.
         suggested_name: the file name to use when ``destination`` is a directory.
         attachment_id: the attachment, to name in errors.
@@ -176,9 +233,8 @@ async def download(
             file could not be written.
     """
     target = destination.target(suggested_name)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
-    parts = urlsplit(url)
-    label = f"download of {attachment_id or parts.netloc + parts.path}"
+    temporary = _temporary(target)
+    label = f"download of {attachment_id or url.where.partition('://')[2]}"
     done = False
     try:
         # "x": a new file, never an existing one; mode 0o666 less the umask, like any file

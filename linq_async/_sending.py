@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -17,6 +18,7 @@ from ._errors import (
     LinqError,
     LinqLoopError,
     LinqUsageError,
+    RateLimitError,
     UploadExpiredError,
 )
 from ._transport import Transport
@@ -24,11 +26,17 @@ from ._upload import (
     FileInput,
     FileSource,
     ProgressCallback,
-    check_callback,
     open_source,
     put_file,
 )
-from ._validation import check_handle, check_phone, check_recipients, check_text, is_email
+from ._validation import (
+    check_callback,
+    check_handle,
+    check_phone,
+    check_recipients,
+    check_text,
+    recipient_key,
+)
 from .models import (
     BroadcastReport,
     MediaPart,
@@ -49,12 +57,14 @@ MAX_CONCURRENCY = 256
 
 # Errors that are not about one recipient: every other send would fail the same way. A
 # 2027 (line ineligible) is not one of them: it is documented as temporary, and may clear
-# before the next recipient's turn.
+# before the next recipient's turn. A 429 that outlasted a send's retries is: the limit is
+# the line's or the account's, and sending the other recipients into it only lengthens it.
 _STOPS_BROADCAST = (
     AuthenticationError,
     LinqConnectionError,
     LinqClosedError,
     LinqLoopError,
+    RateLimitError,
 )
 
 
@@ -216,14 +226,6 @@ def broadcast_key(broadcast_id: str, recipient: str) -> str:
     return campaign_key(broadcast_id, recipient)
 
 
-def recipient_key(handle: str) -> str:
-    """What makes two handles the same recipient: an email's case does not count.
-
-    Phone numbers are checked to be E.164 already, which has one spelling per number.
-    """
-    return handle.lower() if is_email(handle) else handle
-
-
 def _unique(recipients: Iterable[str]) -> list[str]:
     if isinstance(recipients, str):
         raise LinqUsageError("recipients must be a list of handles, not one string")
@@ -277,7 +279,7 @@ async def broadcast(
     if broadcast_id is not None and not (isinstance(broadcast_id, str) and broadcast_id):
         raise LinqUsageError(f"broadcast_id must be a non-empty string, got {broadcast_id!r}")
     check_callback(on_upload_progress, what="on_upload_progress")
-    check_callback(on_recipient, what="on_recipient")
+    check_callback(on_recipient, what="on_recipient", may_be_async=True)
     run_id = broadcast_id or str(uuid.uuid4())
 
     done = None
@@ -331,7 +333,9 @@ async def broadcast(
             outcomes[recipient] = outcome
             if on_recipient is not None and not failed_callback:
                 try:
-                    on_recipient(outcome)
+                    called = on_recipient(outcome)
+                    if inspect.isawaitable(called):  # an async on_recipient: its turn to run
+                        await called
                 except Exception as exc:  # the caller's own error ends the broadcast
                     failed_callback.append(exc)
                     stop.append(exc)

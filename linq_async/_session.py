@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
@@ -48,13 +49,43 @@ _BASE_URL_VARS = ("LINQ_BASE_URL", "LINQ_API_V3_BASE_URL")
 
 
 def _check_base_url(base_url: str) -> str:
-    url = URL(base_url) if isinstance(base_url, str) else None
-    if url is None or url.scheme not in ("http", "https") or not url.host or url.query_string:
+    """``base_url`` without a trailing ``/``, if requests can be sent to it; checked in full
+    here, so that no malformed URL waits for the first call to fail."""
+    problem = _base_url_problem(base_url)
+    if problem is not None:
+        shown = _USERINFO.sub("//<redacted>@", base_url) if isinstance(base_url, str) else base_url
         raise LinqUsageError(
-            f"base_url must be an http(s) URL without a query, such as {DEFAULT_BASE_URL!r}; "
-            f"got {base_url!r}"
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}; got {shown!r}: "
+            f"{problem}"
         )
     return base_url.rstrip("/")
+
+
+_USERINFO = re.compile(r"//[^/@]*@")
+
+
+def _base_url_problem(base_url: object) -> str | None:
+    if not isinstance(base_url, str):
+        return "not a string"
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in base_url):
+        return "it holds whitespace or control characters"
+    try:
+        url = URL(base_url)
+        host = url.raw_host
+        url.port  # noqa: B018  (reading it checks it)
+        if host:
+            host.encode("idna")  # as the resolver will: a label over 63 characters fails
+    except (ValueError, UnicodeError) as exc:
+        return str(exc) or type(exc).__name__
+    if url.scheme not in ("http", "https"):
+        return "the scheme must be http or https"
+    if not host:
+        return "it has no host"
+    if url.user is not None or url.password is not None:
+        return "it holds a user or password (the API key goes in api_key, never in the URL)"
+    if url.query_string or url.fragment:
+        return "it has a query or a fragment"
+    return None
 
 
 def _check_option(value: Any, cls: type[Any], name: str) -> Any:
@@ -116,7 +147,9 @@ def _read_environ(env: Mapping[str, str]) -> tuple[Secret[str], str | None]:
     key = next((Secret(env[name].strip()) for name in _KEY_VARS if env.get(name)), None)
     if key is None:
         raise LinqUsageError(f"no API key in the environment: set {' or '.join(_KEY_VARS)}")
-    return key, next((env[name] for name in _BASE_URL_VARS if env.get(name)), None)
+    # Stripped, as the key is: a value read from a file often ends with a newline.
+    base_url = next((env[name].strip() for name in _BASE_URL_VARS if env.get(name)), None)
+    return key, base_url or None
 
 
 class LinqSession:
@@ -358,16 +391,17 @@ class LinqSession:
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
             on_progress: called as ``on_progress(sent_bytes, total_bytes)`` as the storage
-                takes the bytes (see `Timeouts`). An exception it raises ends the upload,
-                unretried, and is raised as itself.
+                takes the bytes (see `Timeouts`); a plain function, not ``async`` (it is
+                called where nothing can be awaited). An exception it raises ends the
+                upload, unretried, and is raised as itself.
 
         Returns:
             An `Upload` to pass to `upload_and_send` or `broadcast`.
 
         Raises:
             LinqUsageError: the file is missing, unreadable, not a regular file, empty or
-                over 100 MiB, its name is not valid text, or its type is unsupported
-                (before anything is sent).
+                over 100 MiB, its name is not valid text, its type is unsupported, or
+                ``on_progress`` is not a plain function (before anything is sent).
             UploadError: storage refused the upload, or the file changed while being read.
             APIStatusError: the API refused the slot request.
         """
@@ -450,7 +484,8 @@ class LinqSession:
 
         At most ``concurrency`` sends are in flight. A recipient's failure is recorded in
         the report and does not stop the others; a failure that would fail every recipient
-        (the key refused, the API unreachable or silent after retries, the session closed)
+        (the key refused, the API unreachable or silent after retries, a rate limit still in
+        force after a send's retries, the session closed)
         stops the broadcast instead: no new send starts, those in flight
         finish, and `BroadcastInterruptedError` is raised.
 
@@ -475,8 +510,10 @@ class LinqSession:
             broadcast_id: identifies this broadcast for safe re-runs; random when omitted.
             content_type: the MIME type; guessed from the file name when omitted.
             filename: the name recipients see; the path's base name by default.
-            on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload.
-            on_recipient: called with each `RecipientOutcome` as it completes. If it raises,
+            on_upload_progress: called as ``(sent_bytes, total_bytes)`` during the upload (a
+                plain function, as `upload`'s ``on_progress``).
+            on_recipient: called with each `RecipientOutcome` as it completes; an ``async``
+                one is awaited (its worker starts its next send after it). If it raises,
                 the broadcast stops as on a fatal error (no new send; those in flight
                 finish, without further calls) and its exception is raised as itself.
 

@@ -54,7 +54,7 @@ from ._errors import (
 )
 from ._retry import RETRY_STATUSES, RetryPolicy, http_date, parse_retry_after
 from ._secret import Secret
-from ._validation import check_json_body
+from ._validation import check_json_body, plain_result
 from ._version import __version__
 
 __all__ = [
@@ -435,7 +435,7 @@ class Pool:
         if self.state == "closed":
             raise self.closed_error()
         if self._callers is not None and self._callers.closed:
-            raise LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
+            raise self.closed_error(caller=True)
         self.loop = loop
         trust_env = self._callers.trust_env if self._callers is not None else False
         # limit=0: the lanes are the limits, so a call never queues inside aiohttp, where
@@ -455,8 +455,11 @@ class Pool:
         """Create the ClientSessions (inside the running loop) unless already open."""
         self.ready()
 
-    def closed_error(self, *, in_flight: bool = False) -> LinqClosedError:
-        """The error of a call refused, or cut short, by `close`."""
+    def closed_error(self, *, in_flight: bool = False, caller: bool = False) -> LinqClosedError:
+        """The error of a call refused, or cut short, by `close` (or, with ``caller``, by the
+        owner of the ClientSession given as ``session=``, who closed it)."""
+        if caller:
+            return LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
         if in_flight:
             return LinqClosedError(
                 "the LinqSession was closed while this call was in flight (a request that "
@@ -473,7 +476,7 @@ class Pool:
         assert session is not None
         if session.closed:  # the caller closed their own session under us
             self.end()
-            raise LinqClosedError("the aiohttp ClientSession given to LinqSession was closed")
+            raise self.closed_error(caller=True)
         return session
 
     def end(self) -> None:
@@ -687,7 +690,7 @@ class _Flow:
             return
         self._reported = sent
         try:
-            self._on_progress(sent, self.total)
+            plain_result(self._on_progress(sent, self.total), what="on_progress")
         except Exception as exc:  # the caller's own error: it ends the upload, unretried
             self.callback_error = exc
             self.abort()
@@ -868,6 +871,11 @@ class Transport:
             while True:
                 lanes = pool.api_lanes
                 await pool.take(lanes)
+                if session.closed:
+                    # A caller's ClientSession, closed by its owner since the call began (or
+                    # while it waited to retry): aiohttp would raise a bare RuntimeError.
+                    lanes.release()
+                    raise pool.closed_error(caller=True)
                 sent_at = time.monotonic()
                 failure: LinqError | None = None
                 unsent = False
@@ -1094,7 +1102,7 @@ class Transport:
         return Retry(error) if status in _UPLOAD_RETRY_STATUSES else error
 
     async def download(
-        self, url: str, sink: DownloadSink, *, attachment_id: str | None = None
+        self, url: SignedURL | str, sink: DownloadSink, *, attachment_id: str | None = None
     ) -> None:
         """One attempt of a download from a file host (a CDN or storage URL).
 
@@ -1111,7 +1119,7 @@ class Transport:
             DownloadError: the host refused the download (404, 403 ...).
             LinqClosedError: the session was closed during the download.
         """
-        signed = SignedURL(url)
+        signed = url if isinstance(url, SignedURL) else SignedURL(url)
         del url
         pool = self.pool
         pool.begin()
@@ -1185,13 +1193,17 @@ class Transport:
         if self.pool.state == "closed":
             return self.pool.closed_error(in_flight=True)
         if flow.stalled:
-            return Retry(
-                UploadError(
-                    f"the upload stalled: storage took no bytes for {flow.silence:g} s "
-                    f"(Timeouts.upload_read), after {flow.taken:,} of {flow.total:,}",
-                    attachment_id=attachment_id,
+            if flow.taken >= flow.total:
+                what = (
+                    f"storage took all {flow.total:,} bytes, then gave no answer for "
+                    f"{flow.silence:g} s (Timeouts.upload_read)"
                 )
-            )
+            else:
+                what = (
+                    f"storage took no bytes for {flow.silence:g} s (Timeouts.upload_read), "
+                    f"after {flow.taken:,} of {flow.total:,}"
+                )
+            return Retry(UploadError(f"the upload stalled: {what}", attachment_id=attachment_id))
         if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, OSError)):
             failure = UploadError(
                 f"the upload connection failed after {flow.taken:,} bytes: {_describe(exc, url)}",

@@ -22,7 +22,7 @@ from aiofiles.threadpool.binary import AsyncBufferedReader
 from ._content_types import resolve_content_type
 from ._errors import LinqUsageError, UploadError, UploadExpiredError
 from ._transport import SignedURL, Transport
-from ._validation import check_filename, check_size
+from ._validation import check_callback, check_filename, check_size
 from .models import UploadSlot
 
 CHUNK_SIZE = 512 * 1024
@@ -33,8 +33,9 @@ ProgressCallback: TypeAlias = Callable[[int, int], Any]
 
 ``sent_bytes`` counts the bytes the storage took (see `Timeouts`), not those merely queued
 for sending. ``total_bytes`` is the file's size; ``sent_bytes`` grows to it, and starts again
-from 0 when a failed upload is retried. The return value is ignored. An exception it raises
-ends the upload, unretried, and is raised as itself.
+from 0 when a failed upload is retried. It must be a plain function (it is called where
+nothing can be awaited; an ``async def`` one is refused); its return value is ignored. An
+exception it raises ends the upload, unretried, and is raised as itself.
 """
 
 FileInput: TypeAlias = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
@@ -52,14 +53,17 @@ class FileSource:
     content_type: str
 
 
-def check_callback(callback: object, *, what: str) -> None:
-    """Refuse a callback that is neither ``None`` nor callable, before anything is sent."""
-    if callback is not None and not callable(callback):
-        raise LinqUsageError(f"{what} must be a function or None, got {callback!r}")
-
-
-def open_source(file: FileInput, *, filename: str | None, content_type: str | None) -> FileSource:
+def open_source(
+    file: FileInput,
+    *,
+    filename: str | None,
+    content_type: str | None,
+    typed: bool = True,
+) -> FileSource:
     """Check a file locally, before any I/O to the API, and describe it.
+
+    Without ``typed``, the content type is not resolved: it was declared already (a slot
+    from ``attachments.create``), and ``content_type`` is kept as given (or ``""``).
 
     A path is opened for reading once here (and closed again), so a file that cannot be
     read fails now rather than after an upload slot was made; the upload itself opens it
@@ -106,7 +110,7 @@ def open_source(file: FileInput, *, filename: str | None, content_type: str | No
         data=data,
         size=size,
         filename=filename,
-        content_type=resolve_content_type(content_type, filename),
+        content_type=resolve_content_type(content_type, filename) if typed else content_type or "",
     )
 
 
@@ -268,7 +272,9 @@ async def put_file(
 
 async def _reopen(source: FileSource, attachment_id: str, body: _Body) -> AsyncBufferedReader:
     assert source.path is not None
-    opening = asyncio.ensure_future(aiofiles.open(source.path, "rb"))
+    # O_NONBLOCK: a path swapped for a FIFO since it was checked must not leave a worker
+    # thread waiting in open() for a writer (it does not change reads of a regular file).
+    opening = asyncio.ensure_future(aiofiles.open(source.path, "rb", opener=_open_nonblocking))
     try:
         # Shielded: a cancellation while the worker thread opens the file must not leave
         # the descriptor it opens behind, unowned.
@@ -282,16 +288,28 @@ async def _reopen(source: FileSource, attachment_id: str, body: _Body) -> AsyncB
             attachment_id=attachment_id,
         )
         raise body.failure from None
-    size = os.fstat(handle.fileno()).st_size
-    if size != source.size:
+    info = os.fstat(handle.fileno())
+    if not stat.S_ISREG(info.st_mode):
+        _close_now(handle)
+        body.failure = UploadError(
+            f"{source.path!r} is not a regular file any more (it was replaced since it was "
+            "checked)",
+            attachment_id=attachment_id,
+        )
+        raise body.failure
+    if info.st_size != source.size:
         _close_now(handle)
         body.failure = UploadError(
             f"{source.path!r} changed size since it was checked "
-            f"({source.size:,} bytes declared, {size:,} now)",
+            f"({source.size:,} bytes declared, {info.st_size:,} now)",
             attachment_id=attachment_id,
         )
         raise body.failure
     return handle
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def _close_when_opened(opening: asyncio.Future[AsyncBufferedReader]) -> None:

@@ -7,6 +7,7 @@ documented values; the server stays the judge of everything this module cannot k
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 import unicodedata
@@ -76,6 +77,14 @@ def is_email(handle: str) -> bool:
     return _EMAIL.fullmatch(handle) is not None
 
 
+def recipient_key(handle: str) -> str:
+    """What makes two handles the same recipient: an email's case does not count.
+
+    Phone numbers are checked to be E.164 already, which has one spelling per number.
+    """
+    return handle.lower() if is_email(handle) else handle
+
+
 def check_handle(handle: object, *, what: str) -> str:
     """Return ``handle`` if it is an E.164 phone number or an email address (Apple ID)."""
     if isinstance(handle, str) and (_E164.fullmatch(handle) or _EMAIL.fullmatch(handle)):
@@ -100,8 +109,11 @@ def check_recipients(to: object) -> tuple[str, ...]:
         raise LinqUsageError("to must name at least one recipient")
     for handle in handles:
         check_handle(handle, what="each recipient in to")
-    if len(set(handles)) != len(handles):
-        raise LinqUsageError(f"to lists a recipient more than once: {list(handles)!r}")
+    if len({recipient_key(handle) for handle in handles}) != len(handles):  # type: ignore[arg-type]
+        raise LinqUsageError(
+            f"to lists a recipient more than once (emails compare without regard to case): "
+            f"{list(handles)!r}"
+        )
     return handles  # type: ignore[return-value]  # every item was checked to be a str
 
 
@@ -166,6 +178,50 @@ def check_https_url(value: object, *, what: str, max_len: int = MAX_URL_CHARS) -
     raise LinqUsageError(
         f"{what} must be an https:// URL of at most {max_len} characters{because}, got {shown!r}"
     )
+
+
+def is_async_callable(callback: object) -> bool:
+    """Whether calling ``callback`` makes a coroutine: an ``async def`` function, a
+    ``functools.partial`` of one, or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
+        getattr(callback, "__call__", None)  # noqa: B004  (the method, not callable())
+    )
+
+
+def check_callback(callback: object, *, what: str, may_be_async: bool = False) -> None:
+    """Refuse a callback that is neither ``None`` nor callable, before anything is sent.
+
+    Without ``may_be_async``, the callback is called where nothing can be awaited (as the
+    bytes of a transfer move), so an ``async def`` one is refused too: its coroutine would
+    be made and dropped, and the callback would never run.
+    """
+    if callback is None:
+        return
+    if not callable(callback):
+        raise LinqUsageError(f"{what} must be a function or None, got {callback!r}")
+    if not may_be_async and is_async_callable(callback):
+        raise LinqUsageError(
+            f"{what} must be a plain function, not async: it is called as the bytes move, "
+            f"where nothing can be awaited (an async one would never run); got {callback!r}"
+        )
+
+
+def plain_result(result: object, *, what: str) -> None:
+    """Refuse what a plain callback returned if it is awaitable (it cannot be awaited).
+
+    A coroutine is closed first, so it is not left behind unawaited.
+
+    Raises:
+        LinqUsageError: ``result`` is awaitable.
+    """
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if inspect.iscoroutine(result) and close is not None:
+            close()
+        raise LinqUsageError(
+            f"{what} returned an awaitable ({type(result).__name__}), which cannot be awaited "
+            "where it is called: pass a plain function"
+        )
 
 
 def check_text(text: object) -> str | None:
@@ -447,13 +503,3 @@ def check_json_body(value: object, *, where: str = "") -> None:
                 f"{type(item).__name__} value (use strings, numbers, booleans, None, lists "
                 "and dicts with string keys)"
             )
-
-
-def check_callback(value: object, *, what: str) -> None:
-    """Refuse a callback that is neither ``None`` nor callable, before any I/O.
-
-    Called mid-transfer, a non-callable would fail only after the request was sent (and
-    an upload would report it as a broken connection).
-    """
-    if value is not None and not callable(value):
-        raise LinqUsageError(f"{what} must be a function or None, got {value!r}")

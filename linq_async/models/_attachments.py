@@ -13,8 +13,10 @@ from .._model import WireModel
 __all__ = ["Attachment", "UploadSlot"]
 
 
-def _redact_url(url: str) -> str:
+def _redact_url(url: str | None) -> str:
     """Show a presigned URL without its query: the query is the signature."""
+    if url is None:
+        return "None"
     parts = urlsplit(url)
     query = "<redacted>" if parts.query else ""
     return repr(urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")))
@@ -30,7 +32,7 @@ class UploadSlot(WireModel):
 
     attachment_id: str
     upload_url: str = attrs.field(repr=_redact_url)
-    download_url: str
+    download_url: str = attrs.field(repr=_redact_url)
     http_method: str = "PUT"
     expires_at: datetime
     required_headers: Mapping[str, str] = attrs.field(factory=dict)
@@ -47,4 +49,6 @@ class Attachment(WireModel):
     created_at: datetime
     status: str | None = None
     """``pending``, ``complete`` or ``failed`` (deprecated by the API)."""
-    download_url: str | None = None
+    download_url: str | None = attrs.field(default=None, repr=_redact_url)
+    """Where the file can be fetched; signed and short-lived on accounts with ephemeral
+    attachments, so the repr leaves its query out."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from .._model import WireModel
+from ._attachments import _redact_url
 from ._chats import Chat
 from ._messages import Message
 
@@ -23,7 +24,9 @@ class Upload(WireModel):
     filename: str
     content_type: str
     size_bytes: int
-    download_url: str
+    download_url: str = attrs.field(repr=_redact_url)
+    """Where the file can be fetched (the repr leaves out its query, which may be a
+    signature)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -107,7 +107,10 @@ class Attachments(Resource):
             filename = os.path.basename(os.fspath(file)) or slot.attachment_id
         else:
             filename = slot.attachment_id
-        source = open_source(file, filename=filename, content_type=declared.get("content-type"))
+        # The slot was made for a content type already: no need to guess one from a name.
+        source = open_source(
+            file, filename=filename, content_type=declared.get("content-type"), typed=False
+        )
         await put_file(self._transport, slot, source, on_progress=on_progress)
 
     async def download(
@@ -135,22 +138,28 @@ class Attachments(Resource):
                 ``http://`` only to 127.0.0.1, e.g. a test server).
             destination: the file to write (replaced if it exists; its directory must
                 exist), or an existing directory to write into under the attachment's
-                ``filename`` (for a URL: its last path segment).
+                ``filename`` (for a URL: its last path segment). That name is whoever sent
+                the file's choice, so it is made safe first: path separators, control and
+                bidirectional characters become ``_``, leading dots go, and a name over
+                255 bytes is shortened, keeping its extension.
             on_progress: called as ``on_progress(received_bytes, total_bytes)`` per chunk;
-                ``total_bytes`` is 0 when the host does not say.
+                ``total_bytes`` is 0 when the host does not say. A plain function, not
+                ``async``.
 
         Returns:
             The path written.
 
         Raises:
             LinqUsageError: not an id or an acceptable URL, the destination's directory
-                does not exist, or ``on_progress`` is not callable (before anything is sent).
+                does not exist, or ``on_progress`` is not a plain function (before anything
+                is sent).
             NotFoundError: no such attachment (given an id).
             DownloadError: the attachment has no download URL yet, the file host refused
                 (``status`` says how) or kept failing, or the file could not be written.
         """
         check_callback(on_progress, what="on_progress")
         target = _download.check_destination(destination)
+        check_callback(on_progress, what="on_progress")
         if not isinstance(attachment_id_or_url, str) or not attachment_id_or_url:
             raise LinqUsageError(
                 f"attachment_id_or_url must be an attachment id or a URL, "
@@ -158,6 +167,7 @@ class Attachments(Resource):
             )
         if _download.is_url(attachment_id_or_url):
             url = _download.check_download_url(attachment_id_or_url, what="attachment_id_or_url")
+            del attachment_id_or_url  # a signed URL: no frame of a failed download shows it
             return await _download.download(
                 self._transport,
                 url,

@@ -27,6 +27,18 @@ _S3_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
 _S3_MESSAGE = re.compile(rb"<Message>([^<]{1,500})</Message>")
 
 
+def _storable(name: str) -> bool:
+    """Whether SeaweedFS's filer keeps ``name`` as a key: each ``/`` or ``\\`` segment is
+    neither ``.`` nor ``..`` nor over 255 bytes, and there is no NUL."""
+    if "\x00" in name:
+        return False
+    segments = name.replace("\\", "/").split("/")
+    return all(
+        segment not in (".", "..") and len(segment.encode("utf-8", "surrogatepass")) <= 255
+        for segment in segments
+    )
+
+
 @attrs.define(eq=False)
 class S3Storage:
     """An `UploadStorage` whose upload URLs are presigned PUTs to a real S3 bucket.
@@ -44,8 +56,9 @@ class S3Storage:
     raises `NotImplementedError` (S3 checks expiry against its own clock);
     ``upload_attempts`` stays 0 and ``fail_next(site="storage")``, ``drop_upload`` and the
     ``"storage"`` records never see the uploads, which go to S3, not to the fake; deleting an
-    attachment leaves its object in the bucket. Filenames with ``.`` or ``..`` path segments
-    (e.g. ``"a/../b.png"``) make keys that SeaweedFS refuses (400 ``InvalidRequest``).
+    attachment leaves its object in the bucket. A filename SeaweedFS cannot keep as a key
+    (``.`` or ``..`` segments, a NUL, a segment over 255 bytes) is stored under its SHA-256
+    instead (see `key`), so every name the API takes uploads.
 
     Args:
         target: The S3 endpoint, bucket and credentials to presign with.
@@ -68,9 +81,15 @@ class S3Storage:
             attachment: The attachment slot.
 
         Returns:
-            ``<attachment_id>/<filename>`` (the filename as declared, not quoted).
+            ``<attachment_id>/<filename>`` (the filename as declared, not quoted), so odd
+            names reach the signature; ``<attachment_id>/<sha256 of the filename>`` for a
+            name SeaweedFS cannot store as a key although the API takes it (a ``.`` or
+            ``..`` segment, a NUL, a segment over 255 bytes).
         """
-        return f"{attachment.id}/{attachment.filename}"
+        name = attachment.filename
+        if not _storable(name):
+            name = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{attachment.id}/{name}"
 
     def presign(self, attachment: FakeAttachment, *, ttl: dt.timedelta) -> PresignedUpload:
         """Presign a PUT of the attachment's exact type and size to S3.
