@@ -20,14 +20,14 @@ MAX_CAMPAIGN_ID_CHARS = 255
 _NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
 
 
-def check_campaign_id(value: object) -> str:
-    """Return ``value`` if it can name a campaign: a string of 1 to 255 characters."""
+def check_campaign_id(value: object, *, what: str = "a campaign id") -> str:
+    """Return ``value`` if it can name a campaign (or a broadcast): 1 to 255 characters, no
+    lone surrogates."""
     if not isinstance(value, str) or not value or len(value) > MAX_CAMPAIGN_ID_CHARS:
         raise LinqUsageError(
-            f"a campaign id must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, "
-            f"got {value!r}"
+            f"{what} must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, got {value!r}"
         )
-    return check_no_lone_surrogates(value, what="the campaign id")
+    return check_no_lone_surrogates(value, what=what)
 
 
 def canonical_recipient(recipient: str) -> str:

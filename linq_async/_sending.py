@@ -21,6 +21,7 @@ from ._errors import (
     RateLimitError,
     UploadExpiredError,
 )
+from ._keys import campaign_key, check_campaign_id
 from ._transport import Transport
 from ._upload import (
     FileInput,
@@ -221,8 +222,6 @@ def broadcast_key(broadcast_id: str, recipient: str) -> str:
 
     The same value as `linq_async.campaign_key`, so workers can finish a broadcast.
     """
-    from ._keys import campaign_key
-
     return campaign_key(broadcast_id, recipient)
 
 
@@ -276,8 +275,9 @@ async def broadcast(
         raise LinqUsageError(f"concurrency must be an int, got {concurrency!r}")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise LinqUsageError(f"concurrency must be 1 to {MAX_CONCURRENCY}, got {concurrency}")
-    if broadcast_id is not None and not (isinstance(broadcast_id, str) and broadcast_id):
-        raise LinqUsageError(f"broadcast_id must be a non-empty string, got {broadcast_id!r}")
+    if broadcast_id is not None:
+        # It is the campaign id of every recipient's key (workers can finish a broadcast).
+        check_campaign_id(broadcast_id, what="broadcast_id")
     check_callback(on_upload_progress, what="on_upload_progress")
     check_callback(on_recipient, what="on_recipient", may_be_async=True)
     run_id = broadcast_id or str(uuid.uuid4())

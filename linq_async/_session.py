@@ -99,7 +99,15 @@ def _check_option(value: Any, cls: type[Any], name: str) -> Any:
 
 
 def _key_ok(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and value == value.strip()
+    # A bearer token: printable ASCII without spaces. A control character (a newline
+    # pasted in) would make every request fail as an invalid header.
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
 
 
 def _check_key(key: Secret[str]) -> None:
@@ -109,7 +117,7 @@ def _check_key(key: Secret[str]) -> None:
         raise LinqUsageError(
             "an API key is required: pass LinqSession(api_key) or use "
             "LinqSession.from_env(), which reads LINQ_API_KEY "
-            "(the key must be a non-empty string without surrounding whitespace)"
+            "(the key must be a non-empty string of printable ASCII without spaces)"
         )
 
 

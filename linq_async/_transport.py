@@ -440,10 +440,10 @@ class Pool:
         trust_env = self._callers.trust_env if self._callers is not None else False
         # limit=0: the lanes are the limits, so a call never queues inside aiohttp, where
         # the wait would count as its connect timeout (and a close would cancel it).
-        self._session = self._callers or aiohttp.ClientSession(
+        self._session = self._callers or _own_session(
             connector=aiohttp.TCPConnector(limit=0), headers={"User-Agent": USER_AGENT}
         )
-        self._uploads = aiohttp.ClientSession(
+        self._uploads = _own_session(
             connector=aiohttp.TCPConnector(limit=0),
             headers={"User-Agent": USER_AGENT},
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -1241,12 +1241,27 @@ def encode_json(body: Any) -> bytes:
     raise LinqUsageError("the request body cannot be sent as JSON")
 
 
+def _own_session(**options: Any) -> aiohttp.ClientSession:
+    """A ClientSession of the SDK's own, which never repeats a request by itself.
+
+    aiohttp sends a GET, PUT or DELETE a second time, silently, when a reused keep-alive
+    connection turns out closed; that hidden attempt would bypass the retry policy
+    (``RetryPolicy.never()`` included), its count and its log. aiohttp has no public switch
+    for it, only the attribute its own test client sets; a caller's ``session=`` is left as
+    its owner made it.
+    """
+    session = aiohttp.ClientSession(**options)
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
+    return session
+
+
 def _decode(raw: bytes, method: str, path: str, *, secret: bool = False) -> Any:
     if not raw:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
         pass
     # Raised outside the handler: the JSON error (which holds the whole body) stays out.
     if secret:

@@ -567,11 +567,6 @@ async def test_a_refused_connection_keeps_the_api_key_out_of_the_traceback(
     assert "k" * 40 not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_transport.py's json.loads raises RecursionError (not a ValueError) for deeply "
-    "nested JSON, and only ValueError becomes a ResponseValidationError",
-)
 async def test_a_deeply_nested_answer_is_a_response_validation_error(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:
@@ -614,25 +609,17 @@ def buggy_progress(sent: int, total: int) -> None:
     raise CallbackBug(f"{sent}/{total}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_upload.py calls on_progress inside the body aiohttp streams: aiohttp turns the "
-    "callback's exception into ClientConnectionError, reported as UploadError and retried",
-)
 async def test_an_exception_from_an_upload_progress_callback_propagates(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:
-    """The caller's own bug surfaces as itself, after one attempt, not as a network error."""
+    """The caller's own bug surfaces as itself, after one attempt at most, not as a network
+    error (which would be retried)."""
     with pytest.raises(CallbackBug):
         await linq.upload(b"hello", filename="a.txt", on_progress=buggy_progress)
-    assert len([r for r in fake.requests if r.site == "storage"]) == 1
+    await fake.wait_idle()
+    assert len([r for r in fake.requests if r.site == "storage"]) <= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_sending.py derives keys with uuid5(broadcast_id), which raises "
-    "UnicodeEncodeError for a lone surrogate; broadcast_id is only checked to be non-empty",
-)
 async def test_a_broadcast_id_with_a_lone_surrogate_is_a_usage_error(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:
@@ -646,12 +633,6 @@ async def test_a_broadcast_id_with_a_lone_surrogate_is_a_usage_error(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_session.py checks the API key only for emptiness and surrounding whitespace: "
-    "a key with a control character is accepted, then every call raises aiohttp's "
-    "ValueError (header injection guard)",
-)
 def test_an_api_key_with_a_control_character_is_refused_at_construction() -> None:
     """LinqSession("...\\n...") is a LinqUsageError at once, not a ValueError on each call."""
     with pytest.raises(LinqUsageError, match="API key"):
@@ -696,12 +677,6 @@ async def test_the_fake_refuses_a_target_url_it_could_not_deliver_to(
     assert not fake.webhooks.subscriptions
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="aiohttp silently repeats a GET/PUT/DELETE once when a reused keep-alive "
-    "connection drops; _transport.py does not turn that off, so RetryPolicy.never() and "
-    "the attempt count are bypassed and the hidden retry is never logged",
-)
 async def test_retry_policy_never_sends_a_dropped_get_once(fake: FakeLinqServer) -> None:
     """attempts=1 means one request on the wire, whatever the method and connection."""
     async with LinqSession(fake.api_key, base_url=fake.base_url, retry=RetryPolicy.never()) as linq:
