@@ -6,12 +6,19 @@ without loading the campaign machinery.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from ._errors import LinqUsageError
 from ._validation import check_handle, check_no_lone_surrogates
 
-__all__ = ["MAX_CAMPAIGN_ID_CHARS", "campaign_key", "canonical_recipient", "check_campaign_id"]
+__all__ = [
+    "MAX_CAMPAIGN_ID_CHARS",
+    "campaign_key",
+    "canonical_recipient",
+    "check_campaign_id",
+    "derive_key",
+]
 
 MAX_CAMPAIGN_ID_CHARS = 255
 
@@ -75,4 +82,23 @@ def campaign_key(campaign_id: str, recipient: str) -> str:
     if not isinstance(campaign_id, str) or not campaign_id:
         raise LinqUsageError(f"campaign_id must be a non-empty string, got {campaign_id!r}")
     check_no_lone_surrogates(campaign_id, what="campaign_id")
-    return str(uuid.uuid5(_NAMESPACE, f"{campaign_id}\n{canonical_recipient(recipient)}"))
+    return derive_key(campaign_id, canonical_recipient(recipient))
+
+
+_NAMESPACE_BYTES = _NAMESPACE.bytes
+
+
+def derive_key(campaign_id: str, canonical: str) -> str:
+    """`campaign_key` of arguments already checked (``canonical``: a `canonical_recipient`).
+
+    The UUID version 5 of RFC 4122 (SHA-1 of the namespace and the name), written out
+    directly: the same string as ``str(uuid.uuid5(...))``, for a fraction of its cost in a
+    broadcast's per-recipient loop.
+    """
+    digest = bytearray(
+        hashlib.sha1(_NAMESPACE_BYTES + f"{campaign_id}\n{canonical}".encode()).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -21,7 +21,7 @@ from ._errors import (
     RateLimitError,
     UploadExpiredError,
 )
-from ._keys import campaign_key, check_campaign_id
+from ._keys import campaign_key, check_campaign_id, derive_key
 from ._transport import Transport
 from ._upload import (
     FileInput,
@@ -315,7 +315,7 @@ async def broadcast(
                     from_=from_,
                     to=recipient,
                     parts=parts,
-                    idempotency_key=broadcast_key(run_id, recipient_key(recipient)),
+                    idempotency_key=derive_key(run_id, recipient_key(recipient)),
                 )
                 outcome = RecipientOutcome(
                     recipient=recipient, chat_id=created.chat.id, message_id=created.message.id

@@ -80,9 +80,9 @@ def is_email(handle: str) -> bool:
 def recipient_key(handle: str) -> str:
     """What makes two handles the same recipient: an email's case does not count.
 
-    Phone numbers are checked to be E.164 already, which has one spelling per number.
+    ``handle`` is checked already: an E.164 number (one spelling per number) or an email.
     """
-    return handle.lower() if is_email(handle) else handle
+    return handle.lower() if "@" in handle else handle
 
 
 def check_handle(handle: object, *, what: str) -> str:
