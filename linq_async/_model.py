@@ -307,6 +307,27 @@ def _field_loader(
         ) as e:
             _fail(route, f"{where}: {e}", e)
 
+    # Fast paths for the commonest fields (a string id, a nested object): the value is
+    # taken when it fits, and anything else goes through the general loader above.
+    if isinstance(wire, str) and wire != _WHOLE:
+        if convert is _is_str:
+
+            def load_str(data: Any, route: str) -> Any:
+                value = data.get(wire)
+                return value if type(value) is str else load_field(data, route)
+
+            return load_str
+        nested = getattr(convert, "func", None) is _load_nested
+        if nested:
+            model: type[Any] = convert.args[0]  # type: ignore[attr-defined]
+
+            def load_object(data: Any, route: str) -> Any:
+                value = data.get(wire)
+                if type(value) is dict:
+                    return load(value, model, route)
+                return load_field(data, route)
+
+            return load_object
     return load_field
 
 
@@ -355,16 +376,20 @@ def load(data: Any, cls: type[M], route: str) -> M:
     if type(data) is not dict:
         _fail(route, f"expected a {cls.__name__} object, got {json_kind(data)}")
     spec = _SPECS.get(cls) or _spec(cls)
-    model = object.__new__(cls)
+    model = _new(cls)
     if spec.secrets:
         _take_secrets(model, spec, data, route)
     for name, loader in spec.required:
         value = loader(data, route)
         if value is not _MISSING:
-            object.__setattr__(model, name, value)
-    object.__setattr__(model, "_wire", data)
-    object.__setattr__(model, "_route", route)
+            _set(model, name, value)
+    _set(model, "_wire", data)
+    _set(model, "_route", route)
     return model
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _take_secrets(model: Any, spec: _Spec, data: dict[str, Any], route: str) -> None:
