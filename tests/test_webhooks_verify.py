@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import hashlib
 import hmac
 import json
@@ -491,7 +492,9 @@ def _rendered(exc: BaseException) -> str:
     tracker that captures locals renders them (the test's own frames are left out)."""
     report = traceback.TracebackException.from_exception(exc, capture_locals=True)
     "".join(report.format())  # rendering must not fail either
-    frames = [frame for frame in report.stack if "linq_async" in frame.filename]
+    # The package's own frames: a directory named linq_async (not the sdist's linq_async-x.y).
+    package = f"{os.sep}linq_async{os.sep}"
+    frames = [frame for frame in report.stack if package in frame.filename]
     assert frames
     shown = [f"{name}={value}" for frame in frames for name, value in (frame.locals or {}).items()]
     return "\n".join(shown) + str(exc)
