@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-import os
 import hashlib
 import hmac
 import json
+import os
 import pickle
 import time
 import traceback
