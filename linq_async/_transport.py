@@ -19,6 +19,7 @@ import math
 import re
 import sys
 import time
+import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal, Protocol, TypeVar
@@ -915,9 +916,9 @@ class Transport:
                     )
                     # 429 means the request was refused unprocessed, so it is safe to repeat.
                     if status != 429 and not (safe and status in RETRY_STATUSES):
-                        raise error
+                        _raise_clean(error)
                     if final_codes and getattr(error, "code", None) in final_codes:
-                        raise error
+                        _raise_clean(error)
                     retry_after = error.retry_after  # type: ignore[attr-defined]
                 else:
                     if pool.state == "closed":
@@ -925,11 +926,11 @@ class Transport:
                     if debug:
                         _log_attempt(method, path, type(failure).__name__, retry_number, sent_at)
                     if not (safe or unsent):
-                        raise failure
+                        _raise_clean(failure)
                     error, retry_after = failure, None
                 delay = self._next_delay(retry_number, started, retry_after)
                 if delay is None:
-                    raise error
+                    _raise_clean(error)
                 retry_number += 1
                 self._log_retry(method, path, retry_number, delay, error)
                 await self._pause(delay)
@@ -1008,7 +1009,7 @@ class Transport:
             del signal
             delay = self._next_delay(retry_number, started, retry_after)
             if delay is None:
-                raise error  # outside the handler: no Retry signal as its __context__
+                _raise_clean(error)  # outside the handler: no Retry signal as its __context__
             retry_number += 1
             self._log_retry(method, label, retry_number, delay, error)
             await self._pause(delay)
@@ -1049,7 +1050,7 @@ class Transport:
         finally:
             pool.end()
         if outcome is not None:
-            raise outcome
+            _raise_clean(outcome)
 
     async def _put(
         self,
@@ -1128,7 +1129,7 @@ class Transport:
         finally:
             pool.end()
         if outcome is not None:
-            raise outcome
+            _raise_clean(outcome)
 
     async def _get(
         self, url: SignedURL, sink: DownloadSink, attachment_id: str | None
@@ -1189,7 +1190,9 @@ class Transport:
         if flow.callback_error is not None:
             return flow.callback_error
         if body.failure is not None:
-            return body.failure
+            # Raised in the body, it went up through aiohttp's frames, whose locals hold the
+            # request (its URL, signature included): it is raised again without them.
+            return body.failure.with_traceback(None)
         if self.pool.state == "closed":
             return self.pool.closed_error(in_flight=True)
         if flow.stalled:
@@ -1239,6 +1242,21 @@ def encode_json(body: Any) -> bytes:
         pass
     check_json_body(body)  # raises, naming the value
     raise LinqUsageError("the request body cannot be sent as JSON")
+
+
+def _raise_clean(error: BaseException) -> typing.NoReturn:
+    """Raise ``error`` with no ``__context__``.
+
+    The package raises its errors outside ``except`` blocks so that no aiohttp exception
+    rides along as their context (aiohttp's exceptions and frames hold the request: its
+    headers, the API key; its URL, an upload's signature). On Python 3.10 a coroutine can
+    still raise with an exception aiohttp handled earlier in the same task as its context
+    (a writer task it cancelled, say); this drops it.
+    """
+    try:
+        raise error
+    finally:
+        error.__context__ = None
 
 
 def _own_session(**options: Any) -> aiohttp.ClientSession:
