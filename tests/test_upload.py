@@ -14,6 +14,7 @@ import attrs
 import pytest
 from _support import RECIPIENT, SENDER, SleepRecorder
 
+import linq_async._upload
 from linq_async import (
     LinqSession,
     LinqUsageError,
@@ -416,3 +417,20 @@ async def test_upload_result_is_reusable_value(linq: LinqSession, tmp_path: Path
     assert (upload.filename, upload.content_type, upload.size_bytes) == ("a.heic", "image/heic", 10)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         upload.size_bytes = 11  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("slow_read", [60.0, 0.0])
+async def test_reads_in_the_loop_or_in_a_thread_send_the_same_bytes(
+    linq: LinqSession,
+    fake: FakeLinqServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    slow_read: float,
+) -> None:
+    """Page-cache reads stay in the event loop; once a read counts as slow (SLOW_READ=0
+    makes every read slow) the rest go to a worker thread: the bytes stored are the same."""
+    monkeypatch.setattr(linq_async._upload, "SLOW_READ", slow_read)
+    path = make_file(tmp_path, size=5 * CHUNK_SIZE + 7)
+    upload = await linq.upload(path)
+    stored = fake.attachments[upload.attachment_id]
+    assert stored.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
