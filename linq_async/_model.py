@@ -720,6 +720,7 @@ def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
         compile("\n".join(lines), f"<linq_async unstructure {cls.__qualname__}>", "exec"), namespace
     )
     function: Callable[[Any], Any] = namespace[f"unstructure_{cls.__name__}"]
+    _DUMPERS[cls] = function
     return function
 
 
@@ -727,11 +728,15 @@ _DUMPERS: dict[type[Any], Callable[[Any], Any]] = {}
 
 
 def dump(value: Any) -> Any:
-    """Unstructure one value by its own class (a model of any kind, or anything cattrs knows)."""
+    """Unstructure one value by its own class (a model of any kind, or anything cattrs knows).
+
+    A model's generated function is called directly once it exists; the first call (and
+    any other value) goes through the converter, which generates and registers it.
+    """
     function = _DUMPERS.get(value.__class__)
-    if function is None:
-        function = _DUMPERS[value.__class__] = converter.get_unstructure_hook(value.__class__)
-    return function(value)
+    if function is not None:
+        return function(value)
+    return converter.unstructure(value)
 
 
 def _dump_list(value: Any) -> list[Any]:
