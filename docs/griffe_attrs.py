@@ -8,8 +8,8 @@ from the class's annotated attributes, so signatures render and ``Args:`` sectio
 
 Scope: the classes of this project, decorated with ``attrs.frozen``/``attrs.define`` (or
 ``attr.s``-style aliases). Fields with ``init=False``, ``ClassVar`` annotations and
-properties (which griffe lists as attributes) are skipped; inherited fields are not
-collected, since no class here inherits attrs fields. ``docs/check_signatures.py`` compares
+properties (which griffe lists as attributes) are skipped; fields inherited from an attrs
+base class in the same module come first, as attrs orders them. ``docs/check_signatures.py`` compares
 every signature this produces with the real class's, so a case this misses fails the build.
 Loaded from ``mkdocs.yml`` (``extensions: [docs/griffe_attrs.py:AttrsInit]``); not part of
 the package.
@@ -99,6 +99,19 @@ def _field(value: str | griffe.Expr | None) -> _Field:
     )
 
 
+def _attrs_bases(cls: griffe.Class) -> list[griffe.Class]:
+    """The attrs classes ``cls`` inherits from that are defined in its own module, oldest
+    first (the ones attrs collects fields from; this project's attrs bases live beside their
+    subclasses)."""
+    found: list[griffe.Class] = []
+    module = cls.parent
+    for base in cls.bases:
+        candidate = module.members.get(str(base)) if module is not None else None
+        if isinstance(candidate, griffe.Class) and _attrs_options(candidate) is not None:
+            found += [*_attrs_bases(candidate), candidate]
+    return found
+
+
 class AttrsInit(griffe.Extension):
     """Add a synthetic ``__init__`` to attrs classes (see the module docstring)."""
 
@@ -121,7 +134,14 @@ class AttrsInit(griffe.Extension):
             else griffe.ParameterKind.positional_or_keyword
         )
         parameters = [griffe.Parameter("self", kind=griffe.ParameterKind.positional_or_keyword)]
-        for member in cls.members.values():
+        # attrs puts a base class's fields first, then the class's own (an own field of the
+        # same name replaces the base's, in the base's place).
+        members: dict[str, griffe.Attribute] = {}
+        for owner in [*_attrs_bases(cls), cls]:
+            for member in owner.members.values():
+                if isinstance(member, griffe.Attribute):
+                    members[member.name] = member
+        for member in members.values():
             if not isinstance(member, griffe.Attribute) or member.annotation is None:
                 continue
             if "property" in member.labels:  # ``@property def ok(self) -> bool``: not a field
