@@ -9,8 +9,9 @@ from the class's annotated attributes, so signatures render and ``Args:`` sectio
 Scope: the classes of this project, decorated with ``attrs.frozen``/``attrs.define`` (or
 ``attr.s``-style aliases). Fields with ``init=False``, ``ClassVar`` annotations and
 properties (which griffe lists as attributes) are skipped; fields inherited from an attrs
-base class in the same module come first, as attrs orders them. ``docs/check_signatures.py`` compares
-every signature this produces with the real class's, so a case this misses fails the build.
+base class in the same module come first, as attrs orders them. ``docs/check_signatures.py``
+compares every signature this produces with the real class's, so a case this misses fails
+the build.
 Loaded from ``mkdocs.yml`` (``extensions: [docs/griffe_attrs.py:AttrsInit]``); not part of
 the package.
 """
