@@ -11,6 +11,7 @@ call, reused by every attempt) or when its endpoint states why repeating it is h
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import json
@@ -353,6 +354,8 @@ def _describe(exc: BaseException, url: SignedURL | None = None) -> str:
 
 State = Literal["unopened", "open", "closed"]
 
+_CURRENT = object()  # `Pool.end` of the current task
+
 API_CONNECTIONS = 100
 """The most API requests one session has in flight; more wait for their turn."""
 UPLOAD_CONNECTIONS = 16
@@ -398,13 +401,13 @@ class Pool:
         self._owns_session = session is None
         self.state: State = "unopened"
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.api_lanes = asyncio.Semaphore(api_connections)
-        self.upload_lanes = asyncio.Semaphore(upload_connections)
+        self.api_lanes = Lanes(api_connections)
+        self.upload_lanes = Lanes(upload_connections)
         self.closing = asyncio.Event()
         self._calls: dict[object, int] = {}
         self._settled = asyncio.Event()
         self._flows: set[_Flow] = set()
-        self._date: tuple[str, float] | None = None
+        self._answer: tuple[Mapping[str, str], float] | None = None
         self.headers = _Headers(
             {
                 "Authorization": f"Bearer {self._key.reveal()}",
@@ -476,22 +479,23 @@ class Pool:
         session = self._session
         assert session is not None
         if session.closed:  # the caller closed their own session under us
-            self.end()
+            self.end(task)
             raise self.closed_error(caller=True)
         return session
 
-    def end(self) -> None:
-        """A call counted by `begin` is over."""
-        task = asyncio.current_task()
+    def end(self, task: object = _CURRENT) -> None:
+        """A call counted by `begin` is over (``task``: the current one, when known)."""
+        if task is _CURRENT:
+            task = asyncio.current_task()
         left = self._calls.pop(task) - 1
         if left:
             self._calls[task] = left
         if self.state == "closed":
             self._settled.set()
 
-    async def take(self, lanes: asyncio.Semaphore) -> None:
+    async def take(self, lanes: Lanes) -> None:
         """Wait for a free lane (no timeout runs meanwhile); refuse once closed."""
-        await lanes.acquire()
+        await lanes.take()
         if self.state == "closed":
             lanes.release()  # hand the wake-up on to the next waiter
             raise self.closed_error(in_flight=True)
@@ -518,16 +522,19 @@ class Pool:
             _upload_lane_held.reset(token)
             self.upload_lanes.release()
 
-    def saw_date(self, value: str | None) -> None:
-        """Remember the API's ``Date`` header, to tell the time by the API's clock."""
-        if value is not None:
-            self._date = (value, time.time())
+    def saw_answer(self, headers: Mapping[str, str]) -> None:
+        """Remember the latest answer's headers, to tell the time by the API's clock.
+
+        Its ``Date`` is read only when the time is asked for (rarely: an upload's expiry).
+        """
+        self._answer = (headers, time.time())
 
     def server_time(self) -> float:
         """Now, as a POSIX timestamp on the API's clock (the local clock until it answered)."""
-        if self._date is not None:
-            text, local = self._date
-            server = http_date(text)
+        if self._answer is not None:
+            headers, local = self._answer
+            text = headers.get("Date")
+            server = http_date(text) if text else None
             if server is not None:
                 return server + (time.time() - local)
         return time.time()
@@ -575,6 +582,53 @@ class Pool:
         session = self._session
         assert session is not None
         return session
+
+
+class Lanes:
+    """A limit on calls in flight: the uncontended take costs no coroutine.
+
+    ``asyncio.Semaphore.acquire`` is a coroutine even when a lane is free, and every API call
+    takes one; here a free lane is taken synchronously (`try_take`), and only a full limit
+    waits (`take`), first come, first served.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def try_take(self) -> bool:
+        """Take a lane if one is free and nobody waits."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        """Take a lane, waiting for one to be released."""
+        if self.try_take():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a lane but cancelled: hand it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        """Give a lane back: to the first waiter, or to the free count."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
 
 
 class DownloadSink(Protocol):
@@ -871,7 +925,11 @@ class Transport:
             started = time.monotonic()
             while True:
                 lanes = pool.api_lanes
-                await pool.take(lanes)
+                if not lanes.try_take():
+                    await pool.take(lanes)
+                elif pool.state == "closed":
+                    lanes.release()
+                    raise pool.closed_error(in_flight=True)
                 if session.closed:
                     # A caller's ClientSession, closed by its owner since the call began (or
                     # while it waited to retry): aiohttp would raise a bare RuntimeError.
@@ -891,7 +949,9 @@ class Transport:
                         raise_for_status=False,
                     ) as resp:
                         raw = await resp.read()
-                        status, reason, answer = resp.status, resp.reason, resp.headers
+                        status, answer = resp.status, resp.headers
+                        # (aiohttp makes the reason phrase on first read: errors only)
+                        reason = resp.reason if status >= 300 else None
                 # The errors are built here and raised below, outside the handlers: an
                 # aiohttp exception must not ride along as __context__ (it holds the
                 # request, whose headers hold the key).
@@ -906,7 +966,7 @@ class Transport:
                 finally:
                     lanes.release()
                 if failure is None:
-                    pool.saw_date(answer.get("Date"))
+                    pool.saw_answer(answer)
                     if debug:
                         _log_attempt(method, path, status, retry_number, sent_at)
                     if status < 300:
