@@ -124,7 +124,7 @@ async def upload_and_send(
     transport: Transport,
     attachments: Attachments,
     chats: Chats,
-    file: FileInput | Upload,
+    file: FileInput,
     *,
     from_: str,
     to: str | Iterable[str],
@@ -133,32 +133,32 @@ async def upload_and_send(
     on_progress: ProgressCallback | None,
     options: Mapping[str, Any],
 ) -> SendResult:
-    """Check everything locally, upload (unless given an Upload), then create the chat message.
+    """Check everything locally, upload the file, then create the chat message.
 
-    With the caller's own idempotency key, a repeat of an earlier call is answered with the
-    earlier message, which references the earlier upload: this call's upload is then
-    deleted (no orphan is left) and the result names the attachment the message references.
+    (An `Upload` already made needs none of this: `send_upload` sends it.) With the caller's
+    own idempotency key, a repeat of an earlier call is answered with the earlier message,
+    which references the earlier upload: this call's upload is then deleted (no orphan is
+    left) and the result names the attachment the message references.
     """
     check_phone(from_, what="from_")
     recipients = check_recipients(to)
     check_callback(on_progress, what="on_progress")
-    if isinstance(file, Upload):
-        if content_type is not None or filename is not None:
-            raise LinqUsageError("content_type and filename cannot change an existing Upload")
-        done = file
-        uploaded = False
-    else:
-        source = open_source(file, filename=filename, content_type=content_type)
-        # Every option is checked before the upload: a bad one must not cost a 100 MB PUT.
-        compose(with_media(options, "pending-upload"))
-        done = await upload(transport, attachments, source, on_progress=on_progress)
-        uploaded = True
+    source = open_source(file, filename=filename, content_type=content_type)
+    # Every option is checked before the upload: a bad one must not cost a 100 MB PUT.
+    compose(with_media(options, "pending-upload"))
+    done = await upload(transport, attachments, source, on_progress=on_progress)
     created = await chats.create(
         from_=from_, to=recipients, **with_media(options, done.attachment_id)
     )
-    if uploaded and options.get("idempotency_key") is not None:
+    if options.get("idempotency_key") is not None:
         done = await _upload_sent(attachments, done, created.message)
     return SendResult(upload=done, chat=created.chat, message=created.message)
+
+
+def check_reuse(content_type: str | None, filename: str | None) -> None:
+    """An `Upload` is sent as it was made: its type and name cannot change."""
+    if content_type is not None or filename is not None:
+        raise LinqUsageError("content_type and filename cannot change an existing Upload")
 
 
 def _referenced(message: Message, ours: str) -> MediaPart | None:

@@ -18,6 +18,7 @@ from ._retry import RetryPolicy
 from ._secret import Secret
 from ._transport import Pool, Timeouts, Transport
 from ._upload import FileInput, ProgressCallback, open_source
+from ._validation import check_callback
 from .models import BroadcastReport, RecipientOutcome, SendResult, Upload
 from .resources import (
     Attachments,
@@ -461,6 +462,15 @@ class LinqSession:
             UploadError: the upload failed (no message was sent).
             APIStatusError: the API refused the slot or the message.
         """
+        if isinstance(file, Upload):
+            # Bulk loops send one Upload many times: this path is kept to the send itself
+            # (chats.create checks every argument before it sends).
+            _sending.check_reuse(content_type, filename)
+            check_callback(on_progress, what="on_progress")
+            created = await self.chats.create(
+                from_=from_, to=to, **_sending.with_media(options, file.attachment_id)
+            )
+            return SendResult(upload=file, chat=created.chat, message=created.message)
         return await _sending.upload_and_send(
             self._transport,
             self.attachments,

@@ -872,6 +872,7 @@ class Transport:
         accept: str | None = None,
         final_codes: Collection[int] = (),
         secret: bool = False,
+        then: Callable[[Any], Any] | None = None,
     ) -> Any:
         """Send one API request with retries and return the decoded JSON body (or ``None``).
 
@@ -890,9 +891,13 @@ class Transport:
                 endpoints that answer with an empty body).
             final_codes: Linq error codes that end the call at once, whatever the status:
                 the endpoint knows that asking again cannot change the answer.
-            secret: the answers hold secrets (card data): errors never quote a body that is
-                not JSON, and error statuses keep only the documented error fields as
-                ``body`` (see `status_error`).
+            secret: the answers hold secrets (card data, a signing secret): errors never
+                quote a body that is not JSON, error statuses keep only the documented error
+                fields as ``body`` (see `status_error`), and every error is raised with no
+                cause and no frame holding the answer.
+            then: applied to the decoded answer, whose result is returned (the resource
+                layer's loading into its model). Without it the decoded JSON is returned;
+                with ``accept="*/*"`` (an answer ignored) ``None`` is, whatever the body.
 
         Raises:
             APIStatusError: (a subclass of) for an error status, after retries.
@@ -970,10 +975,20 @@ class Transport:
                     if debug:
                         _log_attempt(method, path, status, retry_number, sent_at)
                     if status < 300:
-                        return _decode(raw, method, path, secret=secret)
+                        if accept == "*/*":
+                            # An ignored answer: any 2xx body means success (an error would
+                            # invite a repeat of a call that may be unsafe to repeat).
+                            return None
+                        if secret:
+                            holder, raw = [raw], b""  # this frame lets go of the answer
+                            return _secret_answer(holder, method, path, then)
+                        data = _decode(raw, method, path)
+                        return data if then is None else then(data)
                     error: LinqError = status_error(
                         status, reason, answer, raw, method=method, path=path, secret=secret
                     )
+                    if secret:
+                        raw = b""  # the error frames must not show the answer
                     # 429 means the request was refused unprocessed, so it is safe to repeat.
                     if status != 429 and not (safe and status in RETRY_STATUSES):
                         _raise_clean(error)
@@ -1332,6 +1347,24 @@ def _own_session(**options: Any) -> aiohttp.ClientSession:
     if hasattr(session, "_retry_connection"):
         session._retry_connection = False
     return session
+
+
+def _secret_answer(
+    holder: list[bytes], method: str, path: str, then: Callable[[Any], Any] | None
+) -> Any:
+    """Decode and load an answer that holds secrets; an error is raised with no cause, no
+    context and no frame below this one (whose locals held the answer)."""
+    data: Any = None
+    failure: ResponseValidationError | None = None
+    try:
+        data = _decode(holder.pop(), method, path, secret=True)
+        return data if then is None else then(data)
+    except ResponseValidationError as exc:
+        failure = exc
+    finally:
+        data = None
+    failure.__cause__ = failure.__context__ = None
+    raise failure.with_traceback(None)
 
 
 def _decode(raw: bytes, method: str, path: str, *, secret: bool = False) -> Any:

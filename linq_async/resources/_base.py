@@ -14,13 +14,14 @@ decides what is safe to retry) and loads the answer into the response model.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import quote
 
-from .._errors import APIStatusError, LinqUsageError, ResponseValidationError
+from .._errors import LinqUsageError, ResponseValidationError
 from .._model import WireModel, json_kind, load, load_list, unstructure
 from .._pager import AsyncPager, Page
 from .._validation import check_no_lone_surrogates
@@ -103,7 +104,7 @@ class Resource:
         return f"<{type(self).__name__} {self._transport.base_url}>"
 
     @overload
-    async def _request(
+    def _request(
         self,
         method: str,
         route: str,
@@ -119,10 +120,10 @@ class Resource:
         final_codes: Collection[int] = ...,
         extra_body: Mapping[str, Any] | None = ...,
         secret: bool = ...,
-    ) -> M: ...
+    ) -> Awaitable[M]: ...
 
     @overload
-    async def _request(
+    def _request(
         self,
         method: str,
         route: str,
@@ -138,9 +139,9 @@ class Resource:
         final_codes: Collection[int] = ...,
         extra_body: Mapping[str, Any] | None = ...,
         secret: bool = ...,
-    ) -> None: ...
+    ) -> Awaitable[None]: ...
 
-    async def _request(
+    def _request(
         self,
         method: str,
         route: str,
@@ -156,7 +157,7 @@ class Resource:
         final_codes: Collection[int] = (),
         extra_body: Mapping[str, Any] | None = None,
         secret: bool = False,
-    ) -> M | None:
+    ) -> Awaitable[M | None]:
         """Do one endpoint's round trip.
 
         Args:
@@ -207,50 +208,24 @@ class Resource:
                 holder[key_at[-1]] = idempotency_key
             elif key_header and idempotency_key is None:
                 idempotency_key = mint_idempotency_key()
-        data: Any = None
-        outer: Any = None
-        try:
-            try:
-                data = await self._transport.request(
-                    method,
-                    path,
-                    body=payload,
-                    query=query,
-                    idempotency_key=idempotency_key,
-                    key_header=key_header,
-                    safe_reason=safe_reason,
-                    accept="*/*" if cast_to is None else accept,
-                    final_codes=final_codes,
-                    secret=secret,
-                )
-            except ResponseValidationError:
-                # The transport decodes every 2xx body and raises this for one that is not
-                # JSON. An ignored answer was asked for with Accept: */*: any body means
-                # success (an error would invite a repeat of a call unsafe to repeat).
-                if cast_to is None:
-                    return None
-                raise
-            if cast_to is None:
-                return None
-            label = f"{method} {route}"
-            if envelope is not None:
-                outer = data
-                data = _unwrap(outer, envelope, label)
-                if carry and type(data) is dict:
-                    for key in carry:
-                        if key not in data and key in outer:
-                            data[key] = outer[key]
-            return load(data, cast_to, label)
-        except (APIStatusError, ResponseValidationError) as exc:
-            if not secret:
-                raise
-            failure = exc
-        # A secret route's error is raised afresh, outside the handler (so nothing is
-        # chained) and without the frames below, whose locals held the answer (the raw
-        # body, the decoded JSON); this frame lets go of it first.
-        data = outer = None
-        failure.__cause__ = failure.__context__ = None
-        raise failure.with_traceback(None)
+        then = None
+        if cast_to is not None:
+            then = functools.partial(_finish, cast_to, f"{method} {route}", envelope, carry)
+        # The transport's coroutine itself is what the endpoint awaits: the call is checked
+        # and its body built here, before anything is sent, at no extra coroutine layer.
+        return self._transport.request(
+            method,
+            path,
+            body=payload,
+            query=query,
+            idempotency_key=idempotency_key,
+            key_header=key_header,
+            safe_reason=safe_reason,
+            accept="*/*" if cast_to is None else accept,
+            final_codes=final_codes,
+            secret=secret,
+            then=then,
+        )
 
     async def _request_list(
         self,
@@ -335,6 +310,21 @@ class Resource:
             return Page(items, None if done else str(offset + len(items)), fetch)
 
         return AsyncPager(fetch, label)
+
+
+def _finish(
+    cast_to: type[M], label: str, envelope: str | None, carry: tuple[str, ...], data: Any
+) -> M:
+    """Load an answer into ``cast_to``: unwrapped from ``envelope``, with ``carry`` keys of
+    the wrapping object copied in when the inner one lacks them."""
+    if envelope is not None:
+        outer = data
+        data = _unwrap(outer, envelope, label)
+        if carry and type(data) is dict:
+            for key in carry:
+                if key not in data and key in outer:
+                    data[key] = outer[key]
+    return load(data, cast_to, label)
 
 
 def _unwrap(data: Any, envelope: str, label: str) -> Any:
