@@ -43,6 +43,7 @@ import cattrs
 from cattrs.preconf.json import make_converter
 
 from ._errors import ResponseValidationError
+from ._secret import is_secret, load_secret
 
 __all__ = [
     "UNSET",
@@ -789,6 +790,7 @@ converter = make_converter()
 converter.register_unstructure_hook(datetime, _unstructure_datetime)
 converter.register_unstructure_hook_factory(_is_model, _make_unstructure)
 converter.register_structure_hook(datetime, lambda value, _: _is_datetime(value, ""))
+converter.register_structure_hook_func(is_secret, load_secret)
 
 
 def unstructure(value: Any) -> Any:

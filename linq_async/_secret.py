@@ -5,9 +5,7 @@ from __future__ import annotations
 import typing
 from typing import Any, Generic, NoReturn, TypeVar
 
-from ._model import converter
-
-__all__ = ["Secret"]
+__all__ = ["Secret", "is_secret", "load_secret"]
 
 T = TypeVar("T", str, int)
 
@@ -68,11 +66,13 @@ class Secret(Generic[T]):
         return self
 
 
-def _is_secret(tp: Any) -> bool:
+def is_secret(tp: Any) -> bool:
+    """Whether ``tp`` is `Secret` (or ``Secret[...]``): the converter's hook predicate."""
     return tp is Secret or typing.get_origin(tp) is Secret
 
 
-def _load_secret(value: Any, tp: Any) -> Secret[Any]:
+def load_secret(value: Any, tp: Any) -> Secret[Any]:
+    """Wrap a decoded JSON value as the `Secret` ``tp`` says (str or int)."""
     # The message names the type only: the value is the secret.
     args = typing.get_args(tp)
     want = args[0] if args else str
@@ -80,6 +80,3 @@ def _load_secret(value: Any, tp: Any) -> Secret[Any]:
         article = "an integer" if want is int else "a string"
         raise TypeError(f"expected {article}, got {type(value).__name__}")
     return Secret(value)
-
-
-converter.register_structure_hook_func(_is_secret, _load_secret)

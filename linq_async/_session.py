@@ -12,32 +12,34 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from yarl import URL
 
-from . import _sending
 from ._errors import LinqUsageError
 from ._retry import RetryPolicy
 from ._secret import Secret
 from ._transport import Pool, Timeouts, Transport
-from ._upload import FileInput, ProgressCallback, open_source
 from ._validation import check_callback
-from .models import BroadcastReport, RecipientOutcome, SendResult, Upload
-from .resources import (
-    Attachments,
-    BlockedHandles,
-    Capability,
-    Chats,
-    ContactCard,
-    Experiences,
-    Messages,
-    PaymentRequests,
-    Payments,
-    PhoneNumbers,
-    WebhookSubscriptions,
-)
 
+# The namespaces, the models and the headline workflows are imported when first used: a
+# session is often made at import time of an application, and ``import linq_async`` stays
+# as light as the transport (see ``docs/performance.md``).
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._compose import MessageOptions
+    from ._upload import FileInput, ProgressCallback
+    from .models import BroadcastReport, RecipientOutcome, SendResult, Upload
+    from .resources import (
+        Attachments,
+        BlockedHandles,
+        Capability,
+        Chats,
+        ContactCard,
+        Experiences,
+        Messages,
+        PaymentRequests,
+        Payments,
+        PhoneNumbers,
+        WebhookSubscriptions,
+    )
 
 __all__ = ["DEFAULT_BASE_URL", "LinqSession"]
 
@@ -260,56 +262,78 @@ class LinqSession:
     @cached_property
     def attachments(self) -> Attachments:
         """Presigned upload slots and attachment metadata."""
+        from .resources import Attachments
+
         return Attachments(self._transport)
 
     @cached_property
     def chats(self) -> Chats:
         """Chats, and ``chats.messages`` for messages inside one chat."""
+        from .resources import Chats
+
         return Chats(self._transport)
 
     @cached_property
     def messages(self) -> Messages:
         """Messages by id, and sends on a line the API picks."""
+        from .resources import Messages
+
         return Messages(self._transport)
 
     @cached_property
     def phone_numbers(self) -> PhoneNumbers:
         """Your lines, their forwarding and reputation audits."""
+        from .resources import PhoneNumbers
+
         return PhoneNumbers(self._transport)
 
     @cached_property
     def contact_card(self) -> ContactCard:
         """The contact card (Name and Photo) your lines share."""
+        from .resources import ContactCard
+
         return ContactCard(self._transport)
 
     @cached_property
     def blocked_handles(self) -> BlockedHandles:
         """Handles your lines never message."""
+        from .resources import BlockedHandles
+
         return BlockedHandles(self._transport)
 
     @cached_property
     def capability(self) -> Capability:
         """iMessage and RCS capability checks."""
+        from .resources import Capability
+
         return Capability(self._transport)
 
     @cached_property
     def payment_requests(self) -> PaymentRequests:
         """Stripe checkout requests."""
+        from .resources import PaymentRequests
+
         return PaymentRequests(self._transport)
 
     @cached_property
     def payments(self) -> Payments:
         """Agent virtual-card payments, payment providers and payer handles."""
+        from .resources import Payments
+
         return Payments(self._transport)
 
     @cached_property
     def experiences(self) -> Experiences:
         """Linq app-card experiences."""
+        from .resources import Experiences
+
         return Experiences(self._transport)
 
     @cached_property
     def webhook_subscriptions(self) -> WebhookSubscriptions:
         """Where and what Linq delivers as webhooks."""
+        from .resources import WebhookSubscriptions
+
         return WebhookSubscriptions(self._transport)
 
     @classmethod
@@ -414,6 +438,9 @@ class LinqSession:
             UploadError: storage refused the upload, or the file changed while being read.
             APIStatusError: the API refused the slot request.
         """
+        from . import _sending
+        from ._upload import open_source
+
         source = open_source(file, filename=filename, content_type=content_type)
         return await _sending.upload(
             self._transport, self.attachments, source, on_progress=on_progress
@@ -462,6 +489,9 @@ class LinqSession:
             UploadError: the upload failed (no message was sent).
             APIStatusError: the API refused the slot or the message.
         """
+        from . import _sending
+        from .models import SendResult, Upload
+
         if isinstance(file, Upload):
             # Bulk loops send one Upload many times: this path is kept to the send itself
             # (chats.create checks every argument before it sends).
@@ -545,6 +575,8 @@ class LinqSession:
                 one recipient (in ``__cause__``); it carries the ``broadcast_id``, the
                 outcomes so far and the recipients never tried.
         """
+        from . import _sending
+
         return await _sending.broadcast(
             self._transport,
             self.attachments,

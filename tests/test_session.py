@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import aiohttp
 import pytest
 from _support import RECIPIENT, SENDER
@@ -234,3 +237,19 @@ async def test_a_callers_session_with_credentials_is_refused() -> None:
     async with aiohttp.ClientSession(headers={"authorization": "Bearer other"}) as client:
         with pytest.raises(LinqUsageError, match="credentials"):
             LinqSession("key", session=client)
+
+
+def test_import_loads_only_the_transport() -> None:
+    """``import linq_async`` loads no model, namespace, converter or file library until used
+    (the import goal of docs/performance.md); the names still resolve on first use."""
+    code = (
+        "import sys, linq_async\n"
+        "heavy = [m for m in sys.modules if m.startswith(('cattrs', 'aiofiles', "
+        "'linq_async.models', 'linq_async.resources', 'linq_async._model', "
+        "'linq_async.webhooks', 'linq_async.testing', 'linq_async.contrib'))]\n"
+        "assert not heavy, heavy\n"
+        "from linq_async import Chat, MessageOptions, FileInput, utf16_range\n"
+        "assert Chat.__module__ == 'linq_async.models._chats'\n"
+        "assert 'linq_async.models' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
