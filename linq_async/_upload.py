@@ -32,7 +32,9 @@ CHUNK_SIZE = 512 * 1024
 """Bytes read from disk and handed to the socket at a time."""
 
 SLOW_READ = 0.002
-"""Seconds a read of the file may take in the event loop before reads go to a thread."""
+"""Seconds a read of the file may take in the event loop before it counts as slow."""
+SLOW_READS = 3
+"""Slow reads after which the rest of a file is read in a worker thread."""
 
 ProgressCallback: TypeAlias = Callable[[int, int], Any]
 """Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs.
@@ -173,7 +175,7 @@ class _Body:
         self._source = source
         self._attachment_id = attachment_id
         self._handle: AsyncBufferedReader | None = None
-        self._in_loop = True  # until one read turns out slow (see `_read`)
+        self._slow_reads = 0  # reads that took longer than SLOW_READ (see `_read`)
         self.size = source.size
         self.sent = 0
         self.failure: UploadError | None = None
@@ -214,18 +216,20 @@ class _Body:
 
         A read from the page cache (a file just written or read, the common case) takes
         tens of microseconds: it is done right here, as a hand-written client would, since
-        handing it to a worker thread costs more CPU than the read itself. A read that
-        takes longer than `SLOW_READ` (a cold disk, a network file system) moves the rest
-        of this file's reads to a worker thread, so the event loop is blocked at most once
-        per upload attempt.
+        handing it to a worker thread costs more CPU than the read itself. Once
+        `SLOW_READS` reads have taken longer than `SLOW_READ` (a cold disk, a network file
+        system), the rest of this file's reads go to a worker thread, so the event loop is
+        blocked by slow reads only a few times per upload attempt.
         """
         raw = handle.raw  # unbuffered: either way, reads continue where the last one stopped
-        if not self._in_loop:
+        if self._slow_reads >= SLOW_READS:
             return await asyncio.get_running_loop().run_in_executor(None, _read_full, raw, want)
         started = time.perf_counter()
         chunk = _read_full(raw, want)
+        # Wall time: a read waiting on the disk uses no CPU. A busy machine can also pause
+        # the process mid-read, so one slow read is not enough to leave the loop.
         if time.perf_counter() - started > SLOW_READ:
-            self._in_loop = False
+            self._slow_reads += 1
         return chunk
 
     async def close(self) -> None:

@@ -427,8 +427,8 @@ async def test_reads_in_the_loop_or_in_a_thread_send_the_same_bytes(
     monkeypatch: pytest.MonkeyPatch,
     slow_read: float,
 ) -> None:
-    """Page-cache reads stay in the event loop; once a read counts as slow (SLOW_READ=0
-    makes every read slow) the rest go to a worker thread: the bytes stored are the same."""
+    """Page-cache reads stay in the event loop; once reads count as slow (SLOW_READ=0 makes
+    every read slow) the rest go to a worker thread: the bytes stored are the same."""
     monkeypatch.setattr(linq_async._upload, "SLOW_READ", slow_read)
     path = make_file(tmp_path, size=5 * CHUNK_SIZE + 7)
     upload = await linq.upload(path)
