@@ -396,6 +396,8 @@ class Pool:
         self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         del api_key  # no frame local holds the key in plain text
         self._callers = session
+        self.shared = session is not None
+        """Whether the ClientSession is the caller's (which its owner may close under us)."""
         self._session: aiohttp.ClientSession | None = None
         self._uploads: aiohttp.ClientSession | None = None
         self._owns_session = session is None
@@ -478,7 +480,7 @@ class Pool:
         self._calls[task] = self._calls.get(task, 0) + 1
         session = self._session
         assert session is not None
-        if session.closed:  # the caller closed their own session under us
+        if self._callers is not None and session.closed:  # closed by its owner, under us
             self.end(task)
             raise self.closed_error(caller=True)
         return session
@@ -935,7 +937,7 @@ class Transport:
                 elif pool.state == "closed":
                     lanes.release()
                     raise pool.closed_error(in_flight=True)
-                if session.closed:
+                if pool.shared and session.closed:
                     # A caller's ClientSession, closed by its owner since the call began (or
                     # while it waited to retry): aiohttp would raise a bare RuntimeError.
                     lanes.release()
@@ -1305,6 +1307,10 @@ def _log_attempt(
     )
 
 
+# One encoder: json.dumps with any non-default option builds a new JSONEncoder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def encode_json(body: Any) -> bytes:
     """A request body as strict JSON (UTF-8, no NaN, no lone surrogates, compact).
 
@@ -1312,7 +1318,7 @@ def encode_json(body: Any) -> bytes:
         LinqUsageError: the body holds what strict JSON cannot carry, named by its place.
     """
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return _ENCODER.encode(body).encode()
     except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
         pass
     check_json_body(body)  # raises, naming the value
