@@ -691,7 +691,7 @@ def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
         if isinstance(wire, tuple):
             nested.append((field.name, wire))
             continue
-        hook = _dump_hook_for(hints[field.name])
+        hook = _dump_hook_for(hints[field.name], none_left_out=field.default is None)
         value = "v"
         if hook is not None:
             namespace[f"h{index}"] = hook
@@ -747,8 +747,12 @@ def _dump_list(value: Any) -> list[Any]:
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _dump_hook_for(tp: Any) -> Callable[[Any], Any] | None:
-    """How a field of type ``tp`` is unstructured (``None``: copied as it is)."""
+def _dump_hook_for(tp: Any, *, none_left_out: bool = False) -> Callable[[Any], Any] | None:
+    """How a field of type ``tp`` is unstructured (``None``: copied as it is).
+
+    ``none_left_out``: the field is left off the wire when ``None`` (its default), so the
+    hook never sees ``None`` and needs no check for it.
+    """
     if tp in _PLAIN or tp is Any or tp is object:
         return None
     origin = typing.get_origin(tp)
@@ -759,10 +763,10 @@ def _dump_hook_for(tp: Any) -> Callable[[Any], Any] | None:
             return None
         if len(members) == 1:
             inner = _dump_hook_for(members[0])
-            if inner is None or len(members) == len(args):
+            if inner is None or len(members) == len(args) or none_left_out:
                 return inner
             return functools.partial(_optional_dump, inner)
-        return _optional_dump_any
+        return dump if none_left_out else _optional_dump_any
     if origin is tuple or origin is list:
         items = args[:1] if len(args) == 2 and args[1] is Ellipsis else args
         if all(item in _PLAIN for item in items):
@@ -795,6 +799,9 @@ converter.register_structure_hook_func(is_secret, load_secret)
 
 def unstructure(value: Any) -> Any:
     """Turn a model (or a list of them) into JSON-ready data, leaving unset options out."""
+    function = _DUMPERS.get(value.__class__)  # a request body's, once made: no dispatch
+    if function is not None:
+        return function(value)
     return converter.unstructure(value)
 
 

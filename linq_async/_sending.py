@@ -51,6 +51,19 @@ from .models import (
 )
 from .resources import Attachments, Chats
 
+# (SendResult, Upload and open_source are re-exported for LinqSession's use.)
+__all__ = [
+    "SendResult",
+    "Upload",
+    "broadcast",
+    "broadcast_key",
+    "check_reuse",
+    "open_source",
+    "upload",
+    "upload_and_send",
+    "with_media",
+]
+
 logger = logging.getLogger("linq_async")
 
 _BROADCAST_NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
@@ -135,7 +148,8 @@ async def upload_and_send(
 ) -> SendResult:
     """Check everything locally, upload the file, then create the chat message.
 
-    (An `Upload` already made needs none of this: `send_upload` sends it.) With the caller's
+    (An `Upload` already made needs none of this: `LinqSession.upload_and_send` sends it
+    with `with_media`.) With the caller's
     own idempotency key, a repeat of an earlier call is answered with the earlier message,
     which references the earlier upload: this call's upload is then deleted (no orphan is
     left) and the result names the attachment the message references.

@@ -43,6 +43,21 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE_URL", "LinqSession"]
 
+if TYPE_CHECKING:
+    from . import _sending
+else:
+    _sending = None  # the headline workflows: imported on first use, by _import_sending
+
+
+def _import_sending() -> None:
+    """Import ``_sending`` into this module's globals (a function-level ``from . import``
+    would cost an import-system call on every send)."""
+    global _sending
+    from . import _sending as module
+
+    _sending = module
+
+
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 """The production API root; paths such as ``/v3/chats`` are appended to it."""
 
@@ -438,10 +453,9 @@ class LinqSession:
             UploadError: storage refused the upload, or the file changed while being read.
             APIStatusError: the API refused the slot request.
         """
-        from . import _sending
-        from ._upload import open_source
-
-        source = open_source(file, filename=filename, content_type=content_type)
+        if _sending is None:
+            _import_sending()
+        source = _sending.open_source(file, filename=filename, content_type=content_type)
         return await _sending.upload(
             self._transport, self.attachments, source, on_progress=on_progress
         )
@@ -489,10 +503,9 @@ class LinqSession:
             UploadError: the upload failed (no message was sent).
             APIStatusError: the API refused the slot or the message.
         """
-        from . import _sending
-        from .models import SendResult, Upload
-
-        if isinstance(file, Upload):
+        if _sending is None:
+            _import_sending()
+        if isinstance(file, _sending.Upload):
             # Bulk loops send one Upload many times: this path is kept to the send itself
             # (chats.create checks every argument before it sends).
             _sending.check_reuse(content_type, filename)
@@ -500,7 +513,7 @@ class LinqSession:
             created = await self.chats.create(
                 from_=from_, to=to, **_sending.with_media(options, file.attachment_id)
             )
-            return SendResult(upload=file, chat=created.chat, message=created.message)
+            return _sending.SendResult(upload=file, chat=created.chat, message=created.message)
         return await _sending.upload_and_send(
             self._transport,
             self.attachments,
@@ -575,8 +588,8 @@ class LinqSession:
                 one recipient (in ``__cause__``); it carries the ``broadcast_id``, the
                 outcomes so far and the recipients never tried.
         """
-        from . import _sending
-
+        if _sending is None:
+            _import_sending()
         return await _sending.broadcast(
             self._transport,
             self.attachments,

@@ -473,10 +473,14 @@ class Pool:
             )
         return LinqClosedError("this LinqSession is closed; create a new one")
 
-    def begin(self) -> aiohttp.ClientSession:
-        """Count a call in flight (until `end`) and return the API ClientSession."""
+    def begin(self, task: object = _CURRENT) -> aiohttp.ClientSession:
+        """Count a call in flight (until `end`) and return the API ClientSession.
+
+        ``task``: the current task, when the caller has it already (then passed to `end`).
+        """
         self.ready()
-        task = asyncio.current_task()
+        if task is _CURRENT:
+            task = asyncio.current_task()
         self._calls[task] = self._calls.get(task, 0) + 1
         session = self._session
         assert session is not None
@@ -909,7 +913,8 @@ class Transport:
             ResponseValidationError: a 2xx body that is not JSON.
         """
         pool = self.pool
-        session = pool.begin()
+        task = asyncio.current_task()
+        session = pool.begin(task)
         try:
             url = URL(pool.base_url + path, encoded=True)
             if query:
@@ -1012,7 +1017,7 @@ class Transport:
                 self._log_retry(method, path, retry_number, delay, error)
                 await self._pause(delay)
         finally:
-            pool.end()
+            pool.end(task)
 
     def _next_delay(
         self, retry_number: int, started: float, retry_after: float | None

@@ -121,8 +121,7 @@ def check_string(value: object, *, what: str) -> str:
     """Return ``value`` if it is a non-empty string without lone surrogates."""
     if not isinstance(value, str) or not value:
         raise LinqUsageError(f"{what} must be a non-empty string, got {value!r}")
-    check_no_lone_surrogates(value, what=what)
-    return value
+    return value if value.isascii() else check_no_lone_surrogates(value, what=what)
 
 
 def check_optional_string(value: object, *, what: str) -> str | None:

@@ -132,11 +132,11 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 def _decorations(
     value: Iterable[TextDecoration] | None,
 ) -> tuple[TextDecoration, ...] | None:
-    return _items(value, TextDecoration, "text_decorations")
+    return None if value is None else _items(value, TextDecoration, "text_decorations")
 
 
 def _stickers(value: Iterable[InlineSticker] | None) -> tuple[InlineSticker, ...] | None:
-    return _items(value, InlineSticker, "inline_stickers")
+    return None if value is None else _items(value, InlineSticker, "inline_stickers")
 
 
 @attrs.frozen(kw_only=True)
