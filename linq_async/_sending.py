@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import uuid
@@ -130,7 +131,15 @@ def with_media(options: Mapping[str, Any], attachment_id: str) -> dict[str, Any]
     extra: list[Part] = list(parts) if isinstance(parts, (list, tuple)) else []
     if parts is not None and not isinstance(parts, (list, tuple)):
         compose(options)  # raises the usage error for the malformed parts
-    return {**options, "parts": [*extra, MediaPart(attachment_id=attachment_id)]}
+    media = _media_part(attachment_id) if type(attachment_id) is str else None
+    return {**options, "parts": [*extra, media or MediaPart(attachment_id=attachment_id)]}
+
+
+@functools.lru_cache(maxsize=64)
+def _media_part(attachment_id: str) -> MediaPart:
+    """The media part of an attachment, checked once: a bulk loop sends one `Upload` many
+    times (parts are frozen, so one object serves every message)."""
+    return MediaPart(attachment_id=attachment_id)
 
 
 async def upload_and_send(
