@@ -158,10 +158,10 @@ async def upload_and_send(
     """Check everything locally, upload the file, then create the chat message.
 
     (An `Upload` already made needs none of this: `LinqSession.upload_and_send` sends it
-    with `with_media`.) With the caller's
-    own idempotency key, a repeat of an earlier call is answered with the earlier message,
-    which references the earlier upload: this call's upload is then deleted (no orphan is
-    left) and the result names the attachment the message references.
+    with `with_media`.) With the caller's own idempotency key, a repeat of an earlier call
+    is answered with the earlier message, which references the earlier upload: this call's
+    upload is then deleted (no orphan is left) and the result names the attachment the
+    message references.
     """
     check_phone(from_, what="from_")
     recipients = check_recipients(to)
