@@ -27,7 +27,8 @@ from linq_async.models import RecipientOutcome
 from linq_async.testing import FakeLinqServer
 
 REPO = Path(__file__).resolve().parents[1]
-TIMEOUT = 30.0
+# Each wait on a CLI subprocess; two of them stay under pytest-timeout's 60 s.
+TIMEOUT = 25.0
 PDF_SIZE = 200_009
 
 
@@ -48,6 +49,7 @@ def make_env(**variables: str) -> dict[str, str]:
     """The current environment without any LINQ_* variable, plus ``variables``."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("LINQ_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONFAULTHANDLER"] = "1"  # SIGABRT from `finish` prints where a hung CLI is
     env.update(variables)
     return env
 
@@ -68,9 +70,24 @@ async def start_cli(*args: str, env: dict[str, str]) -> asyncio.subprocess.Proce
 
 
 async def finish(proc: asyncio.subprocess.Process) -> Result:
-    """Wait for a started CLI to exit and collect its output."""
-    out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
-    return Result(proc.returncode, out.decode(), err.decode())
+    """Wait for a started CLI to exit and collect its output.
+
+    A CLI still running after `TIMEOUT` is sent SIGABRT, so that faulthandler prints every
+    thread's stack on its stderr, and the test fails with that stderr: no process is left
+    behind, and the hang says where it was.
+    """
+    communicating = asyncio.ensure_future(proc.communicate())
+    done, _ = await asyncio.wait([communicating], timeout=TIMEOUT)
+    if done:
+        out, err = communicating.result()
+        return Result(proc.returncode, out.decode(), err.decode())
+    proc.send_signal(signal.SIGABRT)
+    try:
+        _, err = await asyncio.wait_for(communicating, 5)
+    except asyncio.TimeoutError:  # not the builtin TimeoutError on 3.10
+        proc.kill()
+        _, err = await communicating
+    pytest.fail(f"the CLI did not exit within {TIMEOUT} s; its stderr:\n{err.decode()}")
 
 
 async def run_cli(*args: str, env: dict[str, str]) -> Result:
@@ -413,10 +430,13 @@ async def test_demo_runs_without_a_key() -> None:
 
 async def test_ctrl_c_exits_130_without_a_traceback() -> None:
     """SIGINT while a request is in flight exits 130 with one 'interrupted' line."""
-    connected = asyncio.Event()
+    requested = asyncio.Event()
 
     async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connected.set()
+        # The request line proves the client is this test's CLI, mid-request (a stray
+        # client of an earlier test could reach a reused port first).
+        if (await reader.readline()).startswith(b"POST /api/partner/v3/chats "):
+            requested.set()
         await reader.read()  # never answer; return once the client hangs up
         writer.close()
 
@@ -426,14 +446,14 @@ async def test_ctrl_c_exits_130_without_a_traceback() -> None:
         env = make_env(LINQ_API_KEY="k", LINQ_BASE_URL=f"http://127.0.0.1:{port}/api/partner")
         proc = await start_cli("send", "--from", SENDER, "--to", RECIPIENT, "--text", "hi", env=env)
         try:
-            await asyncio.wait_for(connected.wait(), TIMEOUT)
+            await asyncio.wait_for(requested.wait(), TIMEOUT)
         finally:
             proc.send_signal(signal.SIGINT)
             result = await finish(proc)
     finally:
         server.close()
         await server.wait_closed()
-    assert result.code == 130
+    assert result.code == 130, result
     assert result.err == "linq-async: interrupted\n"
 
 
