@@ -431,13 +431,15 @@ async def test_demo_runs_without_a_key() -> None:
 async def test_ctrl_c_exits_130_without_a_traceback() -> None:
     """SIGINT while a request is in flight exits 130 with one 'interrupted' line."""
     requested = asyncio.Event()
+    writers: list[asyncio.StreamWriter] = []
 
     async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
         # The request line proves the client is this test's CLI, mid-request (a stray
         # client of an earlier test could reach a reused port first).
         if (await reader.readline()).startswith(b"POST /api/partner/v3/chats "):
             requested.set()
-        await reader.read()  # never answer; return once the client hangs up
+            await reader.read()  # never answer; return once the client hangs up
         writer.close()
 
     server = await asyncio.start_server(hang, "127.0.0.1", 0)
@@ -452,6 +454,8 @@ async def test_ctrl_c_exits_130_without_a_traceback() -> None:
             result = await finish(proc)
     finally:
         server.close()
+        for writer in writers:  # wait_closed waits for every connection (3.12.1+)
+            writer.close()
         await server.wait_closed()
     assert result.code == 130, result
     assert result.err == "linq-async: interrupted\n"
