@@ -11,9 +11,11 @@ import datetime as dt
 import hashlib
 import json
 import re
+import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -1320,6 +1322,34 @@ async def test_drop_upload_cuts_the_body(api: _Api, fake: FakeLinqServer) -> Non
     assert (await _put(api.http, slot, _zeros(size)))[0] == 200
     assert record.status == "complete"
     assert record.upload_attempts == 2
+
+
+class _SlowExecutor(ThreadPoolExecutor):
+    """A default executor whose every job starts 0.2 s late, as on a loaded machine."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def late() -> Any:
+            time.sleep(0.2)
+            return fn(*args, **kwargs)
+
+        return super().submit(late)
+
+
+async def test_a_dropped_upload_is_recorded_before_the_client_sees_it(
+    api: _Api, fake: FakeLinqServer
+) -> None:
+    """The record is final when the client's error arrives, however slow the clean-up.
+
+    The fake's file clean-up runs in the default executor (aiofiles); made slow here, an
+    await after the abort would let the client look before the drop is recorded.
+    """
+    asyncio.get_running_loop().set_default_executor(_SlowExecutor(max_workers=2))
+    slot = await api.slot(size=MIB)
+    fake.drop_upload(after_bytes=64 * 1024)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await _put(api.http, slot, _zeros(MIB))
+    entry = fake.requests[-1]
+    assert (entry.site, entry.method, entry.dropped) == ("storage", "PUT", True)
 
 
 async def test_reset_faults_forgets_queued_faults(api: _Api, fake: FakeLinqServer) -> None:

@@ -341,7 +341,7 @@ class BuiltinStorage:
         # leaves the previous one in place, as on S3.
         part = self._files() / f"{attachment.id}.{secrets.token_hex(4)}.part"
         out = None
-        kept = False
+        kept = discarded = False
         try:
             try:
                 # Streamed: memory stays at one network read, whatever the upload size.
@@ -364,10 +364,11 @@ class BuiltinStorage:
             except (ConnectionError, HttpProcessingError) as exc:
                 raise S3Error(400, "IncompleteBody", _incomplete(received, attachment)) from exc
             if drop_after is not None:
-                # Clean up first: once the connection is aborted the client moves on, and
-                # the records must be final by then.
+                # Clean up first and abort last, with no await after it (the `finally` below
+                # has nothing left to do): once the connection is aborted the client moves
+                # on, and the records must be final by then.
                 await _discard(out, part)
-                out = None
+                discarded = True
                 return _abort(request)
             if out is None or received != attachment.size_bytes:
                 raise S3Error(400, "IncompleteBody", _incomplete(received, attachment))
@@ -376,7 +377,7 @@ class BuiltinStorage:
             await aiofiles.os.replace(part, self._files() / attachment.id)
             kept = True
         finally:
-            if not kept:
+            if not (kept or discarded):
                 await _discard(out, part)
         attachment.status = "complete"
         attachment.sha256 = sha256.hexdigest()
