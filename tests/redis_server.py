@@ -3,7 +3,7 @@
 Three ways to get one, tried in this order by the session fixture :func:`redis_url`:
 
 1. ``LINQ_ASYNC_REDIS_URL`` names an already running server (``redis://127.0.0.1:PORT/0``);
-   ``.ci/start-redis`` starts one to share between test runs (``python -m tests.redis_server
+   ``.ci/start-redis`` starts one to share between test runs (``python tests/redis_server.py
    start``); CI needs none: each test session starts its own (step 2).
 2. Else, if a server binary is installed, one is started for the test session and stopped at
    its end. The binary is ``LINQ_ASYNC_REDIS_SERVER`` if set, else the ``valkey-server`` the
@@ -20,18 +20,16 @@ developer's own Redis named in ``LINQ_ASYNC_REDIS_URL`` is never wiped.
 
 Command line (used by ``.ci/start-redis``)::
 
-    python -m tests.redis_server start [--env-file F] [--state-file S]  # prints export lines
-    python -m tests.redis_server stop [--state-file S]
+    python tests/redis_server.py start [--env-file F] [--state-file S]  # prints export lines
+    python tests/redis_server.py stop [--state-file S]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import json
 import os
-import shlex
 import shutil
 import signal
 import socket
@@ -43,7 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_servers import unavailable
+from real_servers import command_parser, print_exports, read_state, stop_recorded, unavailable
 
 __all__ = ["RedisServer", "find_server", "redis_url"]
 
@@ -264,13 +262,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
     state = {"pid": server.proc.pid, "workdir": server.workdir, "binary": binary}
     state_file = Path(args.state_file or Path(str(server.workdir)) / "state.json")
     state_file.write_text(json.dumps(state), "utf-8")
-    env = {ENV_URL: url, ENV_STATE: str(state_file.resolve())}
-    lines = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
-    if args.env_file:
-        fd = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(lines)
-    sys.stdout.write(lines)
+    print_exports({ENV_URL: url, ENV_STATE: str(state_file.resolve())}, args.env_file)
     print(
         f"redis_server: {os.path.basename(binary)} pid {server.proc.pid} at {url}",
         file=sys.stderr,
@@ -281,53 +273,17 @@ def _cmd_start(args: argparse.Namespace) -> int:
 
 def _cmd_stop(args: argparse.Namespace) -> int:
     state_path = args.state_file or os.environ.get(ENV_STATE, "")
-    if not state_path or not os.path.exists(state_path):
-        print(f"redis_server: no state file {state_path!r}; nothing to stop", file=sys.stderr)
-        return 0
-    state = json.loads(Path(state_path).read_text("utf-8"))
-    pid = int(state["pid"])
-    try:  # only signal the pid if it is still the server we started
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        cmdline = ""
-    # The server rewrites its title to "<path> <host>:<port>", so split on spaces too.
-    program = cmdline.replace("\0", " ").split(" ", 1)[0]
-    if os.path.basename(program) in _NAMES:
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
-            for _ in range(100):
-                if not os.path.exists(f"/proc/{pid}") or _is_zombie(pid):
-                    break
-                time.sleep(0.05)
-            else:
-                continue
-            break
-    if state.get("workdir"):
-        shutil.rmtree(state["workdir"], ignore_errors=True)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(state_path)
+    state = read_state(state_path, "redis_server")
+    if state is not None:
+        stop_recorded(state, state_path, programs=_NAMES, signals=(signal.SIGTERM, signal.SIGKILL))
     return 0
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def main(argv: list[str] | None = None) -> int:
     """``start`` or ``stop`` a detached Redis (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m tests.redis_server", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="start a server and print export lines")
-    start.add_argument("--env-file", help="also write the export lines to this file")
-    start.add_argument("--state-file", help="where to record the pid and directory (for stop)")
-    start.add_argument("--timeout", type=float, default=START_TIMEOUT)
-    stop = sub.add_parser("stop", help="stop the server that start left running")
-    stop.add_argument("--state-file", help=f"default: ${ENV_STATE}")
+    parser, _ = command_parser(
+        "redis_server.py", __doc__, start_timeout=START_TIMEOUT, state_variable=ENV_STATE
+    )
     args = parser.parse_args(argv)
     return _cmd_start(args) if args.command == "start" else _cmd_stop(args)
 

