@@ -131,7 +131,8 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
             "ok": True,
             "campaign_id": campaign_id,
             "recipients": report.recipients,
-            "duplicates": report.duplicates,
+            # Rows the CSV repeated (skipped here), plus any the producer still found.
+            "duplicates": duplicates + report.duplicates,
             "enqueued": report.enqueued,
             "already_queued": report.already_queued,
             "already_sent": report.already_sent,

@@ -370,8 +370,13 @@ async def test_cli_status_and_usage_errors(
         assert out == ""  # refused before the campaign id is printed
     assert not await redis.exists(f"linq-async:campaign:{{{cid}}}")
 
-    code, out, err = await procs.cli(*base, "--text", "Hi", base_url=fake.base_url)
+    # One row repeated: skipped, and counted in the JSON report as on stderr.
+    recipients_csv(tmp_path, ["+15550000001", "+15550000002", "+15550000001"])
+    code, out, err = await procs.cli("--json", *base, "--text", "Hi", base_url=fake.base_url)
     assert code == 0, err
+    started = json.loads(out.splitlines()[-1])
+    assert (started["recipients"], started["duplicates"], started["enqueued"]) == (2, 1, 2)
+    assert "1 duplicate row(s)" in err
     code, out, err = await procs.cli("campaign", "status", cid, base_url=fake.base_url)
     assert code == 0, err
     assert out.splitlines()[1:5] == ["total       2", "sent        0", "failed      0",
