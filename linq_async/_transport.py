@@ -1225,7 +1225,7 @@ class Transport:
             async with session.get(
                 URL(url.reveal(), encoded=url.reveal().isascii()),
                 headers={"Accept": "*/*"},
-                timeout=self.timeouts.upload(),
+                timeout=self._upload_timeout,
                 raise_for_status=False,
             ) as resp:
                 status, reason = resp.status, resp.reason
