@@ -731,8 +731,10 @@ _DUMPERS: dict[type[Any], Callable[[Any], Any]] = {}
 def dump(value: Any) -> Any:
     """Unstructure one value by its own class (a model of any kind, or anything cattrs knows).
 
-    A model's generated function is called directly once it exists; the first call (and
-    any other value) goes through the converter, which generates and registers it.
+    Public as `unstructure`: turns a model (or a list of them) into JSON-ready data, leaving
+    unset options out. A model's generated function is called directly once it exists (no
+    dispatch); the first call (and any other value) goes through the converter, which
+    generates and registers it.
     """
     function = _DUMPERS.get(value.__class__)
     if function is not None:
@@ -797,12 +799,8 @@ converter.register_structure_hook(datetime, lambda value, _: _is_datetime(value,
 converter.register_structure_hook_func(is_secret, load_secret)
 
 
-def unstructure(value: Any) -> Any:
-    """Turn a model (or a list of them) into JSON-ready data, leaving unset options out."""
-    function = _DUMPERS.get(value.__class__)  # a request body's, once made: no dispatch
-    if function is not None:
-        return function(value)
-    return converter.unstructure(value)
+unstructure = dump
+"""Turn a model (or a list of them) into JSON-ready data, leaving unset options out (`dump`)."""
 
 
 def unknown_keys(data: Any, cls: type[Any], *, where: str = "") -> list[str]:
