@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from _support import SleepRecorder
-from redis_server import redis_url  # noqa: F401  (the session-wide real Redis fixture)
+from redis_server import redis, redis_url  # noqa: F401  (a real Redis: the session's URL, a pool)
 from s3_server import s3_target  # noqa: F401  (the session-wide real S3 fixture)
 
 from linq_async import LinqSession, RetryPolicy

@@ -37,11 +37,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from real_servers import command_parser, print_exports, read_state, stop_recorded, unavailable
+
+if TYPE_CHECKING:
+    from arq import ArqRedis
 
 __all__ = ["RedisServer", "find_server", "redis_url"]
 
@@ -241,6 +245,16 @@ def redis_url() -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[ArqRedis]:
+    """An arq Redis pool on `redis_url`, closed after the test."""
+    from linq_async.contrib.arq import connect  # the `arq` extra: only tests that ask load it
+
+    pool = await connect(redis_url)
+    yield pool
+    await pool.aclose()
 
 
 # --- command line, for CI -----------------------------------------------------------------

@@ -12,7 +12,6 @@ import asyncio
 import json
 import math
 import os
-import socket
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _support import RECIPIENT, SENDER, SleepRecorder, api_requests
+from _support import RECIPIENT, SENDER, SleepRecorder, api_requests, free_port
 
 from linq_async import (
     CreatedWebhookSubscription,
@@ -541,15 +540,7 @@ async def test_a_progress_callback_that_is_not_callable_is_refused_before_any_re
     assert not os.listdir(tmp_path)
 
 
-# Defects in linq_async/_transport.py, which another helper is reworking: recorded here,
-# expected to fail until that rework lands.
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+# The transport: closing, lanes and errors under odd use.
 
 
 async def test_a_refused_connection_keeps_the_api_key_out_of_the_traceback(
@@ -587,7 +578,7 @@ async def test_calls_racing_close_raise_linq_closed_error(fake: FakeLinqServer) 
     assert all(isinstance(outcome, LinqClosedError) for outcome in outcomes), outcomes
 
 
-# Defects in _session.py, _sending.py and _upload.py (being reworked by another helper).
+# LinqSession's own flows: upload, upload_and_send and broadcast under odd input.
 
 
 async def test_session_upload_refuses_a_non_callable_progress_before_any_request(

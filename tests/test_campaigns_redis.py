@@ -14,7 +14,7 @@ import random
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +52,6 @@ pytestmark = [
 
 CLAIMER = Path(__file__).with_name("_dedupe_claimer.py")
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[ArqRedis]:
-    pool = await connect(redis_url)
-    yield pool
-    await pool.aclose()
 
 
 @pytest.fixture

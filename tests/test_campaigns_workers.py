@@ -31,7 +31,7 @@ from aiohttp import web
 from arq.connections import ArqRedis
 from redis_server import RedisServer, find_server
 
-from linq_async.contrib.arq import campaign_status, connect
+from linq_async.contrib.arq import campaign_status
 from linq_async.contrib.redis import CampaignStatus
 from linq_async.testing import FakeLinqServer
 
@@ -112,13 +112,6 @@ class HoldingProxy:
             return web.Response(status=status, body=data, headers=kept)
 
         return forward
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[ArqRedis]:
-    pool = await connect(redis_url)
-    yield pool
-    await pool.aclose()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 import pytest
-from _support import RECIPIENT, SENDER
+from _support import RECIPIENT, SENDER, free_port
 
 from linq_async import LinqSession
 from linq_async._cli import _Progress
@@ -373,13 +373,6 @@ async def test_broadcast_rejects_a_bad_csv_row(
 
 
 # fake-server, demo, Ctrl-C
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_fake_server_serves_other_clients_until_sigint() -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _support import RECIPIENT, SENDER, SleepRecorder, api_requests
+from _support import RECIPIENT, SENDER, SleepRecorder, api_requests, caught
 from aiohttp import web
 from test_cli import finish, make_env, run_cli, start_cli
 
@@ -100,15 +100,6 @@ def storage_requests(fake: FakeLinqServer) -> list[RecordedRequest]:
 async def within(awaitable: Awaitable[Any], seconds: float = 60.0) -> Any:
     """Await, but fail the test instead of hanging (never a timing assertion)."""
     return await asyncio.wait_for(awaitable, seconds)
-
-
-async def caught(awaitable: Awaitable[Any]) -> BaseException:
-    """The exception ``awaitable`` raises (its traceback starts here, not in the test)."""
-    try:
-        await awaitable
-    except BaseException as exc:  # the test inspects whatever it was
-        return exc
-    raise AssertionError("no exception was raised")
 
 
 class StandInStorage:

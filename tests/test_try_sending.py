@@ -11,13 +11,12 @@ import contextlib
 import datetime as dt
 import functools
 import os
-from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from _support import RECIPIENT, SENDER, SleepRecorder, api_requests
+from _support import RECIPIENT, SENDER, SleepRecorder, api_requests, caught
 from aiohttp import web
 from test_cli import make_env, run_cli
 from test_field_faults import assert_keeps_secrets
@@ -39,16 +38,6 @@ from linq_async import (
 )
 from linq_async._model import load
 from linq_async.testing import FakeLinqServer, S3Target
-
-
-async def caught(awaitable: Awaitable[Any]) -> BaseException:
-    """The exception ``awaitable`` raises."""
-    try:
-        await awaitable
-    except BaseException as exc:  # the test inspects whatever it was
-        return exc
-    raise AssertionError("no exception was raised")
-
 
 # Callbacks written as coroutines
 

@@ -9,9 +9,9 @@ import sys
 import time
 from typing import Any
 
-from _support import RECIPIENT, SENDER
+from _support import RECIPIENT, SENDER, free_port
 from aiohttp import web
-from test_cli import REPO, TIMEOUT, Result, finish, free_port, make_env
+from test_cli import REPO, TIMEOUT, Result, finish, make_env
 
 from linq_async import LinqSession
 from linq_async.testing import FakeLinqServer

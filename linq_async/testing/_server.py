@@ -101,14 +101,14 @@ class FakeLinqServer:
         webhook_sleep: How the retry waits are slept (``asyncio.sleep``); pass a recorder
             so tests wait for nothing.
         webhook_clock: The Unix time deliveries are signed with (``time.time``).
-
-    Webhooks: subscriptions made through the API (or `FakeWebhooks.subscribe`) get signed
-    deliveries POSTed to their target URL whenever the fake's state changes (``message.sent``
-    on every send, ``message.received`` from `receive_message` ...); see `webhooks`.
         sign_content_type: Whether upload slots require and sign a ``Content-Type`` (the
             default). With ``False`` their ``required_headers`` hold only
             ``Content-Length``, and the built-in storage refuses a PUT that carries any
             ``Content-Type``, as a URL signed over an empty content type does.
+
+    Webhooks: subscriptions made through the API (or `FakeWebhooks.subscribe`) get signed
+    deliveries POSTed to their target URL whenever the fake's state changes (``message.sent``
+    on every send, ``message.received`` from `receive_message` ...); see `webhooks`.
 
     Raises:
         ValueError: ``api_key`` is empty, ``upload_ttl`` is out of range, both
