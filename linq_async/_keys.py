@@ -10,7 +10,7 @@ import hashlib
 import uuid
 
 from ._errors import LinqUsageError
-from ._validation import check_handle, check_no_lone_surrogates
+from ._validation import check_handle, check_no_lone_surrogates, recipient_key
 
 __all__ = [
     "MAX_CAMPAIGN_ID_CHARS",
@@ -55,9 +55,8 @@ def canonical_recipient(recipient: str) -> str:
     Raises:
         LinqUsageError: ``recipient`` is neither an E.164 phone number nor an email address.
     """
-    handle = check_handle(recipient, what="recipient")
     # The email pattern is ASCII-only, so str.lower() cannot change its length or meaning.
-    return handle.lower() if "@" in handle else handle
+    return recipient_key(check_handle(recipient, what="recipient"))
 
 
 def campaign_key(campaign_id: str, recipient: str) -> str:
