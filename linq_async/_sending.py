@@ -67,7 +67,6 @@ __all__ = [
 
 logger = logging.getLogger("linq_async")
 
-_BROADCAST_NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
 MAX_CONCURRENCY = 256
 
 # Errors that are not about one recipient: every other send would fail the same way. A
