@@ -634,7 +634,8 @@ async def test_short_upload_body_is_incomplete(api: _Api, fake: FakeLinqServer) 
     assert answer == b"" or b"IncompleteBody" in answer
     record = fake.attachments[slot["attachment_id"]]
     assert (record.status, record.received_bytes, record.upload_attempts) == ("pending", 5, 1)
-    assert fake.requests[-1].dropped
+    # Recorded with the fake's answer: the client hung up, the fake dropped nothing.
+    assert (fake.requests[-1].status, fake.requests[-1].dropped) == (400, False)
 
 
 async def test_upload_url_accepts_only_put(api: _Api) -> None:
@@ -1367,16 +1368,68 @@ async def test_reset_faults_forgets_queued_faults(api: _Api, fake: FakeLinqServe
     "inject",
     [
         lambda fake: fake.fail_next(99),
+        lambda fake: fake.fail_next(100),  # no final answer: a client would wait forever
         lambda fake: fake.fail_next(500, times=0),
+        lambda fake: fake.fail_next(503, site="API"),
+        lambda fake: fake.fail_next(503, method=5),
+        lambda fake: fake.fail_next(503, path=5),
+        lambda fake: fake.fail_next(503, path=""),
+        lambda fake: fake.fail_next(503, body=5),
+        lambda fake: fake.fail_next(503, headers={"X-Test": 5}),
+        lambda fake: fake.fail_next(503, code=True),
+        lambda fake: fake.fail_next(503, message=5),
         lambda fake: fake.rate_limit(retry_after=-1),
         lambda fake: fake.drop_next_response(times=0),
+        lambda fake: fake.drop_next_response(site="x"),
+        lambda fake: fake.drop_next_response(method=""),
         lambda fake: fake.drop_upload(after_bytes=-1),
+        lambda fake: fake.cut_download(after_bytes=-1),
+        lambda fake: fake.cut_download(after_bytes=0, times=0),
     ],
 )
 def test_bad_fault_arguments_are_refused(inject: Any) -> None:
-    """Fault methods refuse impossible statuses, counts and sizes."""
+    """Fault methods refuse impossible statuses, counts, sizes and filters when queued."""
     with pytest.raises(ValueError):  # noqa: PT011
         inject(FakeLinqServer())
+
+
+async def test_a_large_times_is_a_count_not_a_list(api: _Api, fake: FakeLinqServer) -> None:
+    """cut_download(times=10**12) queues a counter: one download is cut, reset forgets it."""
+    attachment_id = await api.uploaded(b"x" * 1000)
+    fake.cut_download(after_bytes=10, times=10**12)
+    url = fake.attachments[attachment_id].download_url
+    with pytest.raises(aiohttp.ClientPayloadError):
+        async with api.http.get(url) as response:
+            await response.read()
+    assert fake.requests[-1].dropped
+    fake.reset_faults()
+    async with api.http.get(url) as response:
+        assert await response.read() == b"x" * 1000
+
+
+async def test_a_client_hanging_up_is_no_drop_of_the_fake(api: _Api, fake: FakeLinqServer) -> None:
+    """A PUT the client abandons mid-body is recorded with the fake's answer, not as dropped."""
+    slot = await api.slot(size=MIB)
+    record = fake.attachments[slot["attachment_id"]]
+    stalled = asyncio.Event()
+
+    async def first_chunk_then_stall() -> AsyncIterator[bytes]:
+        yield bytes(64 * 1024)
+        stalled.set()
+        await asyncio.Event().wait()  # never more: the client gives up
+        yield b""
+
+    put = asyncio.ensure_future(_put(api.http, slot, first_chunk_then_stall()))
+    await asyncio.wait_for(stalled.wait(), 10)
+    while record.received_bytes < 64 * 1024:  # noqa: ASYNC110 (the fake sets no event)
+        await asyncio.sleep(0.01)
+    put.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await put
+    await asyncio.wait_for(fake.wait_idle(), 10)
+    entry = fake.requests[-1]
+    assert (entry.site, entry.method, entry.dropped, entry.status) == ("storage", "PUT", False, 400)
+    assert record.status == "pending"
 
 
 # Recording

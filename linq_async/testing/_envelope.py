@@ -66,6 +66,22 @@ class S3Error(Exception):
         self.message = message
 
 
+_DROPPED = web.RequestKey("linq_async.testing.dropped", bool)
+
+
+def drop_connection(request: web.Request) -> None:
+    """Abort ``request``'s connection as an injected fault, and mark the request for the
+    recorder: a connection the client hung up on is not a drop of the fake's."""
+    request[_DROPPED] = True
+    if request.transport is not None:
+        request.transport.abort()
+
+
+def was_dropped(request: web.Request) -> bool:
+    """Whether `drop_connection` ended ``request``."""
+    return request.get(_DROPPED) is True
+
+
 def reason(status: int) -> str:
     """Return the standard reason phrase for ``status`` (or ``"Error"``)."""
     try:

@@ -17,7 +17,13 @@ from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._api import API_PREFIX, ApiRoutes
-from ._envelope import ApiError, api_error_response, default_api_code
+from ._envelope import (
+    ApiError,
+    api_error_response,
+    default_api_code,
+    drop_connection,
+    was_dropped,
+)
 from ._faults import FaultPlan
 from ._routes_account import FakeAccount
 from ._routes_chats import ChatsArea, FakeChatActivity, FakeLocationShare
@@ -157,6 +163,7 @@ class FakeLinqServer:
         self._builtin = BuiltinStorage(
             store=self._store,
             take_upload_drop=self._faults.take_upload_drop,
+            take_download_cut=self._faults.take_download_cut,
             sign_content_type=sign_content_type,
         )
         self._skew = dt.timedelta(0)
@@ -653,7 +660,7 @@ class FakeLinqServer:
         storage site.
 
         Args:
-            status: The HTTP status to answer with.
+            status: The HTTP status to answer with, 200 to 599 (a 1xx is no final answer).
             times: How many matching requests fail.
             code: The envelope's ``error.code``; by default the documented code for the
                 status (400: 1005, 401: 2004, 403: 2005, 404: 2001, 409: 1006, 429: 1007,
@@ -672,7 +679,9 @@ class FakeLinqServer:
             headers: Extra response headers.
 
         Raises:
-            ValueError: ``status`` or ``times`` is invalid.
+            ValueError: ``status`` or ``times`` is invalid, ``site`` is not ``"api"``,
+                ``"storage"`` or None, or another argument has the wrong type (an empty
+                string included).
         """
         self._faults.add_failure(
             status,
@@ -742,7 +751,8 @@ class FakeLinqServer:
             times: How many matching requests lose their answer.
 
         Raises:
-            ValueError: ``times`` is invalid.
+            ValueError: ``times`` is invalid, ``site`` is not ``"api"``, ``"storage"`` or
+                None, or ``method`` or ``path`` is not a non-empty string or None.
         """
         self._faults.add_drop(times=times, site=site, method=method, path=path)
 
@@ -775,10 +785,7 @@ class FakeLinqServer:
         Raises:
             ValueError: ``after_bytes`` or ``times`` is invalid.
         """
-        for name, value, low in (("after_bytes", after_bytes, 0), ("times", times, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-        self._builtin.download_cuts.extend([after_bytes] * times)
+        self._faults.add_download_cut(after_bytes=after_bytes, times=times)
 
     def expire_upload_urls(self) -> None:
         """Expire every upload URL issued so far; URLs issued later get the full TTL.
@@ -810,7 +817,6 @@ class FakeLinqServer:
     def reset_faults(self) -> None:
         """Forget every queued fault (failures, rate limits, drops and download cuts)."""
         self._faults.reset()
-        self._builtin.download_cuts.clear()
 
     # Recording middleware
 
@@ -833,10 +839,9 @@ class FakeLinqServer:
                     response.headers["Date"] = _http_date(
                         dt.datetime.now(dt.timezone.utc) + self._skew
                     )
-                transport = request.transport
-                if transport is None or transport.is_closing():
+                if was_dropped(request):
                     entry.dropped = True
-                else:
+                else:  # answered (even if the client hung up before reading it)
                     entry.status = response.status
                 return response
             except web.HTTPException as exc:
@@ -867,9 +872,8 @@ class FakeLinqServer:
                 return api_error_response(ApiError(exc.status, code, exc.reason))
         drop = self._faults.take_drop(site, request.method, path)
         response = await handler(request)
-        if drop and request.transport is not None:
-            # Everything is recorded; now lose the answer.
-            request.transport.abort()
+        if drop:
+            drop_connection(request)  # everything is recorded; now lose the answer
         return response
 
     def _enter(self) -> None:

@@ -156,9 +156,12 @@ class RecordedRequest:
         body: The raw body of an API request (``b""`` when empty); ``None`` for the storage
             site (uploads are streamed, never kept) and for requests answered by an injected
             fault before the body was read.
-        status: The status the fake answered with; ``None`` while the request is in flight or
-            when the connection was dropped instead of answered.
-        dropped: True when the fake dropped the connection instead of answering.
+        status: The status the fake answered with (also when the client hung up before
+            reading it); ``None`` while the request is in flight or when the fake dropped the
+            connection instead of answering.
+        dropped: True when the fake dropped the connection instead of answering (an
+            injected fault: `drop_next_response`, `drop_upload`, `cut_download`); a client
+            hanging up is not a drop.
     """
 
     site: Site

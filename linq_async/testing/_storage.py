@@ -34,7 +34,7 @@ from aiofiles.threadpool.binary import AsyncBufferedIOBase
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ._envelope import S3Error, s3_error_response
+from ._envelope import S3Error, drop_connection, s3_error_response
 from ._state import FakeAttachment, Store, utcnow
 
 BUCKET = "linq-uploads"
@@ -114,14 +114,13 @@ class BuiltinStorage:
 
     store: Store
     take_upload_drop: Callable[[], int | None]
+    take_download_cut: Callable[[], int | None]
     secret: bytes = attrs.field(factory=lambda: secrets.token_bytes(32))
     host: str | None = None
     clock_offset: dt.timedelta = dt.timedelta(0)
     longest_ttl: dt.timedelta = dt.timedelta(0)
     # The strategy that issues upload URLs, when it is not this storage (downloads redirect).
     remote: UploadStorage | None = None
-    # Bytes to serve of each of the next downloads before cutting the connection.
-    download_cuts: list[int] = attrs.field(factory=list)
     _directory: Path | None = attrs.field(default=None, init=False)
     sign_content_type: bool = True
     """Whether upload URLs require (and sign) a ``Content-Type``; when not, the signature
@@ -247,8 +246,9 @@ class BuiltinStorage:
         if attachment.status != "complete" or not await aiofiles.os.path.isfile(path):
             raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
         headers = {"Content-Type": attachment.content_type}
-        if self.download_cuts and request.method == "GET":
-            return await _cut_download(request, path, self.download_cuts.pop(0), headers)
+        cut = self.take_download_cut() if request.method == "GET" else None
+        if cut is not None:
+            return await _cut_download(request, path, cut, headers)
         return web.FileResponse(path, headers=headers)
 
     async def _put(self, request: web.Request) -> web.StreamResponse:
@@ -399,9 +399,8 @@ def _incomplete(received: int, attachment: FakeAttachment) -> str:
 
 
 def _abort(request: web.Request) -> web.Response:
-    # The answer is never written: the middleware sees the closed transport and records a drop.
-    if request.transport is not None:
-        request.transport.abort()
+    # The answer is never written: the recorder sees the mark and records a drop.
+    drop_connection(request)
     return web.Response(status=500)
 
 
@@ -420,6 +419,5 @@ async def _cut_download(
                 break
             await response.write(chunk)
             sent += len(chunk)
-    if request.transport is not None:
-        request.transport.abort()
+    drop_connection(request)
     return response
