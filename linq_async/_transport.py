@@ -23,7 +23,7 @@ import time
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
 import aiohttp
 import aiohttp.payload
@@ -671,7 +671,15 @@ class UploadBody(Protocol):
         """Release what `open` took. Idempotent."""
 
 
-ProgressCallback = Callable[[int, int], Any]
+ProgressCallback: TypeAlias = Callable[[int, int], Any]
+"""Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs.
+
+``sent_bytes`` counts the bytes the storage took (see `Timeouts`), not those merely queued
+for sending. ``total_bytes`` is the file's size; ``sent_bytes`` grows to it, and starts again
+from 0 when a failed upload is retried. It must be a plain function (it is called where
+nothing can be awaited; an ``async def`` one is refused); its return value is ignored. An
+exception it raises ends the upload, unretried, and is raised as itself.
+"""
 
 
 if sys.platform == "linux":

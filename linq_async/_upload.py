@@ -15,7 +15,6 @@ import asyncio
 import os
 import stat
 import time
-from collections.abc import Callable
 from typing import Any, TypeAlias, Union
 
 import aiofiles
@@ -24,6 +23,7 @@ from aiofiles.threadpool.binary import AsyncBufferedReader
 
 from ._content_types import resolve_content_type
 from ._errors import LinqUsageError, UploadError, UploadExpiredError
+from ._transport import ProgressCallback as ProgressCallback  # re-exported for importers
 from ._transport import SignedURL, Transport
 from ._validation import check_callback, check_filename, check_size
 from .models import UploadSlot
@@ -35,16 +35,6 @@ SLOW_READ = 0.002
 """Seconds a read of the file may take in the event loop before it counts as slow."""
 SLOW_READS = 3
 """Slow reads after which the rest of a file is read in a worker thread."""
-
-ProgressCallback: TypeAlias = Callable[[int, int], Any]
-"""Called as ``on_progress(sent_bytes, total_bytes)`` while an upload runs.
-
-``sent_bytes`` counts the bytes the storage took (see `Timeouts`), not those merely queued
-for sending. ``total_bytes`` is the file's size; ``sent_bytes`` grows to it, and starts again
-from 0 when a failed upload is retried. It must be a plain function (it is called where
-nothing can be awaited; an ``async def`` one is refused); its return value is ignored. An
-exception it raises ends the upload, unretried, and is raised as itself.
-"""
 
 FileInput: TypeAlias = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 """A file to upload: a path (streamed from disk) or bytes-like data (sent from memory)."""
