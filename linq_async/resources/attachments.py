@@ -159,7 +159,6 @@ class Attachments(Resource):
         """
         check_callback(on_progress, what="on_progress")
         target = _download.check_destination(destination)
-        check_callback(on_progress, what="on_progress")
         if not isinstance(attachment_id_or_url, str) or not attachment_id_or_url:
             raise LinqUsageError(
                 f"attachment_id_or_url must be an attachment id or a URL, "
