@@ -307,8 +307,7 @@ async def broadcast(
     done = None
     source = None
     if isinstance(file, Upload):
-        if content_type is not None or filename is not None:
-            raise LinqUsageError("content_type and filename cannot change an existing Upload")
+        check_reuse(content_type, filename)
         done = file
     elif file is not None:
         source = open_source(file, filename=filename, content_type=content_type)

@@ -28,11 +28,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from linq_async.contrib import redis as contrib_redis
 from linq_async.contrib.arq import connect
 from linq_async.contrib.redis import RedisDedupe
 from linq_async.testing import FakeLinqServer
 from linq_async.testing._webhooks import sign_standard
-from linq_async.webhooks import Router, Verifier, WebhookEvent
+from linq_async.webhooks import DEFAULT_DEDUPE_TTL, Router, Verifier, WebhookEvent
 
 pytestmark = pytest.mark.redis
 
@@ -96,6 +97,11 @@ async def balancer() -> AsyncIterator[Balancer]:
     await lb.start()
     yield lb
     await lb.close()
+
+
+def test_redis_remembers_ids_as_long_as_the_router() -> None:
+    """contrib.redis keeps its own copy of the window (importing the router costs aiohttp.web)."""
+    assert contrib_redis.DEFAULT_DEDUPE_TTL == DEFAULT_DEDUPE_TTL
 
 
 async def test_three_receivers_dispatch_each_event_once(

@@ -56,6 +56,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .._errors import LinqUsageError
 from .._keys import campaign_key, check_campaign_id
+from .._sending import check_reuse
 from .._session import LinqSession
 from .._upload import FileInput, ProgressCallback, open_source
 from .._validation import check_phone, check_text
@@ -434,8 +435,7 @@ async def enqueue_campaign(
     to_upload: FileInput | None = None
     source = None
     if isinstance(file, Upload):
-        if content_type is not None or filename is not None:
-            raise LinqUsageError("content_type and filename cannot change an existing Upload")
+        check_reuse(content_type, filename)
     elif file is not None:
         if linq is None:
             raise LinqUsageError("uploading a file needs linq=, an open LinqSession")

@@ -591,29 +591,20 @@ class CampaignStore:
             sent, failed = await pipe.execute()
         found: list[CampaignOutcome | None] = []
         for recipient, sent_raw, failed_raw in zip(recipients, sent, failed, strict=True):
-            if sent_raw is not None:
-                data = json.loads(sent_raw)
-                found.append(
-                    CampaignOutcome(
-                        campaign_id=campaign_id,
-                        recipient=recipient,
-                        status="sent",
-                        idempotency_key=_key_or_none(campaign_id, recipient),
-                        chat_id=data.get("chat_id"),
-                        message_id=data.get("message_id"),
-                    )
-                )
-            elif failed_raw is not None:
-                found.append(
-                    CampaignOutcome(
-                        campaign_id=campaign_id,
-                        recipient=recipient,
-                        status="failed",
-                        idempotency_key=_key_or_none(campaign_id, recipient),
-                    )
-                )
-            else:
+            if sent_raw is None and failed_raw is None:
                 found.append(None)
+                continue
+            ids = json.loads(sent_raw) if sent_raw is not None else {}
+            found.append(
+                CampaignOutcome(
+                    campaign_id=campaign_id,
+                    recipient=recipient,
+                    status="sent" if sent_raw is not None else "failed",
+                    idempotency_key=_key_or_none(campaign_id, recipient),
+                    chat_id=ids.get("chat_id"),
+                    message_id=ids.get("message_id"),
+                )
+            )
         return found
 
     async def record(self, outcome: CampaignOutcome, *, attempts: int | None = None) -> bool:
