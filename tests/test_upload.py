@@ -7,8 +7,11 @@ import hashlib
 import logging
 import os
 import tracemalloc
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -430,7 +433,20 @@ async def test_reads_in_the_loop_or_in_a_thread_send_the_same_bytes(
     """Page-cache reads stay in the event loop; once reads count as slow (SLOW_READ=0 makes
     every read slow) the rest go to a worker thread: the bytes stored are the same."""
     monkeypatch.setattr(linq_async._upload, "SLOW_READ", slow_read)
+    threaded: list[str] = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+            threaded.append(getattr(fn, "__name__", repr(fn)))
+            return super().submit(fn, *args, **kwargs)
+
+    asyncio.get_running_loop().set_default_executor(Counting(max_workers=2))
     path = make_file(tmp_path, size=5 * CHUNK_SIZE + 7)
     upload = await linq.upload(path)
     stored = fake.attachments[upload.attachment_id]
     assert stored.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    reads_in_threads = threaded.count("_read_full")
+    if slow_read:
+        assert reads_in_threads == 0, threaded
+    else:  # 6 reads or more: the first SLOW_READS (3) in the loop, the others in a thread
+        assert reads_in_threads >= 3, threaded
