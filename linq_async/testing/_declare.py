@@ -62,7 +62,6 @@ Check = Callable[[Any, str], Any]
 
 _PHONE = re.compile(r"\+[0-9]{8,15}")
 # The host right after "https://": not a path, query, fragment or userinfo.
-_URL_HOST = re.compile(r"[^/?#@\s]")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
@@ -151,13 +150,7 @@ def https_url(*, max_len: int = 2048, code: int = 1005) -> Check:
     """An ``https://`` URL of at most ``max_len`` characters."""
 
     def check(value: Any, where: str) -> str:
-        if (
-            not isinstance(value, str)
-            or not value.startswith("https://")
-            or len(value) > max_len
-            or _URL_HOST.match(value, len("https://")) is None
-            or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
-        ):
+        if not rules.is_https_url(value, max_len):
             raise bad(
                 code,
                 f"{where} must be an https URL of at most {max_len} characters, with a host "

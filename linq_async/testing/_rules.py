@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 from multidict import MultiMapping
@@ -222,12 +222,13 @@ def _bool(value: object, name: str) -> bool | None:
     return value
 
 
-def _https(value: object) -> bool:
-    # A URL Linq fetches: a host right after the scheme, no whitespace or control characters.
+def is_https_url(value: object, max_len: int = 2048) -> TypeGuard[str]:
+    """Whether ``value`` is a URL Linq would fetch: ``https://``, a host right after the
+    scheme, at most ``max_len`` characters, no whitespace or control characters."""
     return (
         isinstance(value, str)
         and value.startswith("https://")
-        and len(value) <= 2048
+        and len(value) <= max_len
         and _URL_HOST.match(value, len("https://")) is not None
         and not any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
     )
@@ -488,7 +489,7 @@ def _part(value: object, where: str) -> dict[str, Any]:
         has_url = _present(part, "url")
         if has_url == _present(part, "attachment_id"):
             raise _bad(1004, f"{where} needs exactly one of url or attachment_id")
-        if has_url and not _https(part["url"]):
+        if has_url and not is_https_url(part["url"]):
             raise _bad(1004, f"{where}.url must be an https URL of at most 2048 characters")
         if not has_url and not isinstance(part["attachment_id"], str):
             raise _bad(1004, f"{where}.attachment_id must be a string")
@@ -620,7 +621,7 @@ def _stickers(items: list[Any], where: str, units: bytes) -> None:
         has_url = _present(sticker, "url")
         if has_url == _present(sticker, "attachment_id"):
             raise _bad(1004, f"{place} needs exactly one of url or attachment_id")
-        if has_url and not _https(sticker["url"]):
+        if has_url and not is_https_url(sticker["url"]):
             raise _bad(1004, f"{place}.url must be an https URL of at most 2048 characters")
         image = sticker["url"] if has_url else sticker["attachment_id"]
         images.add(_string(image, f"{place}.attachment_id", 1004))
@@ -707,7 +708,7 @@ def app_card_url(value: object, where: str) -> str:
         if len(value) > _MAX_DATA_URL:
             raise _bad(1004, f"{where} (a data: URL) must be at most {_MAX_DATA_URL} characters")
         return value
-    if not _https(value) or value == "https://":
+    if not is_https_url(value) or value == "https://":
         raise _bad(1004, f"{where} must be an https URL (<= 2048) or a data: URL (<= 16384)")
     return str(value)
 
