@@ -582,13 +582,6 @@ class Pool:
             self._settled.clear()
             await self._settled.wait()
 
-    async def client(self) -> aiohttp.ClientSession:
-        """The API ClientSession, opening the pool on first use."""
-        self.ready()
-        session = self._session
-        assert session is not None
-        return session
-
 
 class Lanes:
     """A limit on calls in flight: the uncontended take costs no coroutine.
