@@ -651,38 +651,35 @@ async def test_waiting_for_a_connection_is_not_a_timeout() -> None:
     arrived = 0
     all_busy = asyncio.Event()
 
-    async def slow(request: web.Request) -> web.Response:
+    async def chat(request: web.Request) -> web.Response:
         nonlocal arrived
-        arrived += 1
-        if arrived == 100:
-            all_busy.set()
-        await release.wait()
-        return web.json_response({})
-
-    async def fast(request: web.Request) -> web.Response:
-        return web.json_response({"id": "fast"})
+        chat_id = request.match_info["chat_id"]
+        if chat_id == "slow":
+            arrived += 1
+            if arrived == 100:
+                all_busy.set()
+            await release.wait()
+        return web.json_response({"id": chat_id})
 
     app = web.Application()
-    app.router.add_get("/v3/slow", slow)
-    app.router.add_get("/v3/fast", fast)
+    app.router.add_get("/v3/chats/{chat_id}", chat)
     runner = web.AppRunner(app, shutdown_timeout=0)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
         async with LinqSession("key", base_url=base_url, retry=RetryPolicy.never()) as linq:
-            transport = linq._transport
-            busy = [asyncio.ensure_future(transport.request("GET", "/v3/slow")) for _ in range(100)]
+            busy = [asyncio.ensure_future(linq.chats.get("slow")) for _ in range(100)]
             await within(all_busy.wait())
-            quick = linq.with_options(timeout=Timeouts(total=0.5, connect=0.5))._transport
-            queued = asyncio.ensure_future(quick.request("GET", "/v3/fast"))
+            quick = linq.with_options(timeout=Timeouts(total=0.5, connect=0.5))
+            queued = asyncio.ensure_future(quick.chats.get("fast"))
             # The stand-in API holds every connection for longer than the queued call's
             # timeouts (the server's pace; nothing is measured).
             await asyncio.sleep(1.0)
             assert not queued.done()
             release.set()
-            assert await within(queued) == {"id": "fast"}
-            await within(asyncio.gather(*busy))
+            assert (await within(queued)).id == "fast"
+            assert {chat.id for chat in await within(asyncio.gather(*busy))} == {"slow"}
     finally:
         release.set()
         await runner.cleanup()
