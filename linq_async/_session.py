@@ -162,7 +162,7 @@ def _check_session(session: object) -> None:
             f"({aiohttp.__version__}) cannot combine with absolute URLs; pass one without it "
             "(LinqSession(base_url=...) sets the API root)"
         )
-    if getattr(session, "_auto_decompress", True) is False:
+    if session.auto_decompress is False:
         raise LinqUsageError(
             "the ClientSession passed as session= has auto_decompress=False, which would "
             "hand compressed API answers to the JSON decoder; pass one with the default"
