@@ -14,27 +14,27 @@ import contextlib
 import logging
 import textwrap
 import uuid
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import attrs
 
-from ._cli import (
-    _KEY_HELP,
+from ._cli_common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    KEY_HELP,
     PROG,
-    _add_common,
-    _check_message,
-    _CommandError,
-    _Console,
-    _file_label,
-    _open_session,
-    _Progress,
-    _read_recipients,
-    _upload_line,
-    _uploaded,
+    CommandError,
+    Console,
+    Progress,
+    add_command,
+    add_common,
+    check_message,
+    file_label,
+    open_session,
+    read_recipients,
+    upload_line,
+    uploaded,
 )
 from ._errors import LinqUsageError
 from ._keys import check_campaign_id
@@ -43,7 +43,6 @@ from .models import Upload
 
 __all__ = ["register"]
 
-_Handler = Callable[[argparse.Namespace, _Console], Coroutine[Any, Any, int]]
 _EXTRA_HINT = "this command needs the arq extra: pip install 'linq-async[arq]'"
 _REDIS_HELP = (
     "the Redis URL (default: LINQ_REDIS_URL, else redis://localhost:6379/0); a URL with a "
@@ -56,7 +55,7 @@ def _contrib() -> Any:
     try:
         from .contrib import arq as contrib_arq
     except ImportError as exc:
-        raise _CommandError(f"{_EXTRA_HINT} ({exc})", EXIT_USAGE) from None
+        raise CommandError(f"{_EXTRA_HINT} ({exc})", EXIT_USAGE) from None
     return contrib_arq
 
 
@@ -66,19 +65,19 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError)
 
 
-async def _start(args: argparse.Namespace, console: _Console) -> int:
+async def _start(args: argparse.Namespace, console: Console) -> int:
     contrib = _contrib()
     from .contrib.redis import parse_rate
 
     check_phone(args.from_, what="--from")
-    _check_message(args)
+    check_message(args)
     if args.rate is not None:
         parse_rate(args.rate)
     contrib.redis_settings(args.redis)
     campaign_id = check_campaign_id(args.campaign_id or str(uuid.uuid4()))
     if not 0 < args.ttl_days <= 3650:  # also refuses nan and inf
         raise LinqUsageError("--ttl-days must be a number above 0 and at most 3650")
-    recipients, duplicates = await asyncio.to_thread(_read_recipients, args.recipients)
+    recipients, duplicates = await asyncio.to_thread(read_recipients, args.recipients)
     if duplicates:
         console.note(f"{duplicates} duplicate row(s) in {args.recipients} skipped")
     # First, before anything can fail half-way: the id resumes an interrupted start.
@@ -86,19 +85,19 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
     if console.json_mode:
         console.note(f"campaign {campaign_id}")
     uploads = args.file is not None or args.attachment_id is not None
-    linq = _open_session(args, console) if uploads else None
+    linq = open_session(args, console) if uploads else None
     try:
         redis = await contrib.connect(args.redis)
     except _redis_errors() as exc:
-        raise _CommandError(f"cannot reach Redis: {exc}", EXIT_FAILED) from exc
+        raise CommandError(f"cannot reach Redis: {exc}", EXIT_FAILED) from exc
     try:
         file: str | Upload | None = args.file
         if linq is not None:
             await linq.open()
             if args.attachment_id is not None:
-                file = await _uploaded(linq, args.attachment_id)
+                file = await uploaded(linq, args.attachment_id)
         uploading = (
-            _Progress(console.stderr).upload(_file_label(args))
+            Progress(console.stderr).upload(file_label(args))
             if args.file is not None
             else contextlib.nullcontext(None)
         )
@@ -120,7 +119,7 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
                 retry_failed=args.retry_failed,
             )
     except _redis_errors() as exc:
-        raise _CommandError(f"Redis failed: {exc}", EXIT_FAILED) from exc
+        raise CommandError(f"Redis failed: {exc}", EXIT_FAILED) from exc
     finally:
         await redis.aclose()
         if linq is not None:
@@ -146,7 +145,7 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
         f"campaign    {campaign_id}: {report.recipients} recipients, {report.enqueued} "
         f"enqueued, {report.already_queued} already queued, {report.already_sent} already "
         f"sent, {report.already_failed} already failed",
-        *([] if upload is None else [_upload_line(upload)]),
+        *([] if upload is None else [upload_line(upload)]),
         *([] if args.rate is None else [f"rate        {args.rate} on {args.from_}"]),
         f"workers     {PROG} worker (with the same Redis and --queue {args.queue})",
         f"progress    {PROG} campaign status {campaign_id}",
@@ -154,7 +153,7 @@ async def _start(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
-async def _status(args: argparse.Namespace, console: _Console) -> int:
+async def _status(args: argparse.Namespace, console: Console) -> int:
     contrib = _contrib()
     from .contrib.redis import CampaignNotFoundError, CampaignStore
 
@@ -164,17 +163,17 @@ async def _status(args: argparse.Namespace, console: _Console) -> int:
     try:
         redis = await contrib.connect(args.redis)
     except _redis_errors() as exc:
-        raise _CommandError(f"cannot reach Redis: {exc}", EXIT_FAILED) from exc
+        raise CommandError(f"cannot reach Redis: {exc}", EXIT_FAILED) from exc
     try:
         try:
             status = await contrib.campaign_status(
                 redis, args.campaign_id, check_jobs=args.check_jobs
             )
         except CampaignNotFoundError as exc:
-            raise _CommandError(str(exc), EXIT_FAILED) from None
+            raise CommandError(str(exc), EXIT_FAILED) from None
         failures = await CampaignStore(redis).failures(args.campaign_id)
     except _redis_errors() as exc:
-        raise _CommandError(f"Redis failed: {exc}", EXIT_FAILED) from exc
+        raise CommandError(f"Redis failed: {exc}", EXIT_FAILED) from exc
     finally:
         await redis.aclose()
     console.json(
@@ -207,11 +206,11 @@ async def _status(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
-async def _worker(args: argparse.Namespace, console: _Console) -> int:
+async def _worker(args: argparse.Namespace, console: Console) -> int:
     contrib = _contrib()
     from arq.worker import create_worker
 
-    linq = _open_session(args, console)
+    linq = open_session(args, console)
     settings = contrib.worker_settings(
         args.redis,
         queue_name=args.queue,
@@ -245,7 +244,7 @@ async def _worker(args: argparse.Namespace, console: _Console) -> int:
         failed = closing
     if failed is not None:
         if isinstance(failed, _redis_errors()):
-            raise _CommandError(f"Redis failed: {failed}", EXIT_FAILED) from failed
+            raise CommandError(f"Redis failed: {failed}", EXIT_FAILED) from failed
         raise failed
     console.note(
         f"worker stopped: {worker.jobs_complete} jobs done, {worker.jobs_failed} failed, "
@@ -254,7 +253,7 @@ async def _worker(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
-def _log_to(console: _Console) -> None:
+def _log_to(console: Console) -> None:
     """arq's job log (one line per job start and end) at INFO on stderr."""
     handler = logging.StreamHandler(console.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
@@ -267,27 +266,7 @@ def _log_to(console: _Console) -> None:
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``campaign`` (``start``, ``status``) and ``worker`` to the CLI's subcommands."""
-    formatter = argparse.RawDescriptionHelpFormatter
-
-    def command(
-        parent: argparse._SubParsersAction[argparse.ArgumentParser],
-        name: str,
-        handler: _Handler | None,
-        summary: str,
-        epilog: str,
-    ) -> argparse.ArgumentParser:
-        sub = parent.add_parser(
-            name,
-            help=summary,
-            description=summary[0].upper() + summary[1:] + ".",
-            epilog=epilog,
-            formatter_class=formatter,
-        )
-        if handler is not None:
-            sub.set_defaults(handler=handler)
-        return sub
-
-    campaign = command(
+    campaign = add_command(
         commands,
         "campaign",
         None,
@@ -303,7 +282,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     actions = campaign.add_subparsers(title="actions", metavar="ACTION")
 
-    start = command(
+    start = add_command(
         actions,
         "start",
         _start,
@@ -318,7 +297,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         )
         + f"\n\nExample:\n  {PROG} campaign start --redis redis://localhost:6379/0 \\\n"
         "      --from +12223334444 --recipients customers.csv --file flyer.pdf \\\n"
-        f"      --text 'New this week' --rate 2/s\n\n{_KEY_HELP}",
+        f"      --text 'New this week' --rate 2/s\n\n{KEY_HELP}",
     )
     start.add_argument("--redis", metavar="URL", help=_REDIS_HELP)
     start.add_argument(
@@ -360,9 +339,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="also enqueue again the recipients that failed for good",
     )
-    _add_common(start, top=False)
+    add_common(start, top=False)
 
-    status = command(
+    status = add_command(
         actions,
         "status",
         _status,
@@ -383,9 +362,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="N",
         help="list at most N failed recipients (default: 20)",
     )
-    _add_common(status, top=False)
+    add_common(status, top=False)
 
-    worker = command(
+    worker = add_command(
         commands,
         "worker",
         _worker,
@@ -398,7 +377,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "the arq extra.",
             width=79,
         )
-        + f"\n\nExample:\n  {PROG} worker --redis redis://localhost:6379/0\n\n{_KEY_HELP}",
+        + f"\n\nExample:\n  {PROG} worker --redis redis://localhost:6379/0\n\n{KEY_HELP}",
     )
     worker.add_argument("--redis", metavar="URL", help=_REDIS_HELP)
     worker.add_argument(
@@ -429,4 +408,4 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="on SIGTERM, let running jobs finish this long (default: 20)",
     )
     worker.add_argument("--burst", action="store_true", help="stop once the queue is empty")
-    _add_common(worker, top=False)
+    add_common(worker, top=False)

@@ -1,7 +1,8 @@
 """``linq-async webhooks verify`` and ``webhooks listen``, and the fake server's webhook option.
 
 Kept apart from ``_cli.py`` (which only calls `register`, `add_fake_server_options` and
-`start_fake_webhooks`); the shared console, session and exit statuses come from there.
+`start_fake_webhooks`); the shared console, session and exit statuses come from
+``_cli_common.py``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._cli_common import EXIT_FAILED, EXIT_OK, CommandError, Console, add_common, open_session
 from ._errors import LinqUsageError, WebhookTimestampError, WebhookVerificationError
 
 if TYPE_CHECKING:
-    from ._cli import _Console
     from .testing import FakeLinqServer
 
 __all__ = ["add_fake_server_options", "register", "start_fake_webhooks"]
@@ -84,10 +85,9 @@ def _skew_text(skew: float, tolerance: float) -> str:
     return f"{abs(skew):.0f} s {direction} ({verdict} the {tolerance:g} s tolerance)"
 
 
-async def _verify(args: argparse.Namespace, console: _Console) -> int:
+async def _verify(args: argparse.Namespace, console: Console) -> int:
     import sys
 
-    from ._cli import EXIT_FAILED, EXIT_OK
     from .webhooks import MessageEvent, Verifier
 
     if not os.environ.get(args.secret_env, "").strip():
@@ -174,10 +174,9 @@ def _hints(
 # webhooks listen
 
 
-async def _listen(args: argparse.Namespace, console: _Console) -> int:
+async def _listen(args: argparse.Namespace, console: Console) -> int:
     from aiohttp import ClientSession, web
 
-    from ._cli import EXIT_OK, _CommandError, _open_session
     from .webhooks import EVENT_TYPES, MessageEvent, Verifier
 
     url = urlsplit(args.public_url)
@@ -221,7 +220,7 @@ async def _listen(args: argparse.Namespace, console: _Console) -> int:
         try:
             await web.TCPSite(runner, args.host, args.port).start()
         except OSError as exc:
-            raise _CommandError(
+            raise CommandError(
                 f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", 1
             ) from exc
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -230,7 +229,7 @@ async def _listen(args: argparse.Namespace, console: _Console) -> int:
             except (NotImplementedError, RuntimeError):
                 continue
             handled.append(signum)
-        async with _open_session(args, console) as linq, ClientSession() as forwarder:
+        async with open_session(args, console) as linq, ClientSession() as forwarder:
             http.append(forwarder)
             sub = await linq.webhook_subscriptions.create(target_url=args.public_url, events=events)
             try:
@@ -260,7 +259,7 @@ async def _listen(args: argparse.Namespace, console: _Console) -> int:
 
 
 def _show(
-    console: _Console, event: Any, webhook_id: str | None, body: bytes, message_cls: type[Any]
+    console: Console, event: Any, webhook_id: str | None, body: bytes, message_cls: type[Any]
 ) -> None:
     # Other events show their data as received (JSON as it came, whether or not it fits the
     # model); message events their version-independent fields.
@@ -303,7 +302,7 @@ def _message_fields(event: Any) -> dict[str, Any]:
 
 
 async def _forward(
-    console: _Console, http: list[Any], target: str, body: bytes, headers: Mapping[str, str]
+    console: Console, http: list[Any], target: str, body: bytes, headers: Mapping[str, str]
 ) -> None:
     kept = {name: value for name, value in headers.items() if name.lower() not in _HOP_BY_HOP}
     try:
@@ -329,7 +328,7 @@ def add_fake_server_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def start_fake_webhooks(fake: FakeLinqServer, args: argparse.Namespace, console: _Console) -> None:
+def start_fake_webhooks(fake: FakeLinqServer, args: argparse.Namespace, console: Console) -> None:
     """Subscribe each ``--webhook-url`` on the running fake and print its signing secret."""
     for url in getattr(args, "webhook_url", []):
         sub = fake.webhooks.subscribe(url)
@@ -346,8 +345,6 @@ def start_fake_webhooks(fake: FakeLinqServer, args: argparse.Namespace, console:
 
 def register(commands: Any) -> None:
     """Add ``webhooks verify`` and ``webhooks listen`` to the top-level subparsers."""
-    from ._cli import _add_common
-
     formatter = argparse.RawDescriptionHelpFormatter
     webhooks = commands.add_parser(
         "webhooks",
@@ -389,7 +386,7 @@ def register(commands: Any) -> None:
     verify.add_argument(
         "--legacy", action="store_true", help="also accept the legacy X-Webhook-* signature"
     )
-    _add_common(verify, top=False)
+    add_common(verify, top=False)
 
     listen = actions.add_parser(
         "listen",
@@ -427,4 +424,4 @@ def register(commands: Any) -> None:
         metavar="A,B",
         help="the event types to subscribe to (default: all)",
     )
-    _add_common(listen, top=False)
+    add_common(listen, top=False)

@@ -22,7 +22,7 @@ import pytest
 from _support import RECIPIENT, SENDER, free_port
 
 from linq_async import LinqSession
-from linq_async._cli import _Progress
+from linq_async._cli_common import Progress
 from linq_async.models import RecipientOutcome
 from linq_async.testing import FakeLinqServer
 
@@ -466,7 +466,7 @@ class _Terminal(io.StringIO):
 def test_progress_on_a_terminal_redraws_one_line(use_tqdm: bool) -> None:
     """On a terminal, upload and broadcast progress redraw in place (tqdm or the fallback)."""
     stream = _Terminal()
-    progress = _Progress(stream, use_tqdm=use_tqdm)
+    progress = Progress(stream, use_tqdm=use_tqdm)
     with progress.upload("report.pdf") as on_progress:
         for sent in (0, 512, 1024):
             on_progress(sent, 1024)
