@@ -250,7 +250,7 @@ def check_filename(filename: object) -> str:
         raise LinqUsageError(
             f"filename must be 1 to {MAX_FILENAME_CHARS} characters, got {shown!r}"
         )
-    return check_no_lone_surrogates(filename, what="filename")
+    return filename  # NFC neither makes nor mends a lone surrogate: checked above
 
 
 def check_size(size: int) -> int:
