@@ -29,6 +29,7 @@ from ._cli_common import (
     Progress,
     add_command,
     add_common,
+    add_message_options,
     check_message,
     file_label,
     open_session,
@@ -309,15 +310,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="FILE.csv",
         help="the recipients, one per row (first column)",
     )
-    start.add_argument("--text", help="a text part, sent before the file")
-    start.add_argument("--file", metavar="PATH", help="a file to upload once and send")
-    start.add_argument(
-        "--attachment-id", metavar="ID", help="send a file uploaded before, instead of --file"
-    )
-    start.add_argument(
-        "--content-type", metavar="TYPE", help="the file's MIME type (default: guessed)"
-    )
-    start.add_argument("--filename", metavar="NAME", help="the name recipients see")
+    add_message_options(start)
     start.add_argument(
         "--rate", metavar="RATE", help="the line's send rate across all workers, e.g. 2/s"
     )

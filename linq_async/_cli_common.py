@@ -374,6 +374,7 @@ def add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
 
 def add_message_options(parser: argparse.ArgumentParser) -> None:
+    """The message options of ``send``, ``broadcast`` and ``campaign start`` (`check_message`)."""
     parser.add_argument("--text", help="a text part, sent before the file")
     parser.add_argument("--file", metavar="PATH", help="a file to upload and send (up to 100 MiB)")
     parser.add_argument(
