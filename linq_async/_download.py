@@ -23,7 +23,7 @@ from aiofiles.threadpool.binary import AsyncBufferedIOBase
 from ._errors import DownloadError, LinqUsageError
 from ._transport import SignedURL, Transport
 from ._upload import ProgressCallback
-from ._validation import plain_result
+from ._validation import has_space_or_control, plain_result
 
 __all__ = ["Destination", "check_destination", "check_download_url", "download", "is_url"]
 
@@ -91,7 +91,7 @@ def check_download_url(url: object, *, what: str = "the download URL") -> Signed
 def _url_problem(url: SignedURL) -> str | None:
     """What makes ``url`` unfit to download from, if anything (returned, never raised)."""
     text = url.reveal()
-    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+    if has_space_or_control(text):
         return "holds whitespace or control characters"
     try:
         parts = urlsplit(text)

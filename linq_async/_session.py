@@ -16,7 +16,7 @@ from ._errors import LinqUsageError
 from ._retry import RetryPolicy
 from ._secret import Secret
 from ._transport import Pool, Timeouts, Transport
-from ._validation import check_callback
+from ._validation import check_callback, has_space_or_control
 
 # The namespaces, the models and the headline workflows are imported when first used: a
 # session is often made at import time of an application, and ``import linq_async`` stays
@@ -85,7 +85,7 @@ _USERINFO = re.compile(r"//[^/@]*@")
 def _base_url_problem(base_url: object) -> str | None:
     if not isinstance(base_url, str):
         return "not a string"
-    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in base_url):
+    if has_space_or_control(base_url):
         return "it holds whitespace or control characters"
     try:
         url = URL(base_url)

@@ -143,6 +143,12 @@ def check_no_lone_surrogates(value: str, *, what: str) -> str:
     return value
 
 
+def has_space_or_control(text: str) -> bool:
+    """Whether ``text`` holds whitespace or an ASCII control character (DEL included):
+    what no URL sent or fetched as given may hold."""
+    return any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+
+
 def url_flaw(value: str, scheme: str) -> str | None:
     """What makes ``value`` (which starts with ``scheme``) unusable as a web URL, if anything.
 
@@ -151,7 +157,7 @@ def url_flaw(value: str, scheme: str) -> str | None:
     """
     if _URL_HOST.match(value, len(scheme)) is None:
         return "has no host"
-    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value):
+    if has_space_or_control(value):
         return "holds whitespace or a control character"
     if not value.isascii():
         try:
