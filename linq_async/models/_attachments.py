@@ -13,8 +13,9 @@ from .._model import WireModel
 __all__ = ["Attachment", "UploadSlot"]
 
 
-def _redact_url(url: str | None) -> str:
-    """Show a presigned URL without its query: the query is the signature."""
+def url_repr(url: str | None) -> str:
+    """The repr of a presigned URL field, without its query (the signature) or fragment;
+    ``'None'`` for an absent one. The repr of every model's signed URL field."""
     if url is None:
         return "None"
     parts = urlsplit(url)
@@ -31,8 +32,8 @@ class UploadSlot(WireModel):
     """
 
     attachment_id: str
-    upload_url: str = attrs.field(repr=_redact_url)
-    download_url: str = attrs.field(repr=_redact_url)
+    upload_url: str = attrs.field(repr=url_repr)
+    download_url: str = attrs.field(repr=url_repr)
     http_method: str = "PUT"
     expires_at: datetime
     required_headers: Mapping[str, str] = attrs.field(factory=dict)
@@ -49,6 +50,6 @@ class Attachment(WireModel):
     created_at: datetime
     status: str | None = None
     """``pending``, ``complete`` or ``failed`` (deprecated by the API)."""
-    download_url: str | None = attrs.field(default=None, repr=_redact_url)
+    download_url: str | None = attrs.field(default=None, repr=url_repr)
     """Where the file can be fetched; signed and short-lived on accounts with ephemeral
     attachments, so the repr leaves its query out."""

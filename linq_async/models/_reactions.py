@@ -9,17 +9,13 @@ import attrs
 from .._errors import LinqUsageError
 from .._model import WireModel
 from .._validation import check_number, check_string, url_flaw
-from ._attachments import _redact_url
+from ._attachments import url_repr
 from ._chats import ChatHandle
 
 __all__ = ["Reaction", "Sticker", "StickerImage", "StickerPlacement"]
 
 MIN_STICKER_SCALE = 0.05
 MAX_STICKER_SCALE = 2.5
-
-
-def _redact_optional_url(url: str | None) -> str:
-    return "None" if url is None else _redact_url(url)
 
 
 @attrs.frozen(kw_only=True)
@@ -32,7 +28,7 @@ class StickerImage(WireModel):
 
     file_name: str | None = None
     mime_type: str | None = None
-    url: str | None = attrs.field(default=None, repr=_redact_optional_url)
+    url: str | None = attrs.field(default=None, repr=url_repr)
     width: int | None = None
     height: int | None = None
 

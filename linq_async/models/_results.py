@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from .._model import WireModel
-from ._attachments import _redact_url
+from ._attachments import url_repr
 from ._chats import Chat
 from ._messages import Message
 
@@ -24,7 +24,7 @@ class Upload(WireModel):
     filename: str
     content_type: str
     size_bytes: int
-    download_url: str = attrs.field(repr=_redact_url)
+    download_url: str = attrs.field(repr=url_repr)
     """Where the file can be fetched (the repr leaves out its query, which may be a
     signature)."""
 
