@@ -56,7 +56,7 @@ from ._errors import (
 )
 from ._retry import RETRY_STATUSES, RetryPolicy, http_date, parse_retry_after
 from ._secret import Secret
-from ._validation import check_json_body, plain_result
+from ._validation import check_json_body, is_number, plain_result
 from ._version import __version__
 
 __all__ = [
@@ -104,11 +104,7 @@ def retry_safe(method: str, idempotency_key: str | None, reason: str | None = No
 
 
 def _seconds(_: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < value < math.inf  # also refuses NaN
-    ):
+    if not is_number(value, above=0, below=math.inf):  # also refuses NaN
         raise LinqUsageError(
             f"Timeouts.{attribute.name} must be a positive, finite number of seconds, got {value!r}"
         )

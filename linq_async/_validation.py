@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._errors import LinqUsageError
 
@@ -268,11 +268,20 @@ def check_size(size: int) -> int:
     return size
 
 
-def check_int(value: object, *, what: str, low: int, high: int | None = None) -> int:
-    """Return ``value`` if it is an int (not a bool) from ``low`` to ``high``."""
+def check_int(
+    value: object, *, what: str, low: int, high: int | None = None, expected: str | None = None
+) -> int:
+    """Return ``value`` if it is an int (not a bool) from ``low`` to ``high``.
+
+    With ``expected``, every refusal says ``{what} must be {expected}, got {value!r}``.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
+        if expected is not None:
+            raise LinqUsageError(f"{what} must be {expected}, got {value!r}")
         raise LinqUsageError(f"{what} must be an int, got {value!r}")
     if value < low or (high is not None and value > high):
+        if expected is not None:
+            raise LinqUsageError(f"{what} must be {expected}, got {value!r}")
         upper = "" if high is None else f" to {high}"
         raise LinqUsageError(f"{what} must be {low}{upper}, got {value}")
     return value
@@ -383,11 +392,30 @@ def _finite(value: float) -> bool:
         return False
 
 
+def is_number(
+    value: object,
+    *,
+    above: float | None = None,
+    below: float | None = None,
+    at_most: float | None = None,
+) -> TypeGuard[float]:
+    """Whether ``value`` is an int or a float (not a bool) above ``above``, below ``below``
+    and at most ``at_most`` (each bound only if given). NaN is within no bound; an int too
+    large for a float compares as the int it is."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and (above is None or value > above)
+        and (below is None or value < below)
+        and (at_most is None or value <= at_most)
+    )
+
+
 def check_number(
     value: object, *, what: str, low: float | None = None, high: float | None = None
 ) -> float:
     """Return ``value`` if it is a finite int or float (not a bool) from ``low`` to ``high``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise LinqUsageError(f"{what} must be a finite number, got {value!r}")
     if not _finite(value):
         shown = "an int too large for a float" if isinstance(value, int) else repr(value)

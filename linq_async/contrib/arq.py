@@ -59,7 +59,7 @@ from .._keys import campaign_key, check_campaign_id
 from .._sending import check_reuse
 from .._session import LinqSession
 from .._upload import FileInput, ProgressCallback, open_source
-from .._validation import check_phone, check_text
+from .._validation import check_int, check_phone, check_text
 from ..campaigns import Campaign
 from ..models import Upload
 from .redis import (
@@ -69,8 +69,8 @@ from .redis import (
     CampaignStatus,
     CampaignStore,
     LineRateLimiter,
-    _check_ttl,
     canonical_recipients,
+    check_ttl,
     deliver_campaign_message,
     parse_rate,
 )
@@ -268,20 +268,14 @@ def worker_settings(
         ("retry_delay", retry_delay),
         ("max_retry_delay", max_retry_delay),
     ):
-        _check_ttl(value, name)
+        check_ttl(value, name)
     if keep_result != 0:  # 0: arq keeps no result
-        _check_ttl(keep_result, "keep_result")
-    if (
-        not isinstance(job_completion_wait, int)
-        or isinstance(job_completion_wait, bool)
-        or job_completion_wait < 0
-    ):
-        raise LinqUsageError(
-            f"job_completion_wait must be 0 or more whole seconds, got {job_completion_wait!r}"
-        )
+        check_ttl(keep_result, "keep_result")
+    check_int(
+        job_completion_wait, what="job_completion_wait", low=0, expected="0 or more whole seconds"
+    )
     for name, count in (("max_jobs", max_jobs), ("max_tries", max_tries)):
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise LinqUsageError(f"{name} must be a positive int, got {count!r}")
+        check_int(count, what=name, low=1, expected="a positive int")
     wait = job_timeout / 2 if rate_wait is None else rate_wait
     if not 0 < wait < job_timeout:
         raise LinqUsageError(f"rate_wait must be between 0 and job_timeout, got {wait!r}")
@@ -417,7 +411,7 @@ async def enqueue_campaign(
     check_text(text)
     if file is None and text is None:
         raise LinqUsageError("a campaign needs a text, a file or both")
-    _check_ttl(ttl, "ttl")
+    check_ttl(ttl, "ttl")
     handles, duplicates = canonical_recipients(recipients)
     if rate is not None:
         item = parse_rate(rate)

@@ -58,6 +58,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .._errors import LinqError, LinqUsageError
 from .._keys import campaign_key, canonical_recipient, check_campaign_id
+from .._validation import is_number
 from ..campaigns import Campaign, CampaignOutcome, send_campaign_message
 
 if TYPE_CHECKING:
@@ -160,12 +161,9 @@ def _ms(seconds: float) -> int:
 _MAX_TTL = 3650 * 86400.0  # ten years: Redis cannot hold an expiry much past 2^63 ms
 
 
-def _check_ttl(ttl: object, what: str) -> float:
-    if (
-        isinstance(ttl, bool)
-        or not isinstance(ttl, (int, float))
-        or not 0 < ttl <= _MAX_TTL  # also refuses NaN and infinity
-    ):
+def check_ttl(ttl: object, what: str) -> float:
+    """``ttl`` as a float, if it is a number of seconds above 0 and at most ten years."""
+    if not is_number(ttl, above=0, at_most=_MAX_TTL):  # also refuses NaN and infinity
         raise LinqUsageError(
             f"{what} must be a number of seconds above 0 and at most {_MAX_TTL:.0f} "
             f"(ten years), got {ttl!r}"
@@ -340,7 +338,7 @@ class RedisDedupe:
         self._redis = redis
         self._prefix = prefix
         zero = isinstance(min_ttl, (int, float)) and not isinstance(min_ttl, bool) and min_ttl == 0
-        self.min_ttl = 0.0 if zero else _check_ttl(min_ttl, "min_ttl")
+        self.min_ttl = 0.0 if zero else check_ttl(min_ttl, "min_ttl")
         self._release = redis.register_script(_RELEASE)
         # Claims whose call raised (Redis may hold them), oldest first, key -> the token
         # written: those still to give back, and those whose token a redelivery reuses.
@@ -359,7 +357,7 @@ class RedisDedupe:
         """
         if not isinstance(key, str) or not key:
             raise LinqUsageError(f"key must be a non-empty string, got {key!r}")
-        ttl = max(_check_ttl(ttl, "ttl"), self.min_ttl)
+        ttl = max(check_ttl(ttl, "ttl"), self.min_ttl)
         name = self._prefix + key
         # A claim of this key that ended in an error here may be in Redis under its token:
         # the redelivery reuses it, so that claim counts as its own.
@@ -531,7 +529,7 @@ class CampaignStore:
             LinqUsageError: Redis holds a different message under this id, or ``rate`` or
                 ``ttl`` is invalid.
         """
-        ttl = _check_ttl(ttl, "ttl")
+        ttl = check_ttl(ttl, "ttl")
         if rate is not None:
             parse_rate(rate)
         key = self._key(campaign.id)
