@@ -471,6 +471,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, handlers=[handler_])
         logging.getLogger("linq_async").setLevel(logging.DEBUG)
     try:
+        status = _run(handler, args, console)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe can only print noise
+    except BrokenPipeError:
+        # Whoever read stdout has gone (`linq-async ... | head -1`): stop quietly, as a tool
+        # that SIGPIPE ends would, and point stdout at /dev/null so the exit flush is silent.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    return status
+
+
+def _run(handler: Handler, args: argparse.Namespace, console: Console) -> int:
+    """Run one command, turning each way it can end into its exit status."""
+    try:
         return asyncio.run(handler(args, console))
     except KeyboardInterrupt:
         if console.resume is not None:
@@ -484,5 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return console.fail(exc, EXIT_FAILED)
     except CommandError as exc:
         return console.fail(exc, exc.exit_code)
+    except BrokenPipeError:
+        raise  # not the command's failure: see `main`
     except Exception as exc:
         return console.fail(exc, EXIT_FAILED)

@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -370,6 +371,25 @@ async def test_broadcast_rejects_a_bad_csv_row(
     line = assert_one_error_line(result, "the handle on recipients.csv line 3 must be")
     assert "'555-0102'" in line
     assert fake.requests == []
+
+
+@pytest.mark.parametrize("json_mode", [False, True])
+async def test_a_reader_that_leaves_early_ends_it_quietly(
+    env: dict[str, str], json_mode: bool
+) -> None:
+    """`linq-async ... | head -c 0`: stdout is closed before anything is written; the CLI
+    exits 1 with nothing on stderr (no BrokenPipeError, no traceback, no exit-time noise)."""
+    options = "--json " if json_mode else ""
+    script = (
+        f"{shlex.quote(sys.executable)} -m linq_async {options}send --from {SENDER} "
+        f"--to {RECIPIENT} --text hi | head -c 0; echo status=${{PIPESTATUS[0]}} >&2"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "bash", "-c", script, env=env, cwd=REPO,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    result = await finish(proc)
+    assert (result.out, result.err) == ("", "status=1\n")
 
 
 # fake-server, demo, Ctrl-C
