@@ -50,6 +50,7 @@ from ._cli_common import (
     check_message,
     file_label,
     open_session,
+    port_number,
     read_recipients,
     upload_line,
     uploaded,
@@ -322,16 +323,6 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
 # Parser
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0 to 65535, got {port}")
-    return port
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``linq-async`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -433,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fake.add_argument(
         "--port",
-        type=_port,
+        type=port_number,
         default=0,
         metavar="N",
         help="the API's port on 127.0.0.1 (default: a free one)",

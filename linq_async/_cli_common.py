@@ -46,6 +46,7 @@ __all__ = [
     "check_message",
     "file_label",
     "open_session",
+    "port_number",
     "read_recipients",
     "upload_line",
     "uploaded",
@@ -413,3 +414,14 @@ def add_command(
     if handler is not None:
         sub.set_defaults(handler=handler)
     return sub
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 to 65535 (0: a free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0 to 65535, got {port}")
+    return port

@@ -19,7 +19,15 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ._cli_common import EXIT_FAILED, EXIT_OK, CommandError, Console, add_common, open_session
+from ._cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandError,
+    Console,
+    add_common,
+    open_session,
+    port_number,
+)
 from ._errors import LinqUsageError, WebhookTimestampError, WebhookVerificationError
 
 if TYPE_CHECKING:
@@ -36,10 +44,6 @@ _MAX_BODY = 1024 * 1024
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
 
 
-class _CaptureError(LinqUsageError):
-    """The captured request on standard input could not be read."""
-
-
 # webhooks verify
 
 
@@ -54,7 +58,7 @@ def parse_capture(raw: bytes) -> tuple[list[tuple[str, str]], bytes]:
         if found:
             break
     else:
-        raise _CaptureError(
+        raise LinqUsageError(
             "the input has no blank line between headers and body: give the whole request "
             "(headers, a blank line, then the body exactly as received)"
         )
@@ -66,7 +70,7 @@ def parse_capture(raw: bytes) -> tuple[list[tuple[str, str]], bytes]:
         if not colon or " " in name.strip():
             if number == 0:  # "POST /path HTTP/1.1"
                 continue
-            raise _CaptureError(f"line {number + 1} of the headers is not 'Name: value': {line!r}")
+            raise LinqUsageError(f"line {number + 1} of the headers is not 'Name: value': {line!r}")
         headers.append((name.strip(), value.strip()))
     return headers, body
 
@@ -413,7 +417,7 @@ def register(commands: Any) -> None:
     )
     listen.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     listen.add_argument(
-        "--port", type=int, default=8787, metavar="N", help="the port to listen on (8787)"
+        "--port", type=port_number, default=8787, metavar="N", help="the port to listen on (8787)"
     )
     listen.add_argument(
         "--path", metavar="PATH", help="the path to listen on (default: --public-url's path)"

@@ -11,7 +11,7 @@ from typing import Any
 
 from _support import RECIPIENT, SENDER, free_port
 from aiohttp import web
-from test_cli import REPO, TIMEOUT, Result, finish, make_env
+from test_cli import REPO, TIMEOUT, Result, finish, make_env, run_cli
 
 from linq_async import LinqSession
 from linq_async.testing import FakeLinqServer
@@ -351,3 +351,14 @@ async def test_verify_accepts_a_capture_with_repeated_proxy_headers() -> None:
     proxied = head + b"\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-For: 10.0.0.2"
     result = await run_verify(proxied + b"\r\n\r\n" + body)
     assert result.code == 0, result.out
+
+
+async def test_listen_refuses_a_port_out_of_range_before_anything() -> None:
+    """--port 99999 is a usage error (exit 2) from the argument parser, before any request."""
+    result = await run_cli(
+        "webhooks", "listen", "--public-url", "https://example.com/hook", "--port", "99999",
+        env=make_env(LINQ_API_KEY="k", LINQ_BASE_URL="http://127.0.0.1:9/api/partner"),
+    )  # fmt: skip
+    assert result.code == 2
+    assert "port must be 0 to 65535, got 99999" in result.err
+    assert "Traceback" not in result.err
