@@ -57,6 +57,12 @@ def _contrib() -> Any:
         from .contrib import arq as contrib_arq
     except ImportError as exc:
         raise CommandError(f"{_EXTRA_HINT} ({exc})", EXIT_USAGE) from None
+    arq_connections = logging.getLogger("arq.connections")
+    if not arq_connections.handlers:
+        # arq warns of each connection retry; with no handler, Python's last resort would
+        # print five lines before the command's own error. The worker's log (`_log_to`,
+        # on the "arq" logger) still shows them.
+        arq_connections.addHandler(logging.NullHandler())
     return contrib_arq
 
 

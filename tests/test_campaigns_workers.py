@@ -388,6 +388,13 @@ async def test_cli_status_and_usage_errors(
     assert code == 1
     assert "no campaign" in err
 
+    # Redis unreachable: one line, not arq's retry warnings before it.
+    code, _, err = await procs.cli("campaign", "status", cid, "--redis", "redis://127.0.0.1:1/0",
+                                   base_url=fake.base_url)  # fmt: skip
+    assert code == 1
+    assert err.startswith("linq-async: error: cannot reach Redis:"), err
+    assert err.count("\n") == 1, err
+
     env = procs.env(fake.base_url)
     del env["LINQ_API_KEY"]
     worker = await asyncio.create_subprocess_exec(
