@@ -56,6 +56,7 @@ from ._cli_common import (
     uploaded,
 )
 from ._errors import LinqError, LinqUsageError
+from ._keys import check_campaign_id
 from ._sending import MAX_CONCURRENCY
 from ._upload import open_source
 from ._validation import check_handle, check_phone, check_recipients
@@ -177,8 +178,10 @@ async def _broadcast(args: argparse.Namespace, console: Console) -> int:
     check_message(args)
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
         raise LinqUsageError(f"--concurrency must be 1 to {MAX_CONCURRENCY}")
-    if args.broadcast_id is not None and not args.broadcast_id.strip():
-        raise LinqUsageError("--broadcast-id must not be empty")
+    if args.broadcast_id is not None:
+        if not args.broadcast_id.strip():
+            raise LinqUsageError("--broadcast-id must not be empty")
+        check_campaign_id(args.broadcast_id, what="--broadcast-id")  # before the banner names it
     recipients, duplicates = await asyncio.to_thread(read_recipients, args.recipients)
     if duplicates:
         console.note(f"{duplicates} duplicate row(s) in {args.recipients} skipped")

@@ -31,8 +31,9 @@ def check_campaign_id(value: object, *, what: str = "a campaign id") -> str:
     """Return ``value`` if it can name a campaign (or a broadcast): 1 to 255 characters, no
     lone surrogates."""
     if not isinstance(value, str) or not value or len(value) > MAX_CAMPAIGN_ID_CHARS:
+        got = f"{len(value):,} characters" if isinstance(value, str) and value else repr(value)
         raise LinqUsageError(
-            f"{what} must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, got {value!r}"
+            f"{what} must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, got {got}"
         )
     return check_no_lone_surrogates(value, what=what)
 

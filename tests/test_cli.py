@@ -392,6 +392,22 @@ async def test_a_reader_that_leaves_early_ends_it_quietly(
     assert (result.out, result.err) == ("", "status=1\n")
 
 
+async def test_a_broadcast_id_too_long_is_refused_before_the_banner(
+    env: dict[str, str], fake: FakeLinqServer, tmp_path: Path
+) -> None:
+    """--broadcast-id of 5,000 characters: exit 2, one line giving its length, nothing sent."""
+    csv_path = write_csv(tmp_path, f"{RECIPIENT}\n")
+    result = await run_cli(
+        "broadcast", "--from", SENDER, "--recipients", csv_path, "--text", "hi",
+        "--broadcast-id", "x" * 5000, env=env,
+    )  # fmt: skip
+    assert result.code == 2
+    line = assert_one_error_line(result, "--broadcast-id must be a string of 1 to 255")
+    assert line.endswith("got 5,000 characters")
+    assert result.err.count("x" * 256) == 0
+    assert fake.requests == []
+
+
 # fake-server, demo, Ctrl-C
 
 
