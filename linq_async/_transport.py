@@ -392,11 +392,8 @@ class Pool:
         self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         del api_key  # no frame local holds the key in plain text
         self._callers = session
-        self.shared = session is not None
-        """Whether the ClientSession is the caller's (which its owner may close under us)."""
         self._session: aiohttp.ClientSession | None = None
         self._uploads: aiohttp.ClientSession | None = None
-        self._owns_session = session is None
         self.state: State = "unopened"
         self.loop: asyncio.AbstractEventLoop | None = None
         self.api_lanes = Lanes(api_connections)
@@ -417,6 +414,11 @@ class Pool:
 
     def __repr__(self) -> str:
         return f"<Pool {self.base_url} {self.state}>"
+
+    @property
+    def shared(self) -> bool:
+        """Whether the ClientSession is the caller's (which its owner may close under us)."""
+        return self._callers is not None
 
     def ready(self) -> None:
         """Open on first use, inside the running loop; refuse a closed pool or another loop.
@@ -480,7 +482,7 @@ class Pool:
         self._calls[task] = self._calls.get(task, 0) + 1
         session = self._session
         assert session is not None
-        if self._callers is not None and session.closed:  # closed by its owner, under us
+        if self.shared and session.closed:  # closed by its owner, under us
             self.end(task)
             raise self.closed_error(caller=True)
         return session
@@ -555,7 +557,7 @@ class Pool:
         self.state = "closed"
         if not opened:
             return
-        sessions = [self._uploads, self._session if self._owns_session else None]
+        sessions = [self._uploads, None if self.shared else self._session]
         self._uploads = None
         if asyncio.get_running_loop() is not self.loop:
             # The loop that opened the pool is gone (or busy elsewhere): nothing of it can be
