@@ -482,7 +482,7 @@ class Pool:
         self._calls[task] = self._calls.get(task, 0) + 1
         session = self._session
         assert session is not None
-        if self.shared and session.closed:  # closed by its owner, under us
+        if self._callers is not None and session.closed:  # the owner closed it under us
             self.end(task)
             raise self.closed_error(caller=True)
         return session
