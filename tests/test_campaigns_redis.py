@@ -9,12 +9,13 @@ session pointed at the test's fake; the multi-process tests are in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,15 +96,18 @@ async def run_worker(
         await worker.close()
 
 
+@contextlib.asynccontextmanager
 async def job_context(
     redis: ArqRedis, fake: FakeLinqServer, sleeps: SleepRecorder, **settings: Any
-) -> dict[str, Any]:
-    """The ctx arq would give a campaign job, after the worker's startup."""
+) -> AsyncIterator[dict[str, Any]]:
+    """The ctx arq would give a campaign job: the worker's startup before, its shutdown after."""
     options = worker_settings(session_factory=session_factory(fake, sleeps), **settings)
     ctx: dict[str, Any] = {"redis": redis, "job_try": 1}
     await options["on_startup"](ctx)
-    ctx["shutdown"] = options["on_shutdown"]
-    return ctx
+    try:
+        yield ctx
+    finally:
+        await options["on_shutdown"](ctx)
 
 
 def messages_per_recipient(fake: FakeLinqServer) -> Counter[str]:
@@ -423,8 +427,7 @@ async def test_a_transient_failure_retries_with_backoff_then_gives_up(
     (ann,) = people(1)
     await enqueue_campaign(redis, [ann], from_=line, text="Hi", campaign_id=cid,
                            queue_name=f"q-{uid}")  # fmt: skip
-    ctx = await job_context(redis, fake, sleeps, max_tries=3, retry_delay=4.0)
-    try:
+    async with job_context(redis, fake, sleeps, max_tries=3, retry_delay=4.0) as ctx:
         fake.fail_next(503, path="/v3/chats", times=100)
         with pytest.raises(Retry) as first:
             await send_campaign_job(ctx, cid, ann)
@@ -438,8 +441,6 @@ async def test_a_transient_failure_retries_with_backoff_then_gives_up(
         assert await send_campaign_job(ctx, cid, ann) == "failed"
         (failure,) = await CampaignStore(redis).failures(cid)
         assert (failure.error, failure.attempts) == ("ServerError", 3)
-    finally:
-        await ctx["shutdown"](ctx)
 
 
 async def test_a_rate_limited_send_waits_at_least_retry_after(
@@ -450,14 +451,11 @@ async def test_a_rate_limited_send_waits_at_least_retry_after(
     (ann,) = people(1)
     await enqueue_campaign(redis, [ann], from_=line, text="Hi", campaign_id=cid,
                            queue_name=f"q-{uid}")  # fmt: skip
-    ctx = await job_context(redis, fake, sleeps)
-    try:
+    async with job_context(redis, fake, sleeps) as ctx:
         fake.rate_limit(times=10, retry_after=120, path="/v3/chats")
         with pytest.raises(Retry) as info:
             await send_campaign_job(ctx, cid, ann)
         assert (info.value.defer_score or 0) >= 120_000
-    finally:
-        await ctx["shutdown"](ctx)
 
 
 async def test_no_budget_in_time_defers_the_job(
@@ -468,8 +466,7 @@ async def test_no_budget_in_time_defers_the_job(
     ann, bob = people(2)
     await enqueue_campaign(redis, [ann, bob], from_=line, text="Hi", campaign_id=cid,
                            queue_name=f"q-{uid}", rate="1/minute")  # fmt: skip
-    ctx = await job_context(redis, fake, sleeps, job_timeout=10, rate_wait=0.5)
-    try:
+    async with job_context(redis, fake, sleeps, job_timeout=10, rate_wait=0.5) as ctx:
         assert await send_campaign_job(ctx, cid, ann) == "sent"
         with pytest.raises(Retry) as info:
             await send_campaign_job(ctx, cid, bob)
@@ -478,8 +475,6 @@ async def test_no_budget_in_time_defers_the_job(
         # A job that runs again for a recipient already done sends nothing.
         assert await send_campaign_job(ctx, cid, ann) == "sent"
         assert len(fake.messages) == 1
-    finally:
-        await ctx["shutdown"](ctx)
 
 
 async def test_lost_jobs_are_counted_and_enqueued_again(
@@ -514,12 +509,9 @@ async def test_a_job_of_an_unknown_campaign_fails(
     redis: ArqRedis, uid: str, fake: FakeLinqServer, sleeps: SleepRecorder
 ) -> None:
     """A job whose campaign expired fails without sending (and without a record)."""
-    ctx = await job_context(redis, fake, sleeps)
-    try:
+    async with job_context(redis, fake, sleeps) as ctx:
         assert await send_campaign_job(ctx, f"gone-{uid}", "+15550000001") == "failed"
         assert api_requests(fake) == []
-    finally:
-        await ctx["shutdown"](ctx)
 
 
 async def test_worker_settings_refuse_bad_values() -> None:
