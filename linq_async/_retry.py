@@ -23,10 +23,19 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def _number(owner: str, name: str, value: object) -> float:
-    """``value`` if it is a real number (an int or float, not a bool, not NaN)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    """``value`` if it is a real number a float can hold (an int or float, not a bool, not
+    NaN, not an int too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _holds(value):
         raise LinqUsageError(f"{owner}.{name} must be a number of seconds, got {value!r}")
     return value
+
+
+def _holds(value: float) -> bool:
+    """Whether ``value`` is a float or converts to one: not NaN, not a huge int."""
+    try:
+        return not math.isnan(value)
+    except OverflowError:  # math.isnan(10**400)
+        return False
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:

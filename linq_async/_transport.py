@@ -104,7 +104,8 @@ def retry_safe(method: str, idempotency_key: str | None, reason: str | None = No
 
 
 def _seconds(_: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if not is_number(value, above=0, below=math.inf):  # also refuses NaN
+    # Also refuses NaN, and an int too large for a float (asyncio's timers take floats).
+    if not is_number(value, above=0, below=math.inf) or value >= sys.float_info.max:
         raise LinqUsageError(
             f"Timeouts.{attribute.name} must be a positive, finite number of seconds, got {value!r}"
         )

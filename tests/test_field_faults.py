@@ -1312,6 +1312,10 @@ async def test_clock_skew_is_judged_on_the_server_clock(
         lambda: Timeouts(upload_read=0),
         lambda: Timeouts(upload_read=float("inf")),
         lambda: Timeouts(connect=True),
+        lambda: Timeouts(total=10**400),  # no float holds it
+        lambda: RetryPolicy(wait_max=10**400),
+        lambda: RetryPolicy(deadline=10**400),
+        lambda: RetryPolicy(jitter=10**400),
     ],
     ids=lambda make: "",
 )
