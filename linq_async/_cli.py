@@ -28,7 +28,8 @@ import signal
 import sys
 import textwrap
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 import attrs
 
@@ -475,10 +476,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def _run_until_interrupted(command: Coroutine[Any, Any, int]) -> int:
+    """`asyncio.run`, with Ctrl-C cancelling the command and raising KeyboardInterrupt here.
+
+    Python 3.11+ does this itself. On 3.10, Python's own handler raises KeyboardInterrupt in
+    whatever code runs at that moment, often a task of aiohttp's, which then prints "Task
+    exception was never retrieved" and a traceback.
+    """
+    if sys.version_info >= (3, 11):
+        return asyncio.run(command)
+    interrupted = False
+
+    async def until_interrupted() -> int | None:
+        nonlocal interrupted
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (RuntimeError, ValueError):  # not the main thread: Python's handler stays
+            return await command
+        try:
+            return await command
+        except asyncio.CancelledError:
+            if interrupted:
+                return None  # raised as KeyboardInterrupt below, outside the loop
+            raise
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    status = asyncio.run(until_interrupted())
+    if status is None:
+        raise KeyboardInterrupt
+    return status
+
+
 def _run(handler: Handler, args: argparse.Namespace, console: Console) -> int:
     """Run one command, turning each way it can end into its exit status."""
     try:
-        return asyncio.run(handler(args, console))
+        return _run_until_interrupted(handler(args, console))
     except KeyboardInterrupt:
         if console.resume is not None:
             console.note(f"interrupted; to resume, run the same command with {console.resume}")
