@@ -206,9 +206,11 @@ class Skipped(Exception):
 
 
 class FakeServerProcess:
-    """A ``bench.fake_server`` process: start it, query it over stdin/stdout, stop it."""
+    """A fake server process (``bench.fake_server``, or ``bench.lean_fake`` for the send
+    workloads): start it, query it over stdin/stdout, stop it."""
 
-    def __init__(self) -> None:
+    def __init__(self, module: str = "bench.fake_server") -> None:
+        self.module = module
         self._process: subprocess.Popen[str] | None = None
         self.base_url = ""
         self.api_key = ""
@@ -216,7 +218,7 @@ class FakeServerProcess:
 
     def __enter__(self) -> FakeServerProcess:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.fake_server"],
+            [sys.executable, "-m", self.module],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -300,6 +302,10 @@ def _warm_up(modules: Sequence[str]) -> None:
     )
 
 
+FAKES = {"lean": "bench.lean_fake", "full": "bench.fake_server"}
+"""The fakes the send workloads can run against, by ``--fake`` name."""
+
+
 class Run(NamedTuple):
     """What one client process is asked to do."""
 
@@ -312,6 +318,8 @@ class Run(NamedTuple):
     concurrency: int
     timeout: float
     profile: Path | None = None
+    fake: str = "bench.fake_server"
+    """The fake server's module: ``bench.lean_fake`` for the send workloads by default."""
 
 
 def _client_command(run: Run, server: FakeServerProcess) -> list[str]:
@@ -389,7 +397,7 @@ def machine_busy_seconds() -> float | None:
 
 def _measure(run: Run, expected_sha256: str | None = None) -> dict[str, Any]:
     """One measurement: a fresh fake server, one client run, the server's side of it."""
-    with FakeServerProcess() as server:
+    with FakeServerProcess(run.fake) as server:
         before = server.query("stats")
         machine_before = machine_busy_seconds()
         started = time.perf_counter()
@@ -599,6 +607,7 @@ def _send_run(args: argparse.Namespace, client: Client, path: str, small: Path) 
         n=args.n,
         concurrency=args.concurrency,
         timeout=args.timeout,
+        fake=FAKES[args.fake],
     )
 
 
@@ -1011,7 +1020,7 @@ def run_callgrind(args: argparse.Namespace, results: dict[str, Any], small: Path
                 "--dump-before=getrusage",
             ]
             try:
-                with FakeServerProcess() as server:
+                with FakeServerProcess(run.fake) as server:
                     _run_client(run, server, prefix)
                 phase = _callgrind_total(target.with_name(f"{target.name}.2"))
             except (BenchError, OSError) as exc:
@@ -1192,6 +1201,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="where latest.{md,json,png} go"
     )
+    parser.add_argument(
+        "--fake",
+        choices=sorted(FAKES),
+        default="lean",
+        help="the fake the send workloads run against: lean (canned answers recorded from "
+        "the full fake, so every client runs flat out; default) or full (FakeLinqServer)",
+    )
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     parser.add_argument(
         "--docs-chart",
@@ -1265,7 +1281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="linq-bench-") as tmp:
         _PYCACHE[:] = [str(Path(tmp) / "pycache")]
-        modules = ["bench.fake_server"]
+        modules = ["bench.fake_server", "bench.lean_fake"]
         modules += sorted(
             {c.module for c in (*SEND_CLIENTS, *UPLOAD_CLIENTS) if c.base in selected}
         )

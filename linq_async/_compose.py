@@ -1,4 +1,4 @@
-"""The message options, declared once, and the checks that turn them into `MessageContent`.
+"""The message options, declared once, and the checks that turn them into a ``message``.
 
 Every call that sends a message (``chats.create``, ``chats.messages.send``,
 ``messages.send``, ``upload_and_send``) takes the same keyword options, typed by
@@ -11,8 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from ._errors import LinqUsageError
-from ._validation import check_bool, check_idempotency_key, check_text
-from .models import Effect, Experience, MediaPart, MessageContent, Part, ReplyTo, TextPart
+from ._model import JSONObject, dump
+from ._validation import check_bool, check_idempotency_key, check_service, check_text
+from .models import Effect, Experience, MediaPart, Part, ReplyTo, TextPart
+from .models._parts import check_parts
 
 __all__ = ["MESSAGE_OPTIONS", "MessageOptions", "SendOptions", "compose"]
 
@@ -66,8 +68,12 @@ def compose(
     *,
     allowed: frozenset[str] = MESSAGE_OPTIONS,
     media: MediaPart | None = None,
-) -> tuple[MessageContent, bool | None]:
+) -> tuple[JSONObject, bool | None]:
     """Check message options and build the ``message`` object and ``override_optout``.
+
+    The ``message`` object is the JSON-ready wire form of a `MessageContent` (what
+    ``unstructure(MessageContent(...))`` gives), built directly: every send of a bulk loop
+    comes through here, and a text-only message needs no model at all.
 
     Args:
         options: the keyword options of the call (see `MessageOptions`).
@@ -77,30 +83,18 @@ def compose(
     Raises:
         LinqUsageError: an unknown option, or a value that breaks the API's rules.
     """
-    unknown = options.keys() - allowed
-    if unknown:
+    if not options.keys() <= allowed:
+        unknown = sorted(options.keys() - allowed)
         raise LinqUsageError(
-            f"unexpected option {sorted(unknown)[0]!r}; the options are "
-            f"{', '.join(sorted(allowed))}"
+            f"unexpected option {unknown[0]!r}; the options are {', '.join(sorted(allowed))}"
         )
-    text = check_text(options.get("text"))
-    given = options.get("parts")
-    if given is None:
-        parts: list[Part] = []
-    elif type(given) is list or type(given) is tuple:
-        parts = list(given)
-    elif isinstance(given, (str, bytes, bytearray, Mapping)) or not isinstance(given, Sequence):
-        raise LinqUsageError(
-            f"parts must be a list of message parts (TextPart, MediaPart ...), got {given!r}"
-        )
-    else:
-        parts = list(given)
-    # Each item is checked to be a part (and the rules across parts) by MessageContent.
+    get = options.get
+    text = get("text")
     if text is not None:
-        parts.insert(0, TextPart(value=text))
-    if media is not None:
-        parts.append(media)
-    experience = options.get("experience")
+        text = check_text(text)
+    given = get("parts")
+    experience = get("experience")
+    message: dict[str, Any]
     if experience is not None:
         if not isinstance(experience, Experience):
             raise LinqUsageError(f"experience must be an Experience, got {experience!r}")
@@ -108,19 +102,50 @@ def compose(
             raise LinqUsageError(
                 "a message takes an experience or parts (parts=, text=, a file), not both"
             )
-    effect = options.get("effect")
-    if effect is not None and not isinstance(effect, Effect):
-        raise LinqUsageError(f"effect must be an Effect, got {effect!r}")
-    reply_to = options.get("reply_to")
-    if reply_to is not None and not isinstance(reply_to, ReplyTo):
-        raise LinqUsageError(f"reply_to must be a ReplyTo, got {reply_to!r}")
-    content = MessageContent(
-        parts=None if experience is not None else parts,
-        experience=experience,
-        effect=effect,
-        reply_to=reply_to,
-        preferred_service=options.get("preferred_service"),
-        idempotency_key=check_idempotency_key(options.get("idempotency_key")),
-    )
-    override = check_bool(options.get("override_optout"), what="override_optout")
-    return content, override
+        message = {"experience": dump(experience)}
+    elif given is None:
+        # Text and/or one media part, the common case: two parts that break no rule.
+        wire_parts: list[Any] = []
+        if text is not None:
+            wire_parts.append({"type": "text", "value": text})
+        if media is not None:
+            wire_parts.append(dump(media))
+        if not wire_parts:
+            raise LinqUsageError("a message needs parts (or text=) or an experience")
+        message = {"parts": wire_parts}
+    else:
+        if type(given) is list or type(given) is tuple:
+            parts: list[Part] = list(given)
+        elif isinstance(given, (str, bytes, bytearray, Mapping)) or not isinstance(
+            given, Sequence
+        ):
+            raise LinqUsageError(
+                f"parts must be a list of message parts (TextPart, MediaPart ...), got {given!r}"
+            )
+        else:
+            parts = list(given)
+        if text is not None:
+            parts.insert(0, TextPart(value=text))
+        if media is not None:
+            parts.append(media)
+        message = {"parts": [dump(part) for part in check_parts(parts)]}
+    effect = get("effect")
+    if effect is not None:
+        if not isinstance(effect, Effect):
+            raise LinqUsageError(f"effect must be an Effect, got {effect!r}")
+        message["effect"] = dump(effect)
+    reply_to = get("reply_to")
+    if reply_to is not None:
+        if not isinstance(reply_to, ReplyTo):
+            raise LinqUsageError(f"reply_to must be a ReplyTo, got {reply_to!r}")
+        message["reply_to"] = dump(reply_to)
+    service = get("preferred_service")
+    if service is not None:
+        message["preferred_service"] = check_service(service)
+    key = get("idempotency_key")
+    if key is not None:
+        message["idempotency_key"] = check_idempotency_key(key)
+    override = get("override_optout")
+    if override is not None:
+        check_bool(override, what="override_optout")
+    return JSONObject(message), override

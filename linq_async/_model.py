@@ -47,6 +47,7 @@ from ._secret import is_secret, load_secret
 
 __all__ = [
     "UNSET",
+    "JSONObject",
     "OpenUnion",
     "WireModel",
     "converter",
@@ -93,6 +94,12 @@ class _Unset:
 
 UNSET: Any = _Unset()
 """Marks an update field that was not given: it stays off the wire, while ``None`` is sent."""
+
+JSONObject = typing.NewType("JSONObject", dict[str, Any])
+"""A JSON object already in wire form (built by a checked builder such as ``compose``).
+
+A request model's field of this type is sent as it is, not unstructured again.
+"""
 
 
 def wire_name(name: str) -> dict[str, Any]:
@@ -755,7 +762,7 @@ def _dump_hook_for(tp: Any, *, none_left_out: bool = False) -> Callable[[Any], A
     ``none_left_out``: the field is left off the wire when ``None`` (its default), so the
     hook never sees ``None`` and needs no check for it.
     """
-    if tp in _PLAIN or tp is Any or tp is object:
+    if tp in _PLAIN or tp is Any or tp is object or tp is JSONObject:
         return None
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)

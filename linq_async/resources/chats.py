@@ -14,6 +14,7 @@ import attrs
 
 from .._compose import compose
 from .._errors import APIStatusError, LinqError, LinqUsageError
+from .._model import JSONObject
 from .._pager import AsyncPager
 from .._retry import RETRY_STATUSES
 from .._validation import (
@@ -31,7 +32,6 @@ from ..models import (
     CreatedChat,
     LocationCollection,
     Message,
-    MessageContent,
     OperationResult,
     VoiceMemo,
 )
@@ -65,7 +65,7 @@ class _CreateChat(RequestBody):
     idempotency_key_at = ("message", "idempotency_key")
     from_: str
     to: tuple[str, ...]
-    message: MessageContent
+    message: JSONObject
     override_optout: bool | None = None
 
 
@@ -99,7 +99,7 @@ class _Background(RequestBody):
 @attrs.frozen(kw_only=True)
 class _SendMessage(RequestBody):
     idempotency_key_at = ("message", "idempotency_key")
-    message: MessageContent
+    message: JSONObject
     override_optout: bool | None = None
 
 

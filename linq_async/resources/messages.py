@@ -10,6 +10,7 @@ import attrs
 
 from .._compose import SendOptions, compose
 from .._errors import LinqUsageError
+from .._model import JSONObject
 from .._pager import AsyncPager
 from .._validation import (
     check_bool,
@@ -27,7 +28,6 @@ from ..models import (
     IMessageApp,
     IMessageAppLayout,
     Message,
-    MessageContent,
     OperationResult,
     Sticker,
     StickerPlacement,
@@ -57,7 +57,7 @@ class _AutoSend(RequestBody):
     idempotency_key_at = ("message", "idempotency_key")
     idempotency_header = True
     to: tuple[str, ...]
-    message: MessageContent
+    message: JSONObject
     continuation_message: _Continuation | None = None
     exclude_from: tuple[str, ...] | None = None
     override_optout: bool | None = None

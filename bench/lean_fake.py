@@ -1,0 +1,291 @@
+"""A lean fake Linq API for the send workloads: the full fake's answers, replayed cheaply.
+
+``FakeLinqServer`` checks every request and keeps state, which costs it about as much CPU
+per call as the client it serves, so on a 2-core machine it sets the pace of any fast
+client and the client's CPU per call then depends on how long it idles between answers.
+This server answers in a few microseconds, so each client runs flat out and the CPU it
+spends per call is its own.
+
+At start it runs a ``FakeLinqServer`` in this process and makes one request of every kind
+the send workloads make (with plain aiohttp, not linq-async): upload slot, storage PUT,
+``POST /v3/chats`` (text, and text plus media), ``POST /v3/chats/{id}/messages``,
+``POST /v3/messages``, ``GET /v3/chats/{id}``. It keeps each answer's status and body,
+stops the full fake, and from then on answers the same request kinds with those bodies,
+each with a fresh message id (and the upload URL pointing here). It reads each request's
+head and its ``Content-Length`` bytes of body, and checks nothing else; anything else gets
+a 404 with the API's error shape.
+
+Driven over stdin/stdout like ``bench.fake_server`` (``stats``, ``quit``); ``stats``
+counts the messages as the requests that create one. Run by hand with
+``python -m bench.lean_fake``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import sys
+import time
+from email.utils import formatdate
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from bench._common import maxrss_kib
+from linq_async.testing import FakeLinqServer
+
+SENDER = "+12223334444"
+_REASONS = {200: b"OK", 201: b"Created", 202: b"Accepted", 404: b"Not Found"}
+_NOT_FOUND = b'{"error":{"status":404,"code":1004,"message":"no such route in the lean fake"}}'
+
+
+class Answer:
+    """A canned answer: status and body, with the message id swapped for a fresh one."""
+
+    def __init__(self, status: int, body: bytes, message_id: str | None) -> None:
+        self.status = status
+        self.body = body
+        self.message_id = message_id.encode() if message_id else None
+        self.served = 0
+
+    def render(self, date: bytes) -> bytes:
+        """The whole HTTP response."""
+        self.served += 1
+        body = self.body
+        if self.message_id is not None:
+            fresh = f"{self.served:032x}"
+            fresh = f"{fresh[:8]}-{fresh[8:12]}-{fresh[12:16]}-{fresh[16:20]}-{fresh[20:]}"
+            body = body.replace(self.message_id, fresh.encode())
+        return b"".join(
+            (
+                b"HTTP/1.1 %d %s\r\n" % (self.status, _REASONS.get(self.status, b"OK")),
+                b"Content-Type: application/json; charset=utf-8\r\n",
+                b"Content-Length: %d\r\nDate: %s\r\n\r\n" % (len(body), date),
+                body,
+            )
+        )
+
+
+async def record(prefix: str) -> dict[str, Answer]:
+    """Ask a full ``FakeLinqServer`` once per request kind; return its answers by kind.
+
+    ``prefix``: what replaces the full fake's ``http://host:port`` in the answers.
+    """
+    answers: dict[str, Answer] = {}
+    async with FakeLinqServer() as fake, aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {fake.api_key}"}
+        base = fake.base_url
+
+        async def ask(kind: str, method: str, url: str, body: Any = None) -> Any:
+            async with http.request(method, url, json=body, headers=headers) as resp:
+                raw = await resp.read()
+                resp.raise_for_status()
+            data = json.loads(raw) if raw else {}
+            message = data.get("message") if isinstance(data, dict) else None
+            if isinstance(data, dict) and "chat" in data:
+                message = data["chat"].get("message")
+            message_id = message.get("id") if isinstance(message, dict) else None
+            answers[kind] = Answer(resp.status, raw, message_id)
+            return data
+
+        slot = await ask(
+            "slot",
+            "POST",
+            f"{base}/v3/attachments",
+            {"filename": "a.png", "content_type": "image/png", "size_bytes": 4},
+        )
+        async with http.put(
+            URL(slot["upload_url"], encoded=True), data=b"\x89PNG", headers=slot["required_headers"]
+        ) as resp:
+            resp.raise_for_status()
+            answers["put"] = Answer(resp.status, await resp.read(), None)
+        text = {"type": "text", "value": "hi"}
+        media = {"type": "media", "attachment_id": slot["attachment_id"]}
+        created = await ask(
+            "create",
+            "POST",
+            f"{base}/v3/chats",
+            {"from": SENDER, "to": ["+13334445555"], "message": {"parts": [text]}},
+        )
+        await ask(
+            "create_media",
+            "POST",
+            f"{base}/v3/chats",
+            {"from": SENDER, "to": ["+13334445556"], "message": {"parts": [text, media]}},
+        )
+        chat = created["chat"]["id"]
+        await ask(
+            "send_in_chat",
+            "POST",
+            f"{base}/v3/chats/{chat}/messages",
+            {"message": {"parts": [text]}},
+        )
+        await ask(
+            "send_auto",
+            "POST",
+            f"{base}/v3/messages",
+            {"to": ["+13334445557"], "message": {"parts": [text]}},
+        )
+        await ask("get_chat", "GET", f"{base}/v3/chats/{chat}")
+        origins = {str(URL(url).origin()) for url in (base, slot["upload_url"])}
+    for answer in answers.values():
+        for origin in origins:
+            answer.body = answer.body.replace(origin.encode(), prefix.encode())
+    return answers
+
+
+class LeanFake:
+    """The replaying server's state: its answers and what it has served."""
+
+    def __init__(self, answers: dict[str, Answer], api_prefix: bytes) -> None:
+        self.answers = answers
+        self.api_prefix = api_prefix
+        self.requests = 0
+        self.messages = 0
+        self._date = b""
+        self._date_at = 0.0
+
+    def date(self) -> bytes:
+        """The ``Date`` header, made at most once a second."""
+        now = time.time()
+        if now - self._date_at >= 1.0:
+            self._date, self._date_at = formatdate(now, usegmt=True).encode(), now
+        return self._date
+
+    def respond(self, method: bytes, target: bytes, body: bytes) -> bytes:
+        """The response to one request."""
+        self.requests += 1
+        path = target.split(b"?", 1)[0]
+        kind = None
+        if path.startswith(self.api_prefix):
+            route = path[len(self.api_prefix) :].split(b"/")
+            if method == b"POST" and route == [b"chats"]:
+                kind = "create_media" if b'"media"' in body else "create"
+            elif method == b"POST" and len(route) == 3 and route[0] == b"chats":
+                kind = "send_in_chat" if route[2] == b"messages" else None
+            elif method == b"POST" and route == [b"messages"]:
+                kind = "send_auto"
+            elif method == b"GET" and len(route) == 2 and route[0] == b"chats":
+                kind = "get_chat"
+            elif method == b"POST" and route == [b"attachments"]:
+                kind = "slot"
+        elif method == b"PUT":
+            kind = "put"
+        if kind is None:
+            return b"".join(
+                (
+                    b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n",
+                    b"Content-Length: %d\r\n\r\n" % len(_NOT_FOUND),
+                    _NOT_FOUND,
+                )
+            )
+        if kind == "slot":
+            return self._slot(body)
+        if kind not in ("put", "get_chat"):
+            self.messages += 1
+        return self.answers[kind].render(self.date())
+
+    def _slot(self, body: bytes) -> bytes:
+        """An upload slot for the file the request describes (its name, type and size)."""
+        asked = json.loads(body)
+        slot = json.loads(self.answers["slot"].body)
+        for key in ("filename", "content_type", "size_bytes"):
+            slot[key] = asked[key]
+        slot["required_headers"] = {
+            **slot["required_headers"],
+            "Content-Type": asked["content_type"],
+            "Content-Length": str(asked["size_bytes"]),
+        }
+        return Answer(self.answers["slot"].status, json.dumps(slot).encode(), None).render(
+            self.date()
+        )
+
+
+class _Connection(asyncio.Protocol):
+    """HTTP/1.1 with keep-alive: a head, then exactly ``Content-Length`` bytes of body."""
+
+    def __init__(self, fake: LeanFake) -> None:
+        self.fake = fake
+        self.buffer = bytearray()
+        self.head: tuple[bytes, bytes, int] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        out = []
+        while True:
+            if self.head is None:
+                end = buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    break
+                lines = bytes(buffer[:end]).split(b"\r\n")
+                del buffer[: end + 4]
+                method, target, _ = lines[0].split(b" ", 2)
+                length = 0
+                for line in lines[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                self.head = (method, target, length)
+            method, target, length = self.head
+            if len(buffer) < length:
+                break
+            body = bytes(buffer[:length]) if method != b"PUT" else b""
+            del buffer[:length]
+            self.head = None
+            out.append(self.fake.respond(method, target, body))
+        if out and self.transport is not None:
+            self.transport.write(b"".join(out))
+
+
+def _stats(fake: LeanFake) -> dict[str, Any]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "maxrss_kib": maxrss_kib(usage),
+        "requests": fake.requests,
+        "chats": 0,
+        "messages": fake.messages,
+    }
+
+
+async def serve() -> None:
+    """Record the full fake's answers, then replay them until ``quit`` or end of stdin."""
+    loop = asyncio.get_running_loop()
+    holder: list[LeanFake] = []
+    server = await loop.create_server(lambda: _Connection(holder[0]), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    origin = f"http://127.0.0.1:{port}"
+    answers = await record(origin)
+    holder.append(LeanFake(answers, b"/api/partner/v3/"))
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    hello = {"base_url": f"{origin}/api/partner", "api_key": "lean-fake-key", "pid": os.getpid()}
+    print(json.dumps(hello), flush=True)
+    try:
+        while True:
+            words = (await reader.readline()).decode().split()
+            if not words or words[0] == "quit":
+                break
+            if words[0] == "stats":
+                print(json.dumps(_stats(holder[0])), flush=True)
+            else:
+                print(json.dumps({"error": f"unknown command {words[0]!r}"}), flush=True)
+    finally:
+        server.close()
+
+
+def main() -> int:
+    """Entry point."""
+    asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
