@@ -116,9 +116,7 @@ def compose(
     else:
         if type(given) is list or type(given) is tuple:
             parts: list[Part] = list(given)
-        elif isinstance(given, (str, bytes, bytearray, Mapping)) or not isinstance(
-            given, Sequence
-        ):
+        elif isinstance(given, (str, bytes, bytearray, Mapping)) or not isinstance(given, Sequence):
             raise LinqUsageError(
                 f"parts must be a list of message parts (TextPart, MediaPart ...), got {given!r}"
             )
