@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 from ._errors import LinqUsageError
 from ._model import JSONObject, dump
 from ._validation import check_bool, check_idempotency_key, check_service, check_text
-from .models import Effect, Experience, MediaPart, Part, ReplyTo, TextPart
+from .models import Effect, Experience, MediaPart, Part, ReplyTo
 from .models._parts import check_parts
 
 __all__ = ["MESSAGE_OPTIONS", "MessageOptions", "SendOptions", "compose"]
@@ -122,11 +122,12 @@ def compose(
             )
         else:
             parts = list(given)
-        if text is not None:
-            parts.insert(0, TextPart(value=text))
         if media is not None:
             parts.append(media)
-        message = {"parts": [dump(part) for part in check_parts(parts)]}
+        wire_parts = [dump(part) for part in check_parts(parts, after_text=text is not None)]
+        if text is not None:
+            wire_parts.insert(0, {"type": "text", "value": text})
+        message = {"parts": wire_parts}
     effect = get("effect")
     if effect is not None:
         if not isinstance(effect, Effect):

@@ -46,7 +46,6 @@ from .models import (
     Part,
     RecipientOutcome,
     SendResult,
-    TextPart,
     Upload,
     UploadSlot,
 )
@@ -130,14 +129,22 @@ def with_media(options: Mapping[str, Any], attachment_id: str) -> dict[str, Any]
     extra: list[Part] = list(parts) if isinstance(parts, (list, tuple)) else []
     if parts is not None and not isinstance(parts, (list, tuple)):
         compose(options)  # raises the usage error for the malformed parts
-    media = _media_part(attachment_id) if type(attachment_id) is str else None
-    return {**options, "parts": [*extra, media or MediaPart(attachment_id=attachment_id)]}
+    return {**options, "parts": [*extra, media_part(attachment_id)]}
+
+
+def media_part(attachment_id: str) -> MediaPart:
+    """The media part of an attachment (checked as `MediaPart` checks it).
+
+    A bulk loop sends one `Upload` many times, and parts are frozen: one object serves
+    every message, built and checked once.
+    """
+    if type(attachment_id) is str:
+        return _media_part(attachment_id)
+    return MediaPart(attachment_id=attachment_id)
 
 
 @functools.lru_cache(maxsize=64)
 def _media_part(attachment_id: str) -> MediaPart:
-    """The media part of an attachment, checked once: a bulk loop sends one `Upload` many
-    times (parts are frozen, so one object serves every message)."""
     return MediaPart(attachment_id=attachment_id)
 
 
@@ -313,9 +320,11 @@ async def broadcast(
         source = open_source(file, filename=filename, content_type=content_type)
     if source is not None:
         done = await upload(transport, attachments, source, on_progress=on_upload_progress)
-    parts: list[Part] = [] if text is None else [TextPart(value=text)]
+    # The text goes as ``text=`` (compose writes its wire form directly), the media part
+    # as the one part: both are checked above, so each send only re-reads them.
+    parts: list[Part] | None = None
     if done is not None:
-        parts.append(MediaPart(attachment_id=done.attachment_id))
+        parts = [media_part(done.attachment_id)]
     outcomes: dict[str, RecipientOutcome] = {}
     queue = iter(handles)
     stop: list[Exception] = []  # the error that stops the broadcast, if any
@@ -335,6 +344,7 @@ async def broadcast(
                 created = await chats.create(
                     from_=from_,
                     to=recipient,
+                    text=text,
                     parts=parts,
                     idempotency_key=derive_key(run_id, recipient_key(recipient)),
                 )

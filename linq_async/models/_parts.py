@@ -560,13 +560,16 @@ def part_type(part: Part) -> str:
     return _TAG_OF[type(part)]
 
 
-def check_parts(parts: Sequence[Part]) -> tuple[Part, ...]:
+def check_parts(parts: Sequence[Part], *, after_text: bool = False) -> tuple[Part, ...]:
     """Enforce the API's rules across a message's parts locally, before sending.
 
     1 to 100 parts; at most 40 media parts by ``url``; no two text parts in a row; a link,
     app clip or iMessage app part must be the only part. The rules of each part were
     checked when it was built (parts loaded from a response are not re-checked, but the
     media rule is, since it counts toward the 40).
+
+    ``after_text``: the message has a text part (``text=``) before ``parts``, which counts
+    in the rules and in the indices errors give.
 
     Raises:
         LinqUsageError: ``parts`` is not a list of parts, or breaks a rule.
@@ -580,19 +583,20 @@ def check_parts(parts: Sequence[Part]) -> tuple[Part, ...]:
             f"parts must be a list of message parts ({_PART_NAMES}), got {parts!r}"
         )
     parts = tuple(parts)
-    if not parts:
+    count = len(parts) + after_text
+    if not count:
         raise LinqUsageError("a message needs at least one part (parts= or text=)")
-    if len(parts) > MAX_PARTS:
-        raise LinqUsageError(f"a message has at most {MAX_PARTS} parts, got {len(parts)}")
-    previous = ""
+    if count > MAX_PARTS:
+        raise LinqUsageError(f"a message has at most {MAX_PARTS} parts, got {count}")
+    previous = "text" if after_text else ""
     url_media = 0
-    for index, part in enumerate(parts):
+    for index, part in enumerate(parts, start=after_text):
         kind = _TAG_OF.get(type(part))
         if kind is None:
             if not isinstance(part, _PART_CLASSES):
                 raise not_a_part(index, part)
             kind = part_type(part)
-        if kind in _EXCLUSIVE_PARTS and len(parts) > 1:
+        if kind in _EXCLUSIVE_PARTS and count > 1:
             raise LinqUsageError(f"parts[{index}]: a part of type {kind!r} must be the only part")
         if kind == "text" and previous == "text":
             raise LinqUsageError(f"parts[{index}]: two text parts may not follow each other")
