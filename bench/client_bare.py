@@ -41,6 +41,8 @@ from bench._common import (
     pool_size,
     recipients,
     run,
+    warm_up,
+    warmup_items,
     warmup_spec,
 )
 
@@ -146,11 +148,15 @@ async def send(spec: Spec) -> dict[str, Any]:
             "chats.get": (get_chat, list(range(spec.n))),
         }
         if spec.path == "broadcast":
+            await _worker_loop(create_chat, warmup_items(spec), timer)
+            timer.latencies.clear()
+            timer.setup_messages += spec.concurrency
             timer.start()
             await _worker_loop(create_chat, recipients(spec.n), timer)
             timer.stop()
         else:
             call, items = calls[spec.path]
+            await warm_up(warmup_items(spec), call, timer)
             timer.start()
             await gather_gated(items, call, timer)
             timer.stop()

@@ -29,6 +29,8 @@ from bench._common import (
     pool_size,
     recipients,
     run,
+    warm_up,
+    warmup_items,
     warmup_spec,
 )
 from linq_async import LinqSession, RecipientOutcome, Upload
@@ -90,6 +92,7 @@ async def send(spec: Spec) -> dict[str, Any]:
         if spec.path == "messages.send" and send_auto is None:
             return {"skipped": "linq.messages has no send() in this build"}
         call, items = calls[spec.path]
+        await warm_up(warmup_items(spec), call, timer)
         timer.start()
         await gather_gated(items, call, timer)
         timer.stop()
@@ -121,6 +124,14 @@ async def _broadcast(linq: LinqSession, upload: Upload, timer: SendTimer) -> Non
             _check(outcome.chat_id and outcome.message_id)
             ended[index[outcome.recipient]] = now
 
+    await linq.broadcast(  # the untimed warm-up (see bench._common.warmup_items)
+        upload,
+        from_=SENDER,
+        recipients=warmup_items(timer.spec),
+        text=TEXT,
+        concurrency=concurrency,
+    )
+    timer.setup_messages += concurrency
     timer.start()
     started = clock()
     await linq.broadcast(
