@@ -27,6 +27,7 @@ from linq_async import (
     BadRequestError,
     ConflictError,
     DownloadError,
+    Effect,
     Experience,
     IMessageApp,
     IMessageAppLayout,
@@ -39,6 +40,7 @@ from linq_async import (
     MediaPart,
     Mention,
     Message,
+    MessageContent,
     NotFoundError,
     RetryPolicy,
     ServerError,
@@ -46,7 +48,7 @@ from linq_async import (
     TextPart,
     utf16_range,
 )
-from linq_async._model import load, unknown_keys
+from linq_async._model import load, unknown_keys, unstructure
 from linq_async.models._parts import check_parts
 from linq_async.testing import FakeLinqServer, S3Storage, S3Target
 
@@ -598,6 +600,54 @@ async def test_malformed_parts_values_are_refused_clearly(
     with pytest.raises(LinqUsageError, match=match):
         await linq.chats.create(from_=SENDER, to=RECIPIENT, parts=parts)
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("parts", "match"),
+    [
+        ([TextPart(value="b")], r"parts\[1\]: two text parts may not follow"),
+        ([LinkPart(value="https://example.com")], r"parts\[1\]: .*'link' must be the only part"),
+        ([MediaPart(attachment_id="a"), TextPart(value="b")] * 50, "at most 100 parts, got 101"),
+    ],
+)
+async def test_text_counts_as_the_first_part_in_the_part_rules(
+    linq: LinqSession, fake: FakeLinqServer, parts: list[Any], match: str
+) -> None:
+    """``text=`` is checked as the part before ``parts`` (index 0) without building a model."""
+    with pytest.raises(LinqUsageError, match=match):
+        await linq.chats.messages.send("some-chat", text="a", parts=parts)
+    with pytest.raises(LinqUsageError, match=match):
+        await linq.chats.create(from_=SENDER, to=RECIPIENT, text="a", parts=parts)
+    assert fake.requests == []
+
+
+async def test_the_message_sent_is_what_its_models_unstructure_to(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """compose writes the wire form directly: the same JSON as the MessageContent models."""
+    media = MediaPart(url=PNG)
+    effect = Effect(type="screen", name="confetti")
+    options: dict[str, Any] = {
+        "parts": [media],
+        "effect": effect,
+        "preferred_service": "SMS",
+        "idempotency_key": "key-1",
+    }
+    created = await linq.chats.create(
+        from_=SENDER, to=RECIPIENT, text="hi", idempotency_key="key-2"
+    )
+    await linq.chats.messages.send(created.chat.id, text="hi", **options)
+    sent = [json.loads(request.body)["message"] for request in api_requests(fake)]
+    models = [
+        MessageContent(parts=(TextPart(value="hi"),), idempotency_key="key-2"),
+        MessageContent(
+            parts=(TextPart(value="hi"), media),
+            effect=effect,
+            preferred_service="SMS",
+            idempotency_key="key-1",
+        ),
+    ]
+    assert sent == [unstructure(model) for model in models]
 
 
 def test_part_rules_also_hold_for_parts_loaded_from_a_response() -> None:
