@@ -171,15 +171,16 @@ class WireModel:
 
         def __getattr__(self, name: str) -> Any:
             # Only reached for a slot that was never set: a field of a lazily loaded model.
-            loader = _spec(type(self)).loaders.get(name)
-            if loader is None:
-                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            cls = type(self)
+            lazy = (_SPECS.get(cls) or _spec(cls)).lazy.get(name)
+            if lazy is None:
+                raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
             try:
-                wire = object.__getattribute__(self, "_wire")
+                wire = _GET_WIRE(self)
             except AttributeError:
                 raise AttributeError(name) from None
-            value = loader(wire, object.__getattribute__(self, "_route"))
-            object.__setattr__(self, name, value)
+            value = lazy[0](wire, _GET_ROUTE(self))
+            lazy[1](self, value)
             return value
 
 
@@ -225,6 +226,8 @@ class _Spec:
     required: tuple[tuple[str, Loader], ...]
     """(field name, loader) of each required field: loaded with the model, not lazily."""
     loaders: dict[str, Loader]
+    lazy: dict[str, tuple[Loader, Callable[[Any, Any], None]]]
+    """Each field's loader and slot setter, for `WireModel.__getattr__`."""
     secrets: tuple[tuple[str, str], ...] = ()
     """(field name, wire key) of each field marked `secret_field`."""
 
@@ -271,7 +274,8 @@ def _build_spec(cls: type[Any]) -> _Spec:
             else:
                 key = wire if isinstance(wire, str) else wire[0]
                 required.append((field.name, functools.partial(_present, cls.__name__, key)))
-    return _Spec(required=tuple(required), loaders=loaders, secrets=tuple(secrets))
+    lazy = {name: (loader, _slot_setter(cls, name)) for name, loader in loaders.items()}
+    return _Spec(required=tuple(required), loaders=loaders, lazy=lazy, secrets=tuple(secrets))
 
 
 def _field_loader(
@@ -324,6 +328,8 @@ def _field_loader(
                 value = data.get(wire)
                 return value if type(value) is str else load_field(data, route)
 
+            load_str.fallback = load_field  # type: ignore[attr-defined]  # see _make_loader
+            load_str.shape = ("str", wire)  # type: ignore[attr-defined]
             return load_str
         nested = getattr(convert, "func", None) is _load_nested
         if nested:
@@ -335,6 +341,8 @@ def _field_loader(
                     return load(value, model, route)
                 return load_field(data, route)
 
+            load_object.fallback = load_field  # type: ignore[attr-defined]
+            load_object.shape = ("object", wire, model)  # type: ignore[attr-defined]
             return load_object
     return load_field
 
@@ -381,23 +389,99 @@ def load(data: Any, cls: type[M], route: str) -> M:
         ResponseValidationError: ``data`` is not an object, or a required field is missing
             or does not fit.
     """
-    if type(data) is not dict:
-        _fail(route, f"expected a {cls.__name__} object, got {json_kind(data)}")
-    spec = _SPECS.get(cls) or _spec(cls)
-    model = _new(cls)
+    loader = _LOADERS.get(cls)
+    if loader is None:
+        loader = _make_loader(cls)
+    result: M = loader(data, route)
+    return result
+
+
+_LOADERS: dict[type[Any], Callable[[Any, str], Any]] = {}
+
+
+def _make_loader(cls: type[Any]) -> Callable[[Any, str], Any]:
+    """Generate the function that loads one ``cls`` from its decoded JSON object.
+
+    Straight-line code, like the unstructure functions: the type check of each required
+    field inlined (a string id, a nested object), anything else (and every misfit) handed
+    to the field's general loader, which converts or raises naming the field.
+    """
+    spec = _spec(cls)
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "new": _new,
+        "set_wire": _SET_WIRE,
+        "set_route": _SET_ROUTE,
+        "fail": _fail,
+        "json_kind": json_kind,
+        "take_secrets": _take_secrets,
+        "spec": spec,
+        "MISSING": _MISSING,
+        "loaders": _LOADERS,
+        "make_loader": _make_loader,
+    }
+    lines = [
+        "def load_model(data, route):",
+        "    if type(data) is not dict:",
+        f"        fail(route, 'expected a {cls.__name__} object, got ' + json_kind(data))",
+        "    m = new(cls)",
+    ]
     if spec.secrets:
-        _take_secrets(model, spec, data, route)
-    for name, loader in spec.required:
-        value = loader(data, route)
-        if value is not _MISSING:
-            _set(model, name, value)
-    _set(model, "_wire", data)
-    _set(model, "_route", route)
-    return model
+        lines.append("    take_secrets(m, spec, data, route)")
+    for index, (name, loader) in enumerate(spec.required):
+        namespace[f"s{index}"] = _slot_setter(cls, name)
+        shape = getattr(loader, "shape", None)
+        if shape is not None and shape[0] == "str":
+            namespace[f"f{index}"] = loader.fallback  # type: ignore[attr-defined]
+            lines += [
+                f"    v = data.get({shape[1]!r})",
+                f"    if type(v) is not str: v = f{index}(data, route)",
+                f"    s{index}(m, v)",
+            ]
+        elif shape is not None and shape[0] == "object":
+            namespace[f"f{index}"] = loader.fallback  # type: ignore[attr-defined]
+            namespace[f"c{index}"] = shape[2]
+            lines += [
+                f"    v = data.get({shape[1]!r})",
+                "    if type(v) is dict:",
+                f"        v = (loaders.get(c{index}) or make_loader(c{index}))(v, route)",
+                "    else:",
+                f"        v = f{index}(data, route)",
+                f"    s{index}(m, v)",
+            ]
+        else:
+            namespace[f"f{index}"] = loader
+            lines += [
+                f"    v = f{index}(data, route)",
+                f"    if v is not MISSING: s{index}(m, v)",
+            ]
+    lines += ["    set_wire(m, data)", "    set_route(m, route)", "    return m"]
+    exec(compile("\n".join(lines), f"<linq_async load {cls.__qualname__}>", "exec"), namespace)
+    function: Callable[[Any, str], Any] = namespace["load_model"]
+    _LOADERS[cls] = function
+    return function
 
 
 _new = object.__new__
 _set = object.__setattr__
+# The slots' own setters: half the cost of object.__setattr__ (models are frozen, so a
+# plain assignment would raise).
+_SET_WIRE = WireModel.__dict__["_wire"].__set__
+_SET_ROUTE = WireModel.__dict__["_route"].__set__
+_GET_WIRE = WireModel.__dict__["_wire"].__get__
+_GET_ROUTE = WireModel.__dict__["_route"].__get__
+
+
+def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
+    """The setter of ``cls``'s slot ``name`` (``object.__setattr__`` if it is no slot)."""
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None:
+            if isinstance(descriptor, types.MemberDescriptorType):
+                setter: Callable[[Any, Any], None] = descriptor.__set__
+                return setter
+            break
+    return lambda model, value: _set(model, name, value)
 
 
 def _take_secrets(model: Any, spec: _Spec, data: dict[str, Any], route: str) -> None:
@@ -570,7 +654,8 @@ def _loader_for(tp: Any) -> Loader:
 
 
 def _load_nested(cls: type[M], value: Any, route: str) -> M:
-    return load(value, cls, route)
+    result: M = (_LOADERS.get(cls) or _make_loader(cls))(value, route)
+    return result
 
 
 def _optional(inner: Loader, value: Any, route: str) -> Any:
