@@ -429,14 +429,18 @@ class Pool:
         """Whether the ClientSession is the caller's (which its owner may close under us)."""
         return self._callers is not None
 
-    def ready(self) -> None:
+    def ready(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Open on first use, inside the running loop; refuse a closed pool or another loop.
+
+        ``loop``: the running loop, when the caller has it (``asyncio.get_running_loop``
+        costs a ``getpid`` system call).
 
         Raises:
             LinqClosedError: the pool was closed, or the caller's ClientSession was.
             LinqLoopError: the pool was opened in another event loop.
         """
-        loop = asyncio.get_running_loop()
+        if loop is None:
+            loop = asyncio.get_running_loop()
         if self.state == "open":
             if loop is not self.loop:
                 raise LinqLoopError(
@@ -485,9 +489,10 @@ class Pool:
 
         ``task``: the current task, when the caller has it already (then passed to `end`).
         """
-        self.ready()
         if task is _CURRENT:
             task = asyncio.current_task()
+        # The task knows its loop: no second look-up of the running loop (a system call).
+        self.ready(task.get_loop() if isinstance(task, asyncio.Task) else None)
         self._calls[task] = self._calls.get(task, 0) + 1
         session = self._session
         assert session is not None

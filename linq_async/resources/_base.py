@@ -77,6 +77,11 @@ def build_path(route: str, ids: tuple[Any, ...]) -> str:
         raise TypeError(f"{route} takes {len(names)} ids, got {len(ids)}")
     if not ids:
         return route
+    if len(ids) == 1:  # most routes
+        value = ids[0]
+        if type(value) is not str or _PLAIN_SEGMENT.fullmatch(value) is None:
+            value = _segment(value, names[0])
+        return literals[0] + value + literals[1]
     out = [literals[0]]
     for index, value in enumerate(ids):
         if type(value) is not str or _PLAIN_SEGMENT.fullmatch(value) is None:
