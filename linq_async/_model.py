@@ -344,6 +344,18 @@ def _field_loader(
             load_object.fallback = load_field  # type: ignore[attr-defined]
             load_object.shape = ("object", wire, model)  # type: ignore[attr-defined]
             return load_object
+        inner = convert.args[0] if getattr(convert, "func", None) is _homogeneous else None  # type: ignore[attr-defined]
+        if getattr(inner, "func", None) is _load_nested:
+            item_model: type[Any] = inner.args[0]  # type: ignore[union-attr]
+
+            def load_models(data: Any, route: str) -> Any:
+                value = data.get(wire)
+                if type(value) is list:
+                    item = _LOADERS.get(item_model) or _make_loader(item_model)
+                    return tuple([item(element, route) for element in value])
+                return load_field(data, route)
+
+            return load_models
     return load_field
 
 
