@@ -55,6 +55,7 @@ __all__ = [
     "lazy",
     "load",
     "load_list",
+    "loader_of",
     "materialize",
     "parse_datetime",
     "register_open_union",
@@ -321,6 +322,11 @@ def _field_loader(
 
     # Fast paths for the commonest fields (a string id, a nested object): the value is
     # taken when it fits, and anything else goes through the general loader above.
+    if isinstance(wire, tuple) and getattr(convert, "func", None) is _load_nested:
+        # A nested object under a path (a created chat's ``chat.message``).
+        load_field.shape = ("path", wire, convert.args[0])  # type: ignore[attr-defined]
+        load_field.fallback = load_field  # type: ignore[attr-defined]
+        return load_field
     if isinstance(wire, str) and wire != _WHOLE:
         if convert is _is_str:
 
@@ -411,6 +417,14 @@ def load(data: Any, cls: type[M], route: str) -> M:
 _LOADERS: dict[type[Any], Callable[[Any, str], Any]] = {}
 
 
+def loader_of(cls: type[M]) -> Callable[[Any, str], M]:
+    """The function `load` calls for ``cls``: ``loader(data, route)`` (one call less)."""
+    loader = _LOADERS.get(cls)
+    if loader is None:
+        loader = _make_loader(cls)
+    return loader
+
+
 def _make_loader(cls: type[Any]) -> Callable[[Any, str], Any]:
     """Generate the function that loads one ``cls`` from its decoded JSON object.
 
@@ -455,6 +469,19 @@ def _make_loader(cls: type[Any]) -> Callable[[Any, str], Any]:
             namespace[f"c{index}"] = shape[2]
             lines += [
                 f"    v = data.get({shape[1]!r})",
+                "    if type(v) is dict:",
+                f"        v = (loaders.get(c{index}) or make_loader(c{index}))(v, route)",
+                "    else:",
+                f"        v = f{index}(data, route)",
+                f"    s{index}(m, v)",
+            ]
+        elif shape is not None and shape[0] == "path":
+            namespace[f"f{index}"] = loader
+            namespace[f"c{index}"] = shape[2]
+            lines.append("    v = data")
+            for key in shape[1]:
+                lines.append(f"    v = v.get({key!r}) if type(v) is dict else None")
+            lines += [
                 "    if type(v) is dict:",
                 f"        v = (loaders.get(c{index}) or make_loader(c{index}))(v, route)",
                 "    else:",

@@ -18,7 +18,7 @@ from ._base import RequestBody, Resource
 __all__ = ["Attachments"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _CreateAttachment(RequestBody):
     filename: str
     content_type: str

@@ -11,13 +11,13 @@ from ._base import RequestBody, Resource
 __all__ = ["BlockedHandles"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Block(RequestBody):
     handle: str
     reason: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Unblock(RequestBody):
     handle: str
 

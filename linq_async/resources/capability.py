@@ -19,7 +19,7 @@ _RCS_UNKNOWN = frozenset({4004, 4009, 4010})
 _RCS_LINE_STATES = frozenset({4004, 4009})
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Check(RequestBody):
     address: str
     from_: str | None = None

@@ -60,7 +60,7 @@ TYPING_LIFETIME = 85.0
 """Seconds a started typing indicator lasts (the API says about 85 to 90)."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _CreateChat(RequestBody):
     idempotency_key_at = ("message", "idempotency_key")
     from_: str
@@ -69,25 +69,25 @@ class _CreateChat(RequestBody):
     override_optout: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Handle(RequestBody):
     handle: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _UpdateChat(RequestBody):
     display_name: str | None = None
     group_chat_icon: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _VoiceMemo(RequestBody):
     attachment_id: str | None = None
     voice_memo_url: str | None = None
     override_optout: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Background(RequestBody):
     type: str
     variant: str | None = None
@@ -96,7 +96,7 @@ class _Background(RequestBody):
     image_url: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _SendMessage(RequestBody):
     idempotency_key_at = ("message", "idempotency_key")
     message: JSONObject

@@ -12,7 +12,7 @@ from ._base import RequestBody, Resource
 __all__ = ["ContactCard"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _NewCard(RequestBody):
     phone_number: str
     first_name: str | None = None
@@ -20,7 +20,7 @@ class _NewCard(RequestBody):
     image_url: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _CardChanges(RequestBody):
     first_name: str | None = None
     last_name: str | None = None

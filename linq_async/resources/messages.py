@@ -46,12 +46,12 @@ _SEND_OPTIONS = frozenset(SendOptions.__annotations__)
 _TAPBACKS = frozenset({"love", "like", "dislike", "laugh", "emphasize", "question", "custom"})
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Continuation(RequestBody):
     text: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _AutoSend(RequestBody):
     # The same key goes in the body and in the Idempotency-Key header.
     idempotency_key_at = ("message", "idempotency_key")
@@ -63,13 +63,13 @@ class _AutoSend(RequestBody):
     override_optout: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Edit(RequestBody):
     text: str
     part_index: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _React(RequestBody):
     operation: str
     type: str
@@ -82,7 +82,7 @@ class _React(RequestBody):
     part_index: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Placement(RequestBody):
     placement: StickerPlacement
 
@@ -101,7 +101,7 @@ def _custom_emoji(kind: str, custom_emoji: object) -> str | None:
     return None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _UpdateAppCard(RequestBody):
     layout: IMessageAppLayout
     app: IMessageApp | None = None

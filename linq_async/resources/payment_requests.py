@@ -23,7 +23,7 @@ from ._base import RequestBody, Resource
 __all__ = ["PaymentRequests"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _CreatePaymentRequest(RequestBody):
     idempotency_header = True
     amount: int

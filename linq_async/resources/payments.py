@@ -33,7 +33,7 @@ from ._base import RequestBody, Resource
 __all__ = ["PaymentHandles", "PaymentProviders", "Payments"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _CreatePayment(RequestBody):
     idempotency_header = True
     handle: str
@@ -46,12 +46,12 @@ class _CreatePayment(RequestBody):
 _NAMED = tuple(field.name for field in attrs.fields(_CreatePayment))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _ReturnUrl(RequestBody):
     return_url: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Verify(RequestBody):
     code: str
     connect_id: str

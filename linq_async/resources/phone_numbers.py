@@ -14,7 +14,7 @@ from ._base import RequestBody, Resource
 __all__ = ["PhoneNumbers"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Forwarding(RequestBody):
     forwarding_number: str
 

@@ -18,29 +18,29 @@ from ._base import RequestBody, Resource
 __all__ = ["ChatPolls", "MessagePoll"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Option(RequestBody):
     text: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _PollContent(RequestBody):
     options: tuple[_Option, ...]
     idempotency_key: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _CreatePoll(RequestBody):
     idempotency_key_at = ("poll", "idempotency_key")
     poll: _PollContent
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _AddOptions(RequestBody):
     options: tuple[_Option, ...]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Vote(RequestBody):
     operation: str
     option_id: str

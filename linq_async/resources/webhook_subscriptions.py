@@ -22,7 +22,7 @@ _MAX_URL = 2048
 _LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/|$)")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _CreateSubscription(RequestBody):
     target_url: str
     subscribed_events: tuple[str, ...]
@@ -31,7 +31,7 @@ class _CreateSubscription(RequestBody):
     routing_id_header: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _UpdateSubscription(RequestBody):
     # UNSET stays off the wire; None goes out as JSON null (which clears the setting).
     target_url: Any = UNSET
