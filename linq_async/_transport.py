@@ -353,6 +353,8 @@ State = Literal["unopened", "open", "closed"]
 
 _CURRENT = object()  # `Pool.end` of the current task
 
+URL_CACHE_SIZE = 1024
+"""The most API URLs a pool keeps for reuse (see `Pool.url`)."""
 API_CONNECTIONS = 100
 """The most API requests one session has in flight; more wait for their turn."""
 UPLOAD_CONNECTIONS = 16
@@ -404,6 +406,8 @@ class Pool:
         self._settled = asyncio.Event()
         self._flows: set[_Flow] = set()
         self._answer: tuple[Mapping[str, str], float] | None = None
+        self.urls: dict[str, URL] = {}
+        """API URLs by path, made by `url`."""
         every = _Headers(
             {
                 "Authorization": f"Bearer {self._key.reveal()}",
@@ -539,6 +543,19 @@ class Pool:
         finally:
             _upload_lane_held.reset(token)
             self.upload_lanes.release()
+
+    def url(self, path: str) -> URL:
+        """The URL of an API ``path`` (``/v3/...``, ids quoted), kept in `urls` for reuse.
+
+        A bulk loop asks for the same few paths again and again; the cache is emptied
+        when it holds `URL_CACHE_SIZE` paths (one per chat of a loop over many chats).
+        """
+        url = self.urls.get(path)
+        if url is None:
+            if len(self.urls) >= URL_CACHE_SIZE:
+                self.urls.clear()
+            url = self.urls[path] = URL(self.base_url + path, encoded=True)
+        return url
 
     def saw_answer(self, headers: Mapping[str, str]) -> None:
         """Remember the latest answer's headers, to tell the time by the API's clock.
@@ -929,7 +946,7 @@ class Transport:
         task = asyncio.current_task()
         session = pool.begin(task)
         try:
-            url = URL(pool.base_url + path, encoded=True)
+            url = pool.urls.get(path) or pool.url(path)
             if query:
                 url = url.with_query(query)
             data: bytes | None = None
