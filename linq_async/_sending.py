@@ -23,6 +23,7 @@ from ._errors import (
     UploadExpiredError,
 )
 from ._keys import campaign_key, check_campaign_id, derive_key
+from ._model import JSONObject
 from ._transport import Transport
 from ._upload import (
     FileInput,
@@ -43,7 +44,6 @@ from .models import (
     BroadcastReport,
     MediaPart,
     Message,
-    Part,
     RecipientOutcome,
     SendResult,
     Upload,
@@ -58,10 +58,11 @@ __all__ = [
     "broadcast",
     "broadcast_key",
     "check_reuse",
+    "compose",
+    "media_part",
     "open_source",
     "upload",
     "upload_and_send",
-    "with_media",
 ]
 
 logger = logging.getLogger("linq_async")
@@ -123,15 +124,6 @@ async def upload(
     )
 
 
-def with_media(options: Mapping[str, Any], attachment_id: str) -> dict[str, Any]:
-    """The message options with a media part for ``attachment_id`` after the other parts."""
-    parts = options.get("parts")
-    extra: list[Part] = list(parts) if isinstance(parts, (list, tuple)) else []
-    if parts is not None and not isinstance(parts, (list, tuple)):
-        compose(options)  # raises the usage error for the malformed parts
-    return {**options, "parts": [*extra, media_part(attachment_id)]}
-
-
 def media_part(attachment_id: str) -> MediaPart:
     """The media part of an attachment (checked as `MediaPart` checks it).
 
@@ -163,21 +155,22 @@ async def upload_and_send(
 ) -> SendResult:
     """Check everything locally, upload the file, then create the chat message.
 
-    (An `Upload` already made needs none of this: `LinqSession.upload_and_send` sends it
-    with `with_media`.) With the caller's own idempotency key, a repeat of an earlier call
-    is answered with the earlier message, which references the earlier upload: this call's
-    upload is then deleted (no orphan is left) and the result names the attachment the
-    message references.
+    (An `Upload` already made needs none of this: `LinqSession.upload_and_send` composes
+    its message with `media_part` and sends it.) With the caller's own idempotency key, a
+    repeat of an earlier call is answered with the earlier message, which references the
+    earlier upload: this call's upload is then deleted (no orphan is left) and the result
+    names the attachment the message references.
     """
     check_phone(from_, what="from_")
     recipients = check_recipients(to)
     check_callback(on_progress, what="on_progress")
     source = open_source(file, filename=filename, content_type=content_type)
     # Every option is checked before the upload: a bad one must not cost a 100 MB PUT.
-    compose(with_media(options, "pending-upload"))
+    compose(options, media=MediaPart(attachment_id="pending-upload"))
     done = await upload(transport, attachments, source, on_progress=on_progress)
-    created = await chats.create(
-        from_=from_, to=recipients, **with_media(options, done.attachment_id)
+    message, override = compose(options, media=media_part(done.attachment_id))
+    created = await chats.create_with(
+        from_=from_, to=recipients, message=message, override_optout=override
     )
     if options.get("idempotency_key") is not None:
         done = await _upload_sent(attachments, done, created.message)
@@ -194,7 +187,7 @@ def _referenced(message: Message, ours: str) -> MediaPart | None:
     """The media part of ``message`` that is not ``ours``, when none is ours; else ``None``.
 
     A response's media part names its attachment in ``id`` (the API's "unique attachment
-    identifier"). The last one is the part `with_media` added.
+    identifier"). The last one is the media part `compose` added.
     """
     media = [
         part
@@ -320,11 +313,11 @@ async def broadcast(
         source = open_source(file, filename=filename, content_type=content_type)
     if source is not None:
         done = await upload(transport, attachments, source, on_progress=on_upload_progress)
-    # The text goes as ``text=`` (compose writes its wire form directly), the media part
-    # as the one part: both are checked above, so each send only re-reads them.
-    parts: list[Part] | None = None
-    if done is not None:
-        parts = [media_part(done.attachment_id)]
+    # The message is composed (and checked) once; each recipient gets a copy carrying
+    # its own idempotency key, through the same endpoint call as `Chats.create`.
+    message, _ = compose(
+        {"text": text}, media=None if done is None else media_part(done.attachment_id)
+    )
     outcomes: dict[str, RecipientOutcome] = {}
     queue = iter(handles)
     stop: list[Exception] = []  # the error that stops the broadcast, if any
@@ -341,12 +334,12 @@ async def broadcast(
             if recipient is None:
                 return
             try:
-                created = await chats.create(
+                created = await chats.create_with(
                     from_=from_,
                     to=recipient,
-                    text=text,
-                    parts=parts,
-                    idempotency_key=derive_key(run_id, recipient_key(recipient)),
+                    message=JSONObject(
+                        {**message, "idempotency_key": derive_key(run_id, recipient_key(recipient))}
+                    ),
                 )
                 outcome = RecipientOutcome(
                     recipient=recipient, chat_id=created.chat.id, message_id=created.message.id

@@ -510,8 +510,11 @@ class LinqSession:
             # (chats.create checks every argument before it sends).
             _sending.check_reuse(content_type, filename)
             check_callback(on_progress, what="on_progress")
-            created = await self.chats.create(
-                from_=from_, to=to, **_sending.with_media(options, file.attachment_id)
+            message, override = _sending.compose(
+                options, media=_sending.media_part(file.attachment_id)
+            )
+            created = await self.chats.create_with(
+                from_=from_, to=to, message=message, override_optout=override
             )
             return _sending.SendResult(upload=file, chat=created.chat, message=created.message)
         return await _sending.upload_and_send(

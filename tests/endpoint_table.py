@@ -15,6 +15,7 @@ Row = tuple[str, str, str | None, str | None]
 ENDPOINTS: list[Row] = [
     # chats
     ("chats", "create", "POST", "/chats"),
+    ("chats", "create_with", "POST", "/chats"),  # create, its message already composed
     ("chats", "get", "GET", "/chats/{chatId}"),
     ("chats", "list", "GET", "/chats"),
     ("chats", "update", "PUT", "/chats/{chatId}"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from types import TracebackType
@@ -714,13 +714,33 @@ class Chats(Resource):
             APIStatusError: the API refused the request.
         """
         content, override = compose(options)
+        return await self.create_with(from_=from_, to=to, message=content, override_optout=override)
+
+    def create_with(
+        self,
+        *,
+        from_: str,
+        to: str | Iterable[str],
+        message: JSONObject,
+        override_optout: bool | None = None,
+    ) -> Awaitable[CreatedChat]:
+        """`create` (``POST /v3/chats``) with the message built by `compose` (checked, wire form).
+
+        The seam that ``upload_and_send`` and ``broadcast`` send through: they compose a
+        message once with its media part (and a broadcast gives each recipient a copy with
+        its own ``idempotency_key``). ``from_`` and ``to`` are checked here, when called;
+        the returned awaitable does the request.
+
+        Raises:
+            LinqUsageError: ``from_`` or ``to`` is invalid (raised by the call itself).
+        """
         body = _CreateChat(
             from_=check_phone(from_, what="from_"),
             to=check_recipients(to),
-            message=content,
-            override_optout=override,
+            message=message,
+            override_optout=override_optout,
         )
-        return await self._request("POST", "/v3/chats", body=body, cast_to=CreatedChat)
+        return self._request("POST", "/v3/chats", body=body, cast_to=CreatedChat)
 
     async def get(self, chat_id: str) -> Chat:
         """Fetch one chat (``GET /v3/chats/{chatId}``).
