@@ -85,7 +85,8 @@ def campaign_key(campaign_id: str, recipient: str) -> str:
     return derive_key(campaign_id, canonical_recipient(recipient))
 
 
-_NAMESPACE_BYTES = _NAMESPACE.bytes
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE.bytes)
+_VARIANT = {digit: f"{int(digit, 16) & 0x3 | 0x8:x}" for digit in "0123456789abcdef"}
 
 
 def derive_key(campaign_id: str, canonical: str) -> str:
@@ -95,10 +96,9 @@ def derive_key(campaign_id: str, canonical: str) -> str:
     directly: the same string as ``str(uuid.uuid5(...))``, for a fraction of its cost in a
     broadcast's per-recipient loop.
     """
-    digest = bytearray(
-        hashlib.sha1(_NAMESPACE_BYTES + f"{campaign_id}\n{canonical}".encode()).digest()[:16]
-    )
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    sha1 = _NAMESPACE_SHA1.copy()  # the namespace hashed once
+    sha1.update(f"{campaign_id}\n{canonical}".encode())
+    text = sha1.hexdigest()
+    # The version (5) replaces the 13th hex digit; the RFC 4122 variant sets the top two
+    # bits of the 17th to 10.
+    return f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-{text[20:32]}"
