@@ -16,9 +16,9 @@ Workloads (``--only``):
   interpreters, and which modules ``import linq_async`` loads.
 - ``profile``: one more linq-async run of one path (``--profile-path``; the path with the
   highest CPU ratio by default) under cProfile: where its per-call CPU goes.
-- ``callgrind`` (not run by default): instructions per call of the timed phase
-  (``--callgrind-paths``) for linq-async and the bare client, under ``valgrind
-  --tool=callgrind``; stable to about 1 % where CPU time is not.
+- ``callgrind`` (in a full run, when valgrind is installed): instructions per call of the
+  timed phase (``--callgrind-paths``, all by default) for linq-async and the bare client,
+  under ``valgrind --tool=callgrind``; stable to 1-3 % where CPU time is not.
 
 Results go to stdout (a markdown table) and to ``bench/results/latest.{md,json,png}``; a
 full run also copies the chart to ``docs/bench/latest.png``.
@@ -65,17 +65,18 @@ ALL_CLIENTS = ("linq-async", "bare", "official", "curl")
 WORKLOADS = ("send", "upload", "import", "profile", "callgrind")
 
 FULL: dict[str, Any] = {
-    "n": 2000,
-    "send_rounds": 5,
+    "n": 3000,
+    "send_rounds": 7,
     "upload_rounds": 3,
     "upload_mib": 100,
     "import_runs": 9,
     "noise_retries": 2,
     "quiet_wait": 5.0,
     "noise_budget": 90.0,
-    "only": "send,upload,import,profile",
+    "only": "send,upload,import,profile,callgrind",
 }
-"""Defaults of a full run: 2,000 calls at 64 in flight, as the issue measured."""
+"""Defaults of a full run: 3,000 calls at 64 in flight, 7 rounds (CPU time on a shared
+machine moves 10-20% between identical rounds), and instructions per call of every path."""
 QUICK: dict[str, Any] = {
     "n": 200,
     "send_rounds": 1,
@@ -1182,9 +1183,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--callgrind-paths",
-        default="worst",
-        help="send paths the callgrind workload counts: a list, all, or worst (the highest "
-        "CPU ratio of this run's send workload; default)",
+        default="all",
+        help="send paths the callgrind workload counts: a list, all (default), or worst (the "
+        "highest CPU ratio of this run's send workload)",
     )
     parser.add_argument(
         "--callgrind-n", type=int, default=512, help="calls per callgrind run (512)"
