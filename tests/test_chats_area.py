@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from linq_async import (
     RetryPolicy,
     VoiceMemo,
 )
+from linq_async._compose import compose
 from linq_async._model import load, unknown_keys
 from linq_async.testing import FakeLinqServer
 
@@ -716,3 +718,36 @@ async def test_reusing_the_key_of_a_deleted_chat_message_is_not_found(
     with pytest.raises(NotFoundError):
         await linq.chats.messages.send(created.chat.id, text="b", idempotency_key="k2")
     assert fake.messages == {}
+
+
+async def test_create_with_sends_one_composed_message_many_times(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """The seam of upload_and_send and broadcast: a composed message is never changed, so
+    each send of it gets its own idempotency key and is stored once per recipient."""
+    message, _ = compose({"text": "hello"})
+    before = dict(message)
+    first = await linq.chats.create_with(from_=SENDER, to="+15550001111", message=message)
+    second = await linq.chats.create_with(from_=SENDER, to="+15550002222", message=message)
+    assert message == before
+    assert first.message.id != second.message.id
+    keys = [json.loads(r.body)["message"]["idempotency_key"] for r in api_requests(fake)]
+    assert len(set(keys)) == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        ({"message": {"parts": []}, "override_optout": 1}, "override_optout must be True"),
+        ({"message": [("parts", [])]}, "message must be a dict built by compose"),
+        ({"message": {"parts": []}, "to": "not a handle"}, "each recipient in to"),
+    ],
+)
+async def test_create_with_checks_its_arguments_before_sending(
+    linq: LinqSession, fake: FakeLinqServer, arguments: dict[str, Any], match: str
+) -> None:
+    """A bad ``override_optout``, ``message`` or handle is a usage error, and nothing is sent."""
+    call = {"from_": SENDER, "to": RECIPIENT, **arguments}
+    with pytest.raises(LinqUsageError, match=match):
+        await linq.chats.create_with(**call)
+    assert fake.requests == []

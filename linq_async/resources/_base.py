@@ -211,10 +211,20 @@ class Resource:
                 holder = payload
                 for step in key_at[:-1]:
                     holder = holder[step]
-                idempotency_key = holder.get(key_at[-1]) or idempotency_key
-                if idempotency_key is None:
-                    idempotency_key = mint_idempotency_key()
-                holder[key_at[-1]] = idempotency_key
+                found = holder.get(key_at[-1])
+                if found:
+                    idempotency_key = found
+                else:
+                    if idempotency_key is None:
+                        idempotency_key = mint_idempotency_key()
+                    # Written into copies along the path: a nested object may be the
+                    # caller's own (a message composed once and sent many times).
+                    holder = payload
+                    for step in key_at[:-1]:
+                        inner = dict(holder[step])
+                        holder[step] = inner
+                        holder = inner
+                    holder[key_at[-1]] = idempotency_key
             elif key_header and idempotency_key is None:
                 idempotency_key = mint_idempotency_key()
         then = None

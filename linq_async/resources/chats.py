@@ -731,14 +731,23 @@ class Chats(Resource):
         its own ``idempotency_key``). ``from_`` and ``to`` are checked here, when called;
         the returned awaitable does the request.
 
+        ``message`` is not changed (a key made for a message without one goes into a copy),
+        so one composed message can be sent many times; each send without a key of its own
+        gets a new one.
+
         Raises:
-            LinqUsageError: ``from_`` or ``to`` is invalid (raised by the call itself).
+            LinqUsageError: ``from_``, ``to`` or ``override_optout`` is invalid, or
+                ``message`` is not a dict (raised by the call itself).
         """
+        if type(message) is not dict:
+            raise LinqUsageError(
+                f"message must be a dict built by compose(), got {type(message).__name__}"
+            )
         body = _CreateChat(
             from_=check_phone(from_, what="from_"),
             to=check_recipients(to),
             message=message,
-            override_optout=override_optout,
+            override_optout=check_bool(override_optout, what="override_optout"),
         )
         return self._request("POST", "/v3/chats", body=body, cast_to=CreatedChat)
 
