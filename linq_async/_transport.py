@@ -963,7 +963,6 @@ class Transport:
                     headers["Idempotency-Key"] = idempotency_key
             safe = method in _SAFE_METHODS or idempotency_key is not None or safe_reason is not None
             debug = logger.isEnabledFor(logging.DEBUG)
-            own = not pool.shared  # a caller's ClientSession's connections are left alone
             retry_number = 0
             started = time.monotonic()
             while True:
@@ -991,8 +990,6 @@ class Transport:
                         allow_redirects=False,
                         raise_for_status=False,
                     ) as resp:
-                        if own:
-                            small_reads(resp)
                         raw = await resp.read()
                         status, answer = resp.status, resp.headers
                         # (aiohttp makes the reason phrase on first read: errors only)
@@ -1376,31 +1373,6 @@ def _raise_clean(error: BaseException) -> typing.NoReturn:
         raise error
     finally:
         error.__context__ = None
-
-
-READ_SIZE = 64 * 1024
-"""The most bytes one read of an API connection asks the socket for (see `small_reads`)."""
-
-
-def small_reads(response: aiohttp.ClientResponse) -> None:
-    """Read an API connection in `READ_SIZE` pieces instead of asyncio's 256 KiB.
-
-    asyncio's socket transport receives into a new 256 KiB buffer on every read. That is
-    above glibc's mmap threshold (128 KiB), so each read of a 1 KB API answer maps fresh
-    memory, faults it in, shrinks it and unmaps it: three system calls and two page faults
-    per response, about a fifth of the CPU time of a whole API call. A 64 KiB buffer comes
-    from the heap. Set on the connection ``response`` came by, once the response has
-    started (so from the next read on); transports without ``max_size`` (uvloop's) are
-    left as they are.
-
-    aiohttp has no public way to the connection once a small answer has been read whole
-    (it is released at once): the response's protocol is read from its ``_protocol``,
-    when there is one.
-    """
-    protocol = getattr(response, "_protocol", None)
-    transport = getattr(protocol, "transport", None)
-    if getattr(transport, "max_size", 0) > READ_SIZE:
-        transport.max_size = READ_SIZE  # type: ignore[union-attr]
 
 
 def _own_session(**options: Any) -> aiohttp.ClientSession:
