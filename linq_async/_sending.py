@@ -358,7 +358,9 @@ async def broadcast(
             if on_recipient is not None and not failed_callback:
                 try:
                     called = on_recipient(outcome)
-                    if inspect.isawaitable(called):  # an async on_recipient: its turn to run
+                    # An async on_recipient: its turn to run (a plain one returns None,
+                    # which needs no look at the awaitable ABCs).
+                    if called is not None and inspect.isawaitable(called):
                         await called
                 except Exception as exc:  # the caller's own error ends the broadcast
                     failed_callback.append(exc)
