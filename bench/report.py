@@ -533,9 +533,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"{meta['date']}; Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPUs; "
         f"{versions}" + (f"; {meta['curl']}" if meta.get("curl") else "") + ".",
         "",
-        "Each run is one client process against a fresh fake Linq API process "
-        "(`linq_async.testing.FakeLinqServer`, one Python process) on 127.0.0.1; clients take "
-        "turns every round (A B A B ...). Client CPU and peak RSS are the client process's "
+        "Each run is one client process against a fresh fake Linq API process on 127.0.0.1 "
+        "(the uploads: `linq_async.testing.FakeLinqServer`; the send paths, unless "
+        "`--fake full`: `bench/lean_fake.py`, which replays that fake's answers); clients "
+        "take turns every round (A B A B ...). Client CPU and peak RSS are the client process's "
         "own (`getrusage`); *fake CPU* is the fake's CPU time over the measured phase's wall "
         "time.",
         "",
