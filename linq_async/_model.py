@@ -407,11 +407,7 @@ def load(data: Any, cls: type[M], route: str) -> M:
         ResponseValidationError: ``data`` is not an object, or a required field is missing
             or does not fit.
     """
-    loader = _LOADERS.get(cls)
-    if loader is None:
-        loader = _make_loader(cls)
-    result: M = loader(data, route)
-    return result
+    return loader_of(cls)(data, route)
 
 
 _LOADERS: dict[type[Any], Callable[[Any, str], Any]] = {}
@@ -419,9 +415,7 @@ _LOADERS: dict[type[Any], Callable[[Any, str], Any]] = {}
 
 def loader_of(cls: type[M]) -> Callable[[Any, str], M]:
     """The function `load` calls for ``cls``: ``loader(data, route)`` (one call less)."""
-    loader = _LOADERS.get(cls)
-    if loader is None:
-        loader = _make_loader(cls)
+    loader: Callable[[Any, str], M] = _LOADERS.get(cls) or _make_loader(cls)
     return loader
 
 
