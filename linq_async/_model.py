@@ -173,7 +173,7 @@ class WireModel:
         def __getattr__(self, name: str) -> Any:
             # Only reached for a slot that was never set: a field of a lazily loaded model.
             cls = type(self)
-            lazy = (_SPECS.get(cls) or _spec(cls)).lazy.get(name)
+            lazy = (_SPECS.get(cls) or _spec(cls)).fields.get(name)
             if lazy is None:
                 raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
             try:
@@ -226,9 +226,8 @@ Loader = Callable[[Any, str], Any]
 class _Spec:
     required: tuple[tuple[str, Loader], ...]
     """(field name, loader) of each required field: loaded with the model, not lazily."""
-    loaders: dict[str, Loader]
-    lazy: dict[str, tuple[Loader, Callable[[Any, Any], None]]]
-    """Each field's loader and slot setter, for `WireModel.__getattr__`."""
+    fields: dict[str, tuple[Loader, Callable[[Any, Any], None]]]
+    """Each field's loader and slot setter (the lazy ones are read by `WireModel.__getattr__`)."""
     secrets: tuple[tuple[str, str], ...] = ()
     """(field name, wire key) of each field marked `secret_field`."""
 
@@ -275,8 +274,8 @@ def _build_spec(cls: type[Any]) -> _Spec:
             else:
                 key = wire if isinstance(wire, str) else wire[0]
                 required.append((field.name, functools.partial(_present, cls.__name__, key)))
-    lazy = {name: (loader, _slot_setter(cls, name)) for name, loader in loaders.items()}
-    return _Spec(required=tuple(required), loaders=loaders, lazy=lazy, secrets=tuple(secrets))
+    fields = {name: (loader, _slot_setter(cls, name)) for name, loader in loaders.items()}
+    return _Spec(required=tuple(required), fields=fields, secrets=tuple(secrets))
 
 
 def _field_loader(
@@ -321,11 +320,11 @@ def _field_loader(
             _fail(route, f"{where}: {e}", e)
 
     # Fast paths for the commonest fields (a string id, a nested object): the value is
-    # taken when it fits, and anything else goes through the general loader above.
+    # taken when it fits, and anything else goes through the general loader above. Each
+    # says its ``shape``, which `_make_loader` inlines.
     if isinstance(wire, tuple) and getattr(convert, "func", None) is _load_nested:
         # A nested object under a path (a created chat's ``chat.message``).
-        load_field.shape = ("path", wire, convert.args[0])  # type: ignore[attr-defined]
-        load_field.fallback = load_field  # type: ignore[attr-defined]
+        load_field.shape = ("object", wire, convert.args[0])  # type: ignore[attr-defined]
         return load_field
     if isinstance(wire, str) and wire != _WHOLE:
         if convert is _is_str:
@@ -334,7 +333,6 @@ def _field_loader(
                 value = data.get(wire)
                 return value if type(value) is str else load_field(data, route)
 
-            load_str.fallback = load_field  # type: ignore[attr-defined]  # see _make_loader
             load_str.shape = ("str", wire)  # type: ignore[attr-defined]
             return load_str
         nested = getattr(convert, "func", None) is _load_nested
@@ -347,8 +345,7 @@ def _field_loader(
                     return load(value, model, route)
                 return load_field(data, route)
 
-            load_object.fallback = load_field  # type: ignore[attr-defined]
-            load_object.shape = ("object", wire, model)  # type: ignore[attr-defined]
+            load_object.shape = ("object", (wire,), model)  # type: ignore[attr-defined]
             return load_object
         inner = convert.args[0] if getattr(convert, "func", None) is _homogeneous else None  # type: ignore[attr-defined]
         if getattr(inner, "func", None) is _load_nested:
@@ -357,7 +354,7 @@ def _field_loader(
             def load_models(data: Any, route: str) -> Any:
                 value = data.get(wire)
                 if type(value) is list:
-                    item = _LOADERS.get(item_model) or _make_loader(item_model)
+                    item = loader_of(item_model)
                     return tuple([item(element, route) for element in value])
                 return load_field(data, route)
 
@@ -449,32 +446,21 @@ def _make_loader(cls: type[Any]) -> Callable[[Any, str], Any]:
     if spec.secrets:
         lines.append("    take_secrets(m, spec, data, route)")
     for index, (name, loader) in enumerate(spec.required):
-        namespace[f"s{index}"] = _slot_setter(cls, name)
+        # f: the field's own loader, which also converts (or refuses) what does not fit.
+        namespace[f"f{index}"] = loader
+        namespace[f"s{index}"] = spec.fields[name][1]
         shape = getattr(loader, "shape", None)
         if shape is not None and shape[0] == "str":
-            namespace[f"f{index}"] = loader.fallback  # type: ignore[attr-defined]
             lines += [
                 f"    v = data.get({shape[1]!r})",
                 f"    if type(v) is not str: v = f{index}(data, route)",
                 f"    s{index}(m, v)",
             ]
         elif shape is not None and shape[0] == "object":
-            namespace[f"f{index}"] = loader.fallback  # type: ignore[attr-defined]
+            first, *rest = shape[1]
             namespace[f"c{index}"] = shape[2]
-            lines += [
-                f"    v = data.get({shape[1]!r})",
-                "    if type(v) is dict:",
-                f"        v = (loaders.get(c{index}) or make_loader(c{index}))(v, route)",
-                "    else:",
-                f"        v = f{index}(data, route)",
-                f"    s{index}(m, v)",
-            ]
-        elif shape is not None and shape[0] == "path":
-            namespace[f"f{index}"] = loader
-            namespace[f"c{index}"] = shape[2]
-            lines.append("    v = data")
-            for key in shape[1]:
-                lines.append(f"    v = v.get({key!r}) if type(v) is dict else None")
+            lines.append(f"    v = data.get({first!r})")
+            lines += [f"    v = v.get({key!r}) if type(v) is dict else None" for key in rest]
             lines += [
                 "    if type(v) is dict:",
                 f"        v = (loaders.get(c{index}) or make_loader(c{index}))(v, route)",
@@ -483,7 +469,6 @@ def _make_loader(cls: type[Any]) -> Callable[[Any, str], Any]:
                 f"    s{index}(m, v)",
             ]
         else:
-            namespace[f"f{index}"] = loader
             lines += [
                 f"    v = f{index}(data, route)",
                 f"    if v is not MISSING: s{index}(m, v)",
@@ -531,7 +516,7 @@ def _take_secrets(model: Any, spec: _Spec, data: dict[str, Any], route: str) -> 
             continue
         holder = {wire: data.pop(wire)}
         try:
-            object.__setattr__(model, name, spec.loaders[name](holder, route))
+            object.__setattr__(model, name, spec.fields[name][0](holder, route))
         except ResponseValidationError:
             failed = failed or f"{name} has the wrong type or format (the value is not quoted)"
         holder.clear()
@@ -687,8 +672,7 @@ def _loader_for(tp: Any) -> Loader:
 
 
 def _load_nested(cls: type[M], value: Any, route: str) -> M:
-    result: M = (_LOADERS.get(cls) or _make_loader(cls))(value, route)
-    return result
+    return loader_of(cls)(value, route)
 
 
 def _optional(inner: Loader, value: Any, route: str) -> Any:
