@@ -254,14 +254,14 @@ class SendTimer:
         }
 
 
-async def warm_up(
-    items: list[Any], call: Callable[[Any], Awaitable[object]], timer: SendTimer
-) -> None:
-    """The untimed warm-up (see `warmup_items`): ``call`` over ``items``, as timed later."""
-    await gather_gated(items, call, timer)
+async def warm_up(calls: Awaitable[object], count: int, timer: SendTimer) -> None:
+    """The untimed warm-up (see `warmup_items`): await ``calls``, ``count`` calls of the
+    path made as the timed ones will be, then forget their latencies and count the
+    messages they sent as setup."""
+    await calls
     timer.latencies.clear()
     if timer.spec.path != "chats.get":
-        timer.setup_messages += len(items)
+        timer.setup_messages += count
 
 
 async def gather_gated(

@@ -147,16 +147,15 @@ async def send(spec: Spec) -> dict[str, Any]:
             "messages.send": (send_auto, recipients(spec.n)),
             "chats.get": (get_chat, list(range(spec.n))),
         }
+        warm = warmup_items(spec)
         if spec.path == "broadcast":
-            await _worker_loop(create_chat, warmup_items(spec), timer)
-            timer.latencies.clear()
-            timer.setup_messages += spec.concurrency
+            await warm_up(_worker_loop(create_chat, warm, timer), len(warm), timer)
             timer.start()
             await _worker_loop(create_chat, recipients(spec.n), timer)
             timer.stop()
         else:
             call, items = calls[spec.path]
-            await warm_up(warmup_items(spec), call, timer)
+            await warm_up(gather_gated(warm, call, timer), len(warm), timer)
             timer.start()
             await gather_gated(items, call, timer)
             timer.stop()

@@ -92,7 +92,8 @@ async def send(spec: Spec) -> dict[str, Any]:
         if spec.path == "messages.send" and send_auto is None:
             return {"skipped": "linq.messages has no send() in this build"}
         call, items = calls[spec.path]
-        await warm_up(warmup_items(spec), call, timer)
+        warm = warmup_items(spec)
+        await warm_up(gather_gated(warm, call, timer), len(warm), timer)
         timer.start()
         await gather_gated(items, call, timer)
         timer.stop()
@@ -124,14 +125,12 @@ async def _broadcast(linq: LinqSession, upload: Upload, timer: SendTimer) -> Non
             _check(outcome.chat_id and outcome.message_id)
             ended[index[outcome.recipient]] = now
 
-    await linq.broadcast(  # the untimed warm-up (see bench._common.warmup_items)
-        upload,
-        from_=SENDER,
-        recipients=warmup_items(timer.spec),
-        text=TEXT,
-        concurrency=concurrency,
+    warm = warmup_items(timer.spec)
+    await warm_up(
+        linq.broadcast(upload, from_=SENDER, recipients=warm, text=TEXT, concurrency=concurrency),
+        len(warm),
+        timer,
     )
-    timer.setup_messages += concurrency
     timer.start()
     started = clock()
     await linq.broadcast(
