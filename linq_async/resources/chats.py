@@ -733,13 +733,14 @@ class Chats(Resource):
 
         ``message`` is not changed (a key made for a message without one goes into a copy),
         so one composed message can be sent many times; each send without a key of its own
-        gets a new one.
+        gets a new one. It is encoded when the returned awaitable runs: leave it as it is
+        until then.
 
         Raises:
             LinqUsageError: ``from_``, ``to`` or ``override_optout`` is invalid, or
                 ``message`` is not a dict (raised by the call itself).
         """
-        if type(message) is not dict:
+        if not isinstance(message, dict):
             raise LinqUsageError(
                 f"message must be a dict built by compose(), got {type(message).__name__}"
             )
