@@ -49,6 +49,7 @@ from .models import (
     Upload,
     UploadSlot,
 )
+from .models._results import make_outcome
 from .resources import Attachments, Chats
 
 # (SendResult, Upload and open_source are re-exported for LinqSession's use.)
@@ -318,7 +319,12 @@ async def broadcast(
     message, _ = compose(
         {"text": text}, media=None if done is None else media_part(done.attachment_id)
     )
-    outcomes: dict[str, RecipientOutcome] = {}
+    # Each recipient's result, kept as strings until the report is made: a broadcast to
+    # thousands would otherwise keep an object per recipient alive that every garbage
+    # collection in the run has to scan (and that triggers more of them).
+    chat_ids: dict[str, str] = {}
+    message_ids: dict[str, str] = {}
+    errors: dict[str, LinqError] = {}
     queue = iter(handles)
     stop: list[Exception] = []  # the error that stops the broadcast, if any
     failed_callback: list[Exception] = []  # on_recipient's exception, once it raised
@@ -326,6 +332,15 @@ async def broadcast(
     ours_sent = False
     # Only a caller's id can repeat an earlier run, whose messages hold an earlier upload.
     rerun = source is not None and broadcast_id is not None
+
+    def outcome_of(recipient: str) -> RecipientOutcome:
+        error = errors.get(recipient)
+        if error is not None:
+            return make_outcome(recipient, None, None, error)
+        return make_outcome(recipient, chat_ids[recipient], message_ids[recipient], None)
+
+    def finished() -> int:
+        return len(chat_ids) + len(errors)
 
     async def worker() -> None:
         nonlocal ours_sent
@@ -341,9 +356,8 @@ async def broadcast(
                         {**message, "idempotency_key": derive_key(run_id, recipient_key(recipient))}
                     ),
                 )
-                outcome = RecipientOutcome(
-                    recipient=recipient, chat_id=created.chat.id, message_id=created.message.id
-                )
+                chat_ids[recipient] = created.chat.id
+                message_ids[recipient] = created.message.id
                 if rerun and done is not None:
                     other = _referenced(created.message, done.attachment_id)
                     if other is None:
@@ -351,13 +365,12 @@ async def broadcast(
                     else:
                         earlier.append(other)
             except LinqError as exc:  # one recipient's failure never stops the others ...
-                outcome = RecipientOutcome(recipient=recipient, error=exc)
+                errors[recipient] = exc
                 if isinstance(exc, _STOPS_BROADCAST) and not stop:
                     stop.append(exc)  # ... unless it would fail every other recipient too
-            outcomes[recipient] = outcome
             if on_recipient is not None and not failed_callback:
                 try:
-                    called = on_recipient(outcome)
+                    called = on_recipient(outcome_of(recipient))
                     # An async on_recipient: its turn to run (a plain one returns None,
                     # which needs no look at the awaitable ABCs).
                     if called is not None and inspect.isawaitable(called):
@@ -371,7 +384,7 @@ async def broadcast(
     try:
         await asyncio.gather(*workers)
     except BaseException as exc:  # passed on unchanged, with the broadcast's id as a note
-        _note(exc, run_id, len(outcomes), len(handles))
+        _note(exc, run_id, finished(), len(handles))
         raise
     finally:
         for task in workers:
@@ -384,17 +397,21 @@ async def broadcast(
     report = BroadcastReport(
         broadcast_id=run_id,
         upload=done,
-        outcomes=tuple(outcomes[handle] for handle in handles if handle in outcomes),
+        outcomes=tuple(
+            outcome_of(handle) for handle in handles if handle in chat_ids or handle in errors
+        ),
     )
     if not stop:
         return report
     if failed_callback:  # the caller's exception, as itself
-        _note(failed_callback[0], run_id, len(outcomes), len(handles))
+        _note(failed_callback[0], run_id, finished(), len(handles))
         raise failed_callback[0]
     cause = stop[0]
-    remaining = tuple(handle for handle in handles if handle not in outcomes)
+    remaining = tuple(
+        handle for handle in handles if handle not in chat_ids and handle not in errors
+    )
     raise BroadcastInterruptedError(
-        f"the broadcast {run_id} stopped after {len(outcomes)} of {len(handles)} recipients, "
+        f"the broadcast {run_id} stopped after {finished()} of {len(handles)} recipients, "
         f"on an error that is not about one recipient: {cause}. Run it again with "
         f"broadcast_id={run_id!r} once that is fixed: recipients already sent get nothing "
         "twice",

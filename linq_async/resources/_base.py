@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Awaitable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import quote
 
@@ -228,13 +228,10 @@ class Resource:
             elif key_header and idempotency_key is None:
                 idempotency_key = mint_idempotency_key()
         then = None
-        if cast_to is None:
-            pass
-        elif envelope is None:
-            # The model's own loader, its route bound: no frame in between.
-            then = functools.partial(loader_of(cast_to), route=f"{method} {route}")  # type: ignore[call-arg]
-        else:
-            then = functools.partial(_finish, cast_to, f"{method} {route}", envelope, carry)
+        if cast_to is not None:
+            then = _THENS.get((route, method, cast_to, envelope, carry)) or _then(
+                method, route, cast_to, envelope, carry
+            )
         # The transport's coroutine itself is what the endpoint awaits: the call is checked
         # and its body built here, before anything is sent, at no extra coroutine layer.
         return self._transport.request(
@@ -334,6 +331,23 @@ class Resource:
             return Page(items, None if done else str(offset + len(items)), fetch)
 
         return AsyncPager(fetch, label)
+
+
+_THENS: dict[tuple[Any, ...], Callable[[Any], Any]] = {}
+
+
+def _then(
+    method: str, route: str, cast_to: type[M], envelope: str | None, carry: tuple[str, ...]
+) -> Callable[[Any], M]:
+    """What loads an endpoint's answer: made once per endpoint (and kept in ``_THENS``)."""
+    then: Callable[[Any], M]
+    if envelope is None:
+        # The model's own loader, its route bound: no frame in between.
+        then = functools.partial(loader_of(cast_to), route=f"{method} {route}")  # type: ignore[call-arg]
+    else:
+        then = functools.partial(_finish, cast_to, f"{method} {route}", envelope, carry)
+    _THENS[route, method, cast_to, envelope, carry] = then
+    return then
 
 
 def _finish(cast_to: type[M], label: str, envelope: str, carry: tuple[str, ...], data: Any) -> M:
