@@ -65,7 +65,7 @@ ALL_CLIENTS = ("linq-async", "bare", "official", "curl")
 WORKLOADS = ("send", "upload", "import", "profile", "callgrind")
 
 FULL: dict[str, Any] = {
-    "n": 3000,
+    "n": 10000,
     "send_rounds": 7,
     "upload_rounds": 3,
     "upload_mib": 100,
@@ -75,8 +75,9 @@ FULL: dict[str, Any] = {
     "noise_budget": 90.0,
     "only": "send,upload,import,profile,callgrind",
 }
-"""Defaults of a full run: 3,000 calls at 64 in flight, 7 rounds (CPU time on a shared
-machine moves 10-20% between identical rounds), and instructions per call of every path."""
+"""Defaults of a full run: 10,000 calls at 64 in flight, 7 rounds, and instructions per call
+of every path. CPU time on a shared machine moves 10-20% between identical rounds of 3,000
+calls (about 0.4 s, a few garbage collections); rounds of 10,000 spread about half as much."""
 QUICK: dict[str, Any] = {
     "n": 200,
     "send_rounds": 1,
@@ -1152,7 +1153,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="a smoke run: 200 calls, 1 round, an 8 MiB upload, no profile (explicit "
         "options still win)",
     )
-    parser.add_argument("--n", type=int, help="calls per send-path run (2000; --quick 200)")
+    parser.add_argument("--n", type=int, help="calls per send-path run (10000; --quick 200)")
     parser.add_argument("--concurrency", type=int, default=64, help="calls in flight (64)")
     parser.add_argument(
         "--paths",
@@ -1160,7 +1161,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"send paths to measure, from {','.join(PATHS)} (all)",
     )
     parser.add_argument("--rounds", type=int, help="rounds of every workload")
-    parser.add_argument("--send-rounds", type=int, help="rounds of send (5; --quick 1)")
+    parser.add_argument("--send-rounds", type=int, help="rounds of send (7; --quick 1)")
     parser.add_argument("--upload-rounds", type=int, help="rounds of upload (3; --quick 1)")
     parser.add_argument("--upload-mib", type=int, help="upload file size (100; --quick 8)")
     parser.add_argument(
