@@ -356,14 +356,16 @@ async def broadcast(
                         {**message, "idempotency_key": derive_key(run_id, recipient_key(recipient))}
                     ),
                 )
-                chat_ids[recipient] = created.chat.id
-                message_ids[recipient] = created.message.id
+                chat_id, message_id = created.chat.id, created.message.id
                 if rerun and done is not None:
                     other = _referenced(created.message, done.attachment_id)
                     if other is None:
                         ours_sent = True
                     else:
                         earlier.append(other)
+                # (Stored last: a recipient is in these or in errors, never in both.)
+                chat_ids[recipient] = chat_id
+                message_ids[recipient] = message_id
             except LinqError as exc:  # one recipient's failure never stops the others ...
                 errors[recipient] = exc
                 if isinstance(exc, _STOPS_BROADCAST) and not stop:
