@@ -564,6 +564,15 @@ class Pool:
         """
         self._answer = (headers, time.time())
 
+    def redact(self, raw: bytes) -> bytes:
+        """``raw`` (an answer's body) with the API key written out of it.
+
+        A server or proxy that echoes the request's ``Authorization`` in an error would
+        otherwise put the key into the error's text and ``body``.
+        """
+        key = self._key.reveal().encode()
+        return raw.replace(key, b"<the API key>") if key and key in raw else raw
+
     def server_time(self) -> float:
         """Now, as a POSIX timestamp on the API's clock (the local clock until it answered)."""
         if self._answer is not None:
@@ -1019,10 +1028,16 @@ class Transport:
                         if secret:
                             holder, raw = [raw], b""  # this frame lets go of the answer
                             return _secret_answer(holder, method, path, then)
-                        data = _decode(raw, method, path)
+                        data = _decode(raw, method, path, redact=pool.redact)
                         return data if then is None else then(data)
                     error: LinqError = status_error(
-                        status, reason, answer, raw, method=method, path=path, secret=secret
+                        status,
+                        reason,
+                        answer,
+                        pool.redact(raw),
+                        method=method,
+                        path=path,
+                        secret=secret,
                     )
                     if secret:
                         raw = b""  # the error frames must not show the answer
@@ -1408,7 +1423,20 @@ def _secret_answer(
     raise failure.with_traceback(None)
 
 
-def _decode(raw: bytes, method: str, path: str, *, secret: bool = False) -> Any:
+def _decode(
+    raw: bytes,
+    method: str,
+    path: str,
+    *,
+    secret: bool = False,
+    redact: Callable[[bytes], bytes] | None = None,
+) -> Any:
+    """The decoded JSON of a 2xx answer (``None`` for an empty one).
+
+    Raises:
+        ResponseValidationError: the answer is not JSON; it quotes the first 200 bytes
+            (through ``redact``), or nothing with ``secret``.
+    """
     if not raw:
         return None
     try:
@@ -1420,7 +1448,8 @@ def _decode(raw: bytes, method: str, path: str, *, secret: bool = False) -> Any:
         raise ResponseValidationError(
             f"the response to {method} {path} is not JSON (not quoted: it may hold secrets)"
         )
-    raise ResponseValidationError(f"the response to {method} {path} is not JSON: {raw[:200]!r}")
+    shown = raw if redact is None else redact(raw)
+    raise ResponseValidationError(f"the response to {method} {path} is not JSON: {shown[:200]!r}")
 
 
 _DOWNLOAD_CHUNK = 256 * 1024

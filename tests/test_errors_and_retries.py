@@ -284,6 +284,30 @@ async def test_key_never_appears_in_reprs_or_errors(
     assert all(key not in text for text in texts)
 
 
+async def test_a_key_echoed_by_the_server_is_written_out_of_errors(
+    once: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A server or proxy quoting the request's Authorization back: the key is replaced in the
+    error's message, body and repr, whether the answer is JSON, text or a 2xx that is not
+    JSON (which is quoted)."""
+    from linq_async import ResponseValidationError
+
+    key = fake.api_key
+    fake.fail_next(400, message=f"bad header Authorization: Bearer {key}")
+    with pytest.raises(BadRequestError) as bad:
+        await once.chats.get("c1")
+    fake.fail_next(502, body=f"upstream refused Bearer {key}", content_type="text/plain")
+    with pytest.raises(ServerError) as proxy:
+        await once.chats.get("c1")
+    fake.fail_next(200, body=f"ok {key}", content_type="text/plain")
+    with pytest.raises(ResponseValidationError) as odd:
+        await once.chats.get("c1")
+    for error in (bad.value, proxy.value, odd.value):
+        texts = [str(error), repr(error), repr(getattr(error, "body", None))]
+        assert all(key not in text for text in texts), texts
+        assert any("<the API key>" in text for text in texts), texts
+
+
 async def test_a_silent_server_times_out_as_linq_timeout_error(sleeps: SleepRecorder) -> None:
     """A server that never answers raises LinqTimeoutError (also a TimeoutError) per policy."""
     from aiohttp import web
