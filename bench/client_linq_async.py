@@ -106,15 +106,16 @@ async def _broadcast(linq: LinqSession, upload: Upload, timer: SendTimer) -> Non
     ``broadcast`` hands the next recipient to whichever send finishes first (a worker pool
     over one iterator, or a FIFO semaphore: the same order), so recipient ``i`` starts when
     the ``(i - concurrency)``-th send completes and the first ``concurrency`` start at once.
-    Reading the clock in ``on_recipient`` costs the same as the timing around the bare
-    client's requests, and nothing inside linq-async is patched or traced.
+    Reading the clock in ``on_recipient`` (and appending to lists; positions are matched
+    after the clock stops) costs about what the timing around the bare client's requests
+    does, and nothing inside linq-async is patched or traced.
     """
     handles = recipients(timer.spec.n)
-    index = {handle: position for position, handle in enumerate(handles)}
     concurrency = timer.spec.concurrency
     clock = time.perf_counter
-    finished: list[float] = []
-    ended: dict[int, float] = {}
+    finished: list[float] = []  # every completion, in order
+    sent: list[str] = []  # the recipients sent, in completion order ...
+    sent_at: list[float] = []  # ... and when (matched to positions after the clock stops)
 
     def on_recipient(outcome: RecipientOutcome) -> None:
         now = clock()
@@ -123,7 +124,8 @@ async def _broadcast(linq: LinqSession, upload: Upload, timer: SendTimer) -> Non
             timer.error(outcome.error)
         else:
             _check(outcome.chat_id and outcome.message_id)
-            ended[index[outcome.recipient]] = now
+            sent.append(outcome.recipient)
+            sent_at.append(now)
 
     warm = warmup_items(timer.spec)
     await warm_up(
@@ -142,6 +144,8 @@ async def _broadcast(linq: LinqSession, upload: Upload, timer: SendTimer) -> Non
         on_recipient=on_recipient,
     )
     timer.stop()
+    index = {handle: position for position, handle in enumerate(handles)}
+    ended = {index[recipient]: end for recipient, end in zip(sent, sent_at, strict=True)}
     for position, end in ended.items():
         begin = started if position < concurrency else finished[position - concurrency]
         timer.latencies.append(end - begin)

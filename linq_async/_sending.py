@@ -363,6 +363,9 @@ async def broadcast(
                         ours_sent = True
                     else:
                         earlier.append(other)
+                # Let the answer go now, not when the next one replaces it: each worker
+                # would otherwise hold two decoded answers through its next request.
+                del created
                 # (Stored last: a recipient is in these or in errors, never in both.)
                 chat_ids[recipient] = chat_id
                 message_ids[recipient] = message_id
