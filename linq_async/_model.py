@@ -190,14 +190,15 @@ def _never_raising_repr(generated: Callable[[Any], str]) -> Callable[[Any], str]
 
     ``repr`` runs where nobody expects an error: logging, debuggers, and tracebacks with
     locals (``traceback.TracebackException(..., capture_locals=True)``, error trackers),
-    whose frames hold the very model whose field just failed to load.
+    whose frames hold the very model whose field just failed to load (or, in the loader's
+    own frame, a model half built: its later fields never set).
     """
 
     @functools.wraps(generated)
     def __repr__(self: Any) -> str:
         try:
             return generated(self)
-        except ResponseValidationError:
+        except (ResponseValidationError, AttributeError):
             return _repr_marking_failures(self)
 
     return __repr__
@@ -212,6 +213,9 @@ def _repr_marking_failures(model: Any) -> str:
             value = getattr(model, field.name)
         except ResponseValidationError:
             shown.append(f"{field.name}=<did not fit>")
+            continue
+        except AttributeError:  # a model whose loading failed before this field was set
+            shown.append(f"{field.name}=<not loaded>")
             continue
         text = field.repr(value) if callable(field.repr) else repr(value)
         shown.append(f"{field.name}={text}")

@@ -176,6 +176,7 @@ def status_error(
     method: str | None = None,
     path: str | None = None,
     secret: bool = False,
+    redact: Callable[[str], str] | None = None,
 ) -> APIStatusError:
     """Build the typed error for an error response, whatever its body looks like.
 
@@ -185,6 +186,7 @@ def status_error(
 
     With ``secret`` (a route whose answers hold secrets), the error keeps only the
     envelope's documented fields as its ``body`` and never quotes a non-JSON body.
+    ``redact`` is applied to every string of the body, once decoded (see `Pool.redact`).
     """
     body: Any = None
     envelope: Mapping[str, Any] = {}
@@ -192,8 +194,14 @@ def status_error(
         text = raw.decode("utf-8", "replace")
         try:
             body = json.loads(text)
-        except ValueError:
-            body = text[:_BODY_TEXT_LIMIT]
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
+            body = text[:_BODY_TEXT_LIMIT] if redact is None else redact(text)[:_BODY_TEXT_LIMIT]
+        else:
+            if redact is not None:
+                try:
+                    body = _redact_json(body, redact)
+                except RecursionError:  # too deep to look through: not kept
+                    body = None
     if isinstance(body, Mapping):
         inner = body.get("error")
         envelope = inner if isinstance(inner, Mapping) else body
@@ -235,6 +243,17 @@ def status_error(
         method=method,
         path=path,
     )
+
+
+def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
+    """A decoded JSON value with ``redact`` applied to each of its strings (keys too)."""
+    if type(value) is str:
+        return redact(value)
+    if type(value) is list:
+        return [_redact_json(item, redact) for item in value]
+    if type(value) is dict:
+        return {redact(key): _redact_json(item, redact) for key, item in value.items()}
+    return value
 
 
 _ERROR_FIELDS = ("status", "code", "message", "doc_url", "retry_after")
@@ -355,6 +374,8 @@ _CURRENT = object()  # `Pool.end` of the current task
 
 URL_CACHE_SIZE = 1024
 """The most API URLs a pool keeps for reuse (see `Pool.url`)."""
+REDACT_MIN_LENGTH = 8
+"""The shortest API key `Pool.redact` writes out of quoted answers."""
 API_CONNECTIONS = 100
 """The most API requests one session has in flight; more wait for their turn."""
 UPLOAD_CONNECTIONS = 16
@@ -564,14 +585,19 @@ class Pool:
         """
         self._answer = (headers, time.time())
 
-    def redact(self, raw: bytes) -> bytes:
-        """``raw`` (an answer's body) with the API key written out of it.
+    def redact(self, text: str) -> str:
+        """``text`` (from an answer quoted in an error) with the API key written out of it.
 
         A server or proxy that echoes the request's ``Authorization`` in an error would
-        otherwise put the key into the error's text and ``body``.
+        otherwise put the key into the error's text and ``body``. It is applied to decoded
+        text (so a JSON-escaped echo is caught too). A key shorter than
+        `REDACT_MIN_LENGTH` (a test key such as ``"key"``) is left alone: replacing it
+        would mangle ordinary words and numbers.
         """
-        key = self._key.reveal().encode()
-        return raw.replace(key, b"<the API key>") if key and key in raw else raw
+        key = self._key.reveal()
+        if len(key) < REDACT_MIN_LENGTH or key not in text:
+            return text
+        return text.replace(key, "<the API key>")
 
     def server_time(self) -> float:
         """Now, as a POSIX timestamp on the API's clock (the local clock until it answered)."""
@@ -1028,19 +1054,25 @@ class Transport:
                         if secret:
                             holder, raw = [raw], b""  # this frame lets go of the answer
                             return _secret_answer(holder, method, path, then)
-                        data = _decode(raw, method, path, redact=pool.redact)
+                        try:
+                            data = _decode(raw, method, path, redact=pool.redact)
+                        except ResponseValidationError:
+                            raw = b""  # the error's frames must not show the answer
+                            raise
                         return data if then is None else then(data)
                     error: LinqError = status_error(
                         status,
                         reason,
                         answer,
-                        pool.redact(raw),
+                        raw,
                         method=method,
                         path=path,
                         secret=secret,
+                        redact=pool.redact,
                     )
-                    if secret:
-                        raw = b""  # the error frames must not show the answer
+                    # The error's frames must not show the answer (it may hold secrets, or
+                    # echo the API key); the error holds what it keeps of it, redacted.
+                    raw = b""
                     # 429 means the request was refused unprocessed, so it is safe to repeat.
                     if status != 429 and not (safe and status in RETRY_STATUSES):
                         _raise_clean(error)
@@ -1429,13 +1461,13 @@ def _decode(
     path: str,
     *,
     secret: bool = False,
-    redact: Callable[[bytes], bytes] | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> Any:
     """The decoded JSON of a 2xx answer (``None`` for an empty one).
 
     Raises:
-        ResponseValidationError: the answer is not JSON; it quotes the first 200 bytes
-            (through ``redact``), or nothing with ``secret``.
+        ResponseValidationError: the answer is not JSON; it quotes the first 200
+            characters (through ``redact``), or nothing with ``secret``.
     """
     if not raw:
         return None
@@ -1443,13 +1475,18 @@ def _decode(
         return json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
         pass
-    # Raised outside the handler: the JSON error (which holds the whole body) stays out.
+    # Raised outside the handler: the JSON error (which holds the whole body) stays out,
+    # and so does the answer itself (tracebacks with locals show this frame).
+    shown = "" if secret else raw.decode("utf-8", "replace")
+    del raw
     if secret:
         raise ResponseValidationError(
             f"the response to {method} {path} is not JSON (not quoted: it may hold secrets)"
         )
-    shown = raw if redact is None else redact(raw)
-    raise ResponseValidationError(f"the response to {method} {path} is not JSON: {shown[:200]!r}")
+    if redact is not None:
+        shown = redact(shown)  # before cutting: a key cut in two would not be found
+    shown = shown[:200]
+    raise ResponseValidationError(f"the response to {method} {path} is not JSON: {shown!r}")
 
 
 _DOWNLOAD_CHUNK = 256 * 1024

@@ -371,6 +371,20 @@ async def test_a_traceback_with_locals_can_be_formatted_for_a_bad_field(
     assert "GET /v3/chats/{chatId}" in text
 
 
+async def test_a_traceback_with_locals_can_be_formatted_when_a_required_field_fails(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A required field that does not fit fails the load itself, whose frame holds the model
+    half built; formatting that frame's locals shows it, and does not raise."""
+    answer(fake, b'{"id": 5}', path="/v3/chats/chat-1")
+    with pytest.raises(ResponseValidationError) as info:
+        await linq.chats.get("chat-1")
+    text = "".join(
+        traceback.TracebackException.from_exception(info.value, capture_locals=True).format()
+    )
+    assert "Chat(id=<not loaded>" in text
+
+
 def test_every_public_model_has_the_safe_repr() -> None:
     """The safe repr is installed on each model class, whatever attrs generated."""
     import linq_async.models as models

@@ -284,28 +284,62 @@ async def test_key_never_appears_in_reprs_or_errors(
     assert all(key not in text for text in texts)
 
 
-async def test_a_key_echoed_by_the_server_is_written_out_of_errors(
-    once: LinqSession, fake: FakeLinqServer
-) -> None:
-    """A server or proxy quoting the request's Authorization back: the key is replaced in the
-    error's message, body and repr, whether the answer is JSON, text or a 2xx that is not
-    JSON (which is quoted)."""
+def _everything_shown(error: BaseException) -> list[str]:
+    """What an error shows: its text, repr and body, and the locals of the SDK's frames in
+    its traceback (which error trackers capture)."""
+    import traceback
+
+    shown = [str(error), repr(error), repr(getattr(error, "body", None))]
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        if "linq_async" in frame.f_code.co_filename:
+            shown += [f"{name}={value!r}" for name, value in frame.f_locals.items()]
+    return shown
+
+
+async def test_a_key_echoed_by_the_server_is_written_out_of_errors(fake: FakeLinqServer) -> None:
+    """A server or proxy quoting the request's Authorization back: the key is written out of
+    the error's text, body and repr, and no frame of its traceback holds the answer, whether
+    the answer is JSON (escaped or not), text, or a 2xx that is not JSON."""
     from linq_async import ResponseValidationError
 
-    key = fake.api_key
-    fake.fail_next(400, message=f"bad header Authorization: Bearer {key}")
-    with pytest.raises(BadRequestError) as bad:
-        await once.chats.get("c1")
-    fake.fail_next(502, body=f"upstream refused Bearer {key}", content_type="text/plain")
-    with pytest.raises(ServerError) as proxy:
-        await once.chats.get("c1")
-    fake.fail_next(200, body=f"ok {key}", content_type="text/plain")
-    with pytest.raises(ResponseValidationError) as odd:
-        await once.chats.get("c1")
-    for error in (bad.value, proxy.value, odd.value):
-        texts = [str(error), repr(error), repr(getattr(error, "body", None))]
+    key = "sk_live/abc+def/XYZ==" + "k" * 16  # a '/' that JSON encoders may escape
+    server = FakeLinqServer(api_key=key)
+    async with (
+        server,
+        LinqSession(key, base_url=server.base_url, retry=RetryPolicy.never()) as linq,
+    ):
+        server.fail_next(400, message=f"bad header Authorization: Bearer {key}")
+        escaped = key.replace("/", "\\/")
+        server.fail_next(
+            401, body=f'{{"message": "bad token {escaped}"}}', content_type="application/json"
+        )
+        server.fail_next(502, body=f"upstream refused Bearer {key}", content_type="text/plain")
+        server.fail_next(200, body=f"ok {key}", content_type="text/plain")
+        errors = []
+        kinds = (BadRequestError, AuthenticationError, ServerError, ResponseValidationError)
+        for expected in kinds:
+            with pytest.raises(expected) as info:
+                await linq.chats.get("c1")
+            errors.append(info.value)
+    for error in errors:
+        texts = _everything_shown(error)
         assert all(key not in text for text in texts), texts
-        assert any("<the API key>" in text for text in texts), texts
+        assert "<the API key>" in texts[0], texts[0]
+
+
+async def test_a_short_key_leaves_error_answers_alone(fake: FakeLinqServer) -> None:
+    """A key too short to be a real one (a test key) is not written out of answers: it
+    would mangle their words and numbers."""
+    server = FakeLinqServer(api_key="key")
+    async with (
+        server,
+        LinqSession("key", base_url=server.base_url, retry=RetryPolicy.never()) as linq,
+    ):
+        server.fail_next(409, code=1006, message="idempotency_key reused with another body")
+        with pytest.raises(ConflictError) as info:
+            await linq.chats.get("c1")
+    assert info.value.code == 1006
+    assert info.value.message == "idempotency_key reused with another body"
 
 
 async def test_a_silent_server_times_out_as_linq_timeout_error(sleeps: SleepRecorder) -> None:
