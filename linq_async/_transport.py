@@ -198,10 +198,7 @@ def status_error(
             body = text[:_BODY_TEXT_LIMIT] if redact is None else redact(text)[:_BODY_TEXT_LIMIT]
         else:
             if redact is not None:
-                try:
-                    body = _redact_json(body, redact)
-                except RecursionError:  # too deep to look through: not kept
-                    body = None
+                body = _redact_json(body, redact)
     if isinstance(body, Mapping):
         inner = body.get("error")
         envelope = inner if isinstance(inner, Mapping) else body
@@ -220,6 +217,10 @@ def status_error(
             message = f"{message}: {body.strip()[:200]}"
     trace_id = body.get("trace_id") if isinstance(body, Mapping) else None
     trace_id = trace_id or envelope.get("trace_id") or headers.get("x-trace-id")
+    if redact is not None:  # (the reason phrase and the header are the server's words too)
+        message = redact(message)
+        if isinstance(trace_id, str):
+            trace_id = redact(trace_id)
     doc_url = envelope.get("doc_url")
     hint = envelope.get("retry_after")
     body_retry = None
@@ -246,13 +247,19 @@ def status_error(
 
 
 def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
-    """A decoded JSON value with ``redact`` applied to each of its strings (keys too)."""
+    """A freshly decoded JSON value with ``redact`` applied to each string in it (changed in
+    place; object keys are left as they are). Iterative: any depth ``json.loads`` took."""
     if type(value) is str:
         return redact(value)
-    if type(value) is list:
-        return [_redact_json(item, redact) for item in value]
-    if type(value) is dict:
-        return {redact(key): _redact_json(item, redact) for key, item in value.items()}
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        items = node.items() if type(node) is dict else enumerate(node)
+        for key, item in list(items):
+            if type(item) is str:
+                node[key] = redact(item)
+            elif type(item) is dict or type(item) is list:
+                pending.append(item)
     return value
 
 
@@ -1073,6 +1080,7 @@ class Transport:
                     # The error's frames must not show the answer (it may hold secrets, or
                     # echo the API key); the error holds what it keeps of it, redacted.
                     raw = b""
+                    del resp, answer, reason
                     # 429 means the request was refused unprocessed, so it is safe to repeat.
                     if status != 429 and not (safe and status in RETRY_STATUSES):
                         _raise_clean(error)

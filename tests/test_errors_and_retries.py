@@ -315,16 +315,49 @@ async def test_a_key_echoed_by_the_server_is_written_out_of_errors(fake: FakeLin
         )
         server.fail_next(502, body=f"upstream refused Bearer {key}", content_type="text/plain")
         server.fail_next(200, body=f"ok {key}", content_type="text/plain")
+        server.fail_next(404, headers={"X-Echo": f"Bearer {key}", "X-Trace-Id": key})
         errors = []
-        kinds = (BadRequestError, AuthenticationError, ServerError, ResponseValidationError)
+        kinds = (
+            BadRequestError,
+            AuthenticationError,
+            ServerError,
+            ResponseValidationError,
+            NotFoundError,
+        )
         for expected in kinds:
             with pytest.raises(expected) as info:
                 await linq.chats.get("c1")
             errors.append(info.value)
-    for error in errors:
+    for error in errors[:4]:
         texts = _everything_shown(error)
         assert all(key not in text for text in texts), texts
         assert "<the API key>" in texts[0], texts[0]
+    texts = _everything_shown(errors[4])  # echoed in headers: no frame keeps them
+    assert all(key not in text for text in texts), texts
+
+
+def test_redaction_keeps_a_deep_error_envelope_and_reaches_the_reason_phrase() -> None:
+    """The body is looked through at any depth json.loads takes, without losing what the
+    envelope says; the reason phrase and the trace id header are redacted too."""
+    key = "sk_live_" + "q" * 24
+
+    def redact(text: str) -> str:
+        return text.replace(key, "<the API key>")
+
+    deep = "[" * 900 + f'"{key}"' + "]" * 900
+    raw = (
+        f'{{"error": {{"code": 1007, "message": "slow down", "retry_after": 3, '
+        f'"details": {deep}}}}}'
+    ).encode()
+    err = status_error(429, "Too Many Requests", {}, raw, redact=redact)
+    assert (err.code, err.message, err.retry_after) == (1007, "slow down", 3.0)
+    assert key not in repr(err.body)
+    echoed = status_error(
+        400, f"Refused Bearer {key}", {"x-trace-id": f"Bearer {key}"}, b"", redact=redact
+    )
+    assert key not in str(echoed)
+    assert key not in (echoed.trace_id or "")
+    assert echoed.message == "Refused Bearer <the API key>"
 
 
 async def test_a_short_key_leaves_error_answers_alone(fake: FakeLinqServer) -> None:
