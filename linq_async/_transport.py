@@ -251,6 +251,8 @@ def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
     place; object keys are left as they are). Iterative: any depth ``json.loads`` took."""
     if type(value) is str:
         return redact(value)
+    if type(value) is not dict and type(value) is not list:
+        return value
     pending = [value]
     while pending:
         node = pending.pop()

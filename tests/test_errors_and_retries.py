@@ -118,10 +118,12 @@ async def test_bare_error_object(once: LinqSession, fake: FakeLinqServer) -> Non
 
 def test_status_error_survives_odd_bodies() -> None:
     """Non-object JSON, wrong-typed fields and binary garbage never crash the parser."""
-    for raw in (b"[1, 2]", b'"text"', b'{"error": "nope"}', b'{"code": "x"}', b"\xff\xfe"):
-        err = status_error(500, "Internal Server Error", {}, raw)
-        assert isinstance(err, ServerError)
-        assert err.code is None
+    odd = (b"[1, 2]", b'"text"', b"5", b"null", b"true", b'{"error": "nope"}', b'{"code": "x"}')
+    for raw in (*odd, b"\xff\xfe", b"[" * 100_000):
+        for redact in (None, str.upper):  # with redaction too (as the transport calls it)
+            err = status_error(500, "Internal Server Error", {}, raw, redact=redact)
+            assert isinstance(err, ServerError)
+            assert err.code is None
 
 
 async def test_503_then_success(
