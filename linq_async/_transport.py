@@ -190,6 +190,7 @@ def status_error(
     """
     body: Any = None
     envelope: Mapping[str, Any] = {}
+    too_deep: str | None = None  # the text kept as the body of one nested too deep
     if raw:
         text = raw.decode("utf-8", "replace")
         try:
@@ -197,8 +198,11 @@ def status_error(
         except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
             body = text[:_BODY_TEXT_LIMIT] if redact is None else redact(text)[:_BODY_TEXT_LIMIT]
         else:
-            if redact is not None:
-                body = _redact_json(body, redact)
+            if type(body) is dict or type(body) is list:
+                if _look_through(body, redact) > _BODY_DEPTH_LIMIT:
+                    too_deep = (text if redact is None else redact(text))[:_BODY_TEXT_LIMIT]
+            elif type(body) is str and redact is not None:
+                body = redact(body)
     if isinstance(body, Mapping):
         inner = body.get("error")
         envelope = inner if isinstance(inner, Mapping) else body
@@ -226,6 +230,8 @@ def status_error(
     body_retry = None
     if isinstance(hint, (int, float)) and not isinstance(hint, bool):
         body_retry = float(hint)
+    if too_deep is not None:  # its envelope is read: the rest is kept as text
+        body = too_deep
 
     if secret:
         body = _documented_error(body, envelope)
@@ -246,23 +252,42 @@ def status_error(
     )
 
 
-def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
-    """A freshly decoded JSON value with ``redact`` applied to each string in it (changed in
-    place; object keys are left as they are). Iterative: any depth ``json.loads`` took."""
-    if type(value) is str:
-        return redact(value)
-    if type(value) is not dict and type(value) is not list:
-        return value
-    pending = [value]
+_BODY_DEPTH_LIMIT = 100
+"""An error body nested deeper is kept as text: copying or pickling the error would
+otherwise recurse past Python's limit (real error bodies are a few levels deep)."""
+
+
+def _look_through(value: Any, redact: Callable[[str], str] | None) -> int:
+    """The nesting depth of a freshly decoded JSON object or array, with ``redact`` applied
+    to each string in it, object keys included (changed in place). Iterative: any depth
+    ``json.loads`` took."""
+    deepest = 0
+    pending = [(value, 1)]
     while pending:
-        node = pending.pop()
-        items = node.items() if type(node) is dict else enumerate(node)
-        for key, item in list(items):
-            if type(item) is str:
-                node[key] = redact(item)
-            elif type(item) is dict or type(item) is list:
-                pending.append(item)
-    return value
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if type(node) is dict:
+            for key in list(node):
+                item = node[key]
+                if redact is not None:
+                    shown = redact(key)
+                    if shown != key:
+                        del node[key]
+                        node[shown] = item
+                        key = shown
+                if type(item) is str:
+                    if redact is not None:
+                        node[key] = redact(item)
+                elif type(item) is dict or type(item) is list:
+                    pending.append((item, depth + 1))
+        else:
+            for index, item in enumerate(node):
+                if type(item) is str:
+                    if redact is not None:
+                        node[index] = redact(item)
+                elif type(item) is dict or type(item) is list:
+                    pending.append((item, depth + 1))
+    return deepest
 
 
 _ERROR_FIELDS = ("status", "code", "message", "doc_url", "retry_after")
@@ -599,14 +624,20 @@ class Pool:
 
         A server or proxy that echoes the request's ``Authorization`` in an error would
         otherwise put the key into the error's text and ``body``. It is applied to decoded
-        text (so a JSON-escaped echo is caught too). A key shorter than
+        text (so a JSON-escaped echo is caught too), and catches the key as JSON spells it
+        in text that could not be decoded. A key shorter than
         `REDACT_MIN_LENGTH` (a test key such as ``"key"``) is left alone: replacing it
         would mangle ordinary words and numbers.
         """
         key = self._key.reveal()
-        if len(key) < REDACT_MIN_LENGTH or key not in text:
+        if len(key) < REDACT_MIN_LENGTH:
             return text
-        return text.replace(key, "<the API key>")
+        # As JSON writes it, too, for an answer that could not be decoded.
+        escaped = json.dumps(key)[1:-1]
+        for spelling in (escaped.replace("/", "\\/"), escaped, key):
+            if spelling in text:
+                text = text.replace(spelling, "<the API key>")
+        return text
 
     def server_time(self) -> float:
         """Now, as a POSIX timestamp on the API's clock (the local clock until it answered)."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.utils
 import logging
+import pickle
 import time
 from collections.abc import AsyncIterator
 
@@ -318,6 +320,12 @@ async def test_a_key_echoed_by_the_server_is_written_out_of_errors(fake: FakeLin
         server.fail_next(502, body=f"upstream refused Bearer {key}", content_type="text/plain")
         server.fail_next(200, body=f"ok {key}", content_type="text/plain")
         server.fail_next(404, headers={"X-Echo": f"Bearer {key}", "X-Trace-Id": key})
+        server.fail_next(  # the key as an object key
+            400, body=f'{{"message": "bad", "details": {{"{key}": "revoked"}}}}'
+        )
+        server.fail_next(  # cut short, so not decoded: the key as JSON spelled it
+            400, body=f'{{"message": "bad token {escaped}", "d', content_type="application/json"
+        )
         errors = []
         kinds = (
             BadRequestError,
@@ -325,17 +333,20 @@ async def test_a_key_echoed_by_the_server_is_written_out_of_errors(fake: FakeLin
             ServerError,
             ResponseValidationError,
             NotFoundError,
+            BadRequestError,
+            BadRequestError,
         )
         for expected in kinds:
             with pytest.raises(expected) as info:
                 await linq.chats.get("c1")
             errors.append(info.value)
-    for error in errors[:4]:
+    for error in errors:
         texts = _everything_shown(error)
         assert all(key not in text for text in texts), texts
-        assert "<the API key>" in texts[0], texts[0]
-    texts = _everything_shown(errors[4])  # echoed in headers: no frame keeps them
-    assert all(key not in text for text in texts), texts
+        assert all(escaped not in text for text in texts), texts
+    for error in (*errors[:4], errors[6]):
+        assert "<the API key>" in str(error), str(error)
+    assert "<the API key>" in repr(errors[5].body)
 
 
 def test_redaction_keeps_a_deep_error_envelope_and_reaches_the_reason_phrase() -> None:
@@ -354,6 +365,9 @@ def test_redaction_keeps_a_deep_error_envelope_and_reaches_the_reason_phrase() -
     err = status_error(429, "Too Many Requests", {}, raw, redact=redact)
     assert (err.code, err.message, err.retry_after) == (1007, "slow down", 3.0)
     assert key not in repr(err.body)
+    assert isinstance(err.body, str)  # kept as text: the error still pickles and copies
+    assert pickle.loads(pickle.dumps(err)).code == 1007
+    assert copy.deepcopy(err).retry_after == 3.0
     echoed = status_error(
         400, f"Refused Bearer {key}", {"x-trace-id": f"Bearer {key}"}, b"", redact=redact
     )
