@@ -190,7 +190,7 @@ def status_error(
     """
     body: Any = None
     envelope: Mapping[str, Any] = {}
-    too_deep: str | None = None  # the text kept as the body of one nested too deep
+    too_deep = False  # a body nested too deep to keep (its envelope is still read)
     if raw:
         text = raw.decode("utf-8", "replace")
         try:
@@ -199,8 +199,7 @@ def status_error(
             body = text[:_BODY_TEXT_LIMIT] if redact is None else redact(text)[:_BODY_TEXT_LIMIT]
         else:
             if type(body) is dict or type(body) is list:
-                if _look_through(body, redact) > _BODY_DEPTH_LIMIT:
-                    too_deep = (text if redact is None else redact(text))[:_BODY_TEXT_LIMIT]
+                too_deep = _look_through(body, redact) > _BODY_DEPTH_LIMIT
             elif type(body) is str and redact is not None:
                 body = redact(body)
     if isinstance(body, Mapping):
@@ -230,11 +229,10 @@ def status_error(
     body_retry = None
     if isinstance(hint, (int, float)) and not isinstance(hint, bool):
         body_retry = float(hint)
-    if too_deep is not None:  # its envelope is read: the rest is kept as text
-        body = too_deep
-
     if secret:
         body = _documented_error(body, envelope)
+    elif too_deep:  # its envelope is read; the rest is not kept (nor its text, unredacted)
+        body = None
 
     cls = _CODE_CLASSES.get(code or 0) or _STATUS_CLASSES.get(status)
     if cls is None:
@@ -253,8 +251,23 @@ def status_error(
 
 
 _BODY_DEPTH_LIMIT = 100
-"""An error body nested deeper is kept as text: copying or pickling the error would
-otherwise recurse past Python's limit (real error bodies are a few levels deep)."""
+"""An error body nested deeper is not kept (``body`` is ``None``; its envelope is still
+read): copying or pickling the error would otherwise recurse past Python's limit, and real
+error bodies are a few levels deep."""
+
+
+_JSON_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|(.))", re.DOTALL)
+_JSON_SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _json_unescaped(text: str) -> str:
+    """``text`` with every JSON string escape (``\\uXXXX``, ``\\/``, ``\\n`` ...) undone."""
+
+    def undo(match: re.Match[str]) -> str:
+        code, char = match.groups()
+        return chr(int(code, 16)) if code else _JSON_SIMPLE.get(char, char)
+
+    return _JSON_ESCAPE.sub(undo, text)
 
 
 def _look_through(value: Any, redact: Callable[[str], str] | None) -> int:
@@ -624,14 +637,20 @@ class Pool:
 
         A server or proxy that echoes the request's ``Authorization`` in an error would
         otherwise put the key into the error's text and ``body``. It is applied to decoded
-        text (so a JSON-escaped echo is caught too), and catches the key as JSON spells it
-        in text that could not be decoded. A key shorter than
+        text (so a JSON-escaped echo is caught too); text that could not be decoded and
+        spells the key with JSON escapes is withheld whole. A key shorter than
         `REDACT_MIN_LENGTH` (a test key such as ``"key"``) is left alone: replacing it
         would mangle ordinary words and numbers.
         """
         key = self._key.reveal()
         if len(key) < REDACT_MIN_LENGTH:
             return text
+        if key in text:
+            text = text.replace(key, "<the API key>")
+        # Text that could not be decoded may spell it with JSON escapes (any of them).
+        if "\\" in text and key in _json_unescaped(text):
+            return "<not shown: it quotes the API key>"
+        return text
         # As JSON writes it, too, for an answer that could not be decoded.
         escaped = json.dumps(key)[1:-1]
         for spelling in (escaped.replace("/", "\\/"), escaped, key):

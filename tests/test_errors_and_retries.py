@@ -344,9 +344,10 @@ async def test_a_key_echoed_by_the_server_is_written_out_of_errors(fake: FakeLin
         texts = _everything_shown(error)
         assert all(key not in text for text in texts), texts
         assert all(escaped not in text for text in texts), texts
-    for error in (*errors[:4], errors[6]):
+    for error in errors[:4]:
         assert "<the API key>" in str(error), str(error)
     assert "<the API key>" in repr(errors[5].body)
+    assert errors[6].body == "<not shown: it quotes the API key>"  # escaped, undecoded
 
 
 def test_redaction_keeps_a_deep_error_envelope_and_reaches_the_reason_phrase() -> None:
@@ -364,8 +365,7 @@ def test_redaction_keeps_a_deep_error_envelope_and_reaches_the_reason_phrase() -
     ).encode()
     err = status_error(429, "Too Many Requests", {}, raw, redact=redact)
     assert (err.code, err.message, err.retry_after) == (1007, "slow down", 3.0)
-    assert key not in repr(err.body)
-    assert isinstance(err.body, str)  # kept as text: the error still pickles and copies
+    assert err.body is None  # not kept: the error still pickles and copies
     assert pickle.loads(pickle.dumps(err)).code == 1007
     assert copy.deepcopy(err).retry_after == 3.0
     echoed = status_error(
@@ -374,6 +374,35 @@ def test_redaction_keeps_a_deep_error_envelope_and_reaches_the_reason_phrase() -
     assert key not in str(echoed)
     assert key not in (echoed.trace_id or "")
     assert echoed.message == "Refused Bearer <the API key>"
+
+
+async def test_a_key_spelled_with_any_json_escape_is_not_shown() -> None:
+    """An answer that could not be decoded (cut short, or nested too deep) may spell the
+    key with JSON escapes of any encoder's choosing: such text is withheld whole, and a
+    body nested too deep is not kept, whatever the route."""
+    key = "sk_live/abc+def/" + "x" * 20
+    async with LinqSession(key, base_url="http://127.0.0.1:9") as linq:
+        redact = linq._transport.pool.redact
+        spellings = [key.replace("+", "\\u002B"), key.replace("/", "\\u002F")]
+        for spelled in spellings:
+            cut = f'{{"error": {{"code": 2004, "message": "bad token {spelled}"}}, "d'
+            deep = (
+                f'{{"error": {{"code": 2004, "message": "bad token {spelled}"}}, "d": '
+                + "[" * 101
+                + "]" * 101
+                + "}"
+            )
+            for raw in (cut, deep):
+                for secret in (False, True):
+                    err = status_error(
+                        401, "Unauthorized", {}, raw.encode(), secret=secret, redact=redact
+                    )
+                    shown = [str(err), repr(err), repr(err.body), err.message]
+                    assert all(spelled not in text for text in shown), shown
+                    assert all(key not in text for text in shown), shown
+            err = status_error(401, "Unauthorized", {}, deep.encode(), secret=True, redact=redact)
+            assert err.code == 2004
+            assert err.body == {"error": {"code": 2004, "message": "bad token <the API key>"}}
 
 
 async def test_a_short_key_leaves_error_answers_alone(fake: FakeLinqServer) -> None:
