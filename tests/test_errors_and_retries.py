@@ -291,11 +291,15 @@ async def test_key_never_appears_in_reprs_or_errors(
 def _everything_shown(error: BaseException) -> list[str]:
     """What an error shows: its text, repr and body, and the locals of the SDK's frames in
     its traceback (which error trackers capture)."""
+    import os
     import traceback
 
+    import linq_async
+
+    package = os.path.dirname(linq_async.__file__) + os.sep
     shown = [str(error), repr(error), repr(getattr(error, "body", None))]
     for frame, _ in traceback.walk_tb(error.__traceback__):
-        if "linq_async" in frame.f_code.co_filename:
+        if frame.f_code.co_filename.startswith(package):
             shown += [f"{name}={value!r}" for name, value in frame.f_locals.items()]
     return shown
 
