@@ -651,12 +651,6 @@ class Pool:
         if "\\" in text and key in _json_unescaped(text):
             return "<not shown: it quotes the API key>"
         return text
-        # As JSON writes it, too, for an answer that could not be decoded.
-        escaped = json.dumps(key)[1:-1]
-        for spelling in (escaped.replace("/", "\\/"), escaped, key):
-            if spelling in text:
-                text = text.replace(spelling, "<the API key>")
-        return text
 
     def server_time(self) -> float:
         """Now, as a POSIX timestamp on the API's clock (the local clock until it answered)."""
