@@ -279,27 +279,15 @@ def _look_through(value: Any, redact: Callable[[str], str] | None) -> int:
     while pending:
         node, depth = pending.pop()
         deepest = max(deepest, depth)
-        if type(node) is dict:
-            for key in list(node):
-                item = node[key]
-                if redact is not None:
-                    shown = redact(key)
-                    if shown != key:
-                        del node[key]
-                        node[shown] = item
-                        key = shown
-                if type(item) is str:
-                    if redact is not None:
-                        node[key] = redact(item)
-                elif type(item) is dict or type(item) is list:
-                    pending.append((item, depth + 1))
-        else:
-            for index, item in enumerate(node):
-                if type(item) is str:
-                    if redact is not None:
-                        node[index] = redact(item)
-                elif type(item) is dict or type(item) is list:
-                    pending.append((item, depth + 1))
+        for key, item in list(node.items() if type(node) is dict else enumerate(node)):
+            if type(item) is dict or type(item) is list:
+                pending.append((item, depth + 1))
+            elif type(item) is str and redact is not None:
+                node[key] = redact(item)
+            if type(key) is str and redact is not None:  # an object's key
+                shown = redact(key)
+                if shown != key:
+                    node[shown] = node.pop(key)
     return deepest
 
 
