@@ -61,6 +61,7 @@ __all__ = [
     "register_open_union",
     "response_only",
     "secret_field",
+    "slot_setter",
     "unknown_keys",
     "unstructure",
     "whole_object",
@@ -278,7 +279,7 @@ def _build_spec(cls: type[Any]) -> _Spec:
             else:
                 key = wire if isinstance(wire, str) else wire[0]
                 required.append((field.name, functools.partial(_present, cls.__name__, key)))
-    fields = {name: (loader, _slot_setter(cls, name)) for name, loader in loaders.items()}
+    fields = {name: (loader, slot_setter(cls, name)) for name, loader in loaders.items()}
     return _Spec(required=tuple(required), fields=fields, secrets=tuple(secrets))
 
 
@@ -494,8 +495,12 @@ _GET_WIRE = WireModel.__dict__["_wire"].__get__
 _GET_ROUTE = WireModel.__dict__["_route"].__get__
 
 
-def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
-    """The setter of ``cls``'s slot ``name`` (``object.__setattr__`` if it is no slot)."""
+def slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
+    """The setter of ``cls``'s slot ``name`` (``object.__setattr__`` if it is no slot).
+
+    It sets a field of a frozen attrs class too (its ``__setattr__`` refuses), at half the
+    cost of ``object.__setattr__``: for code that builds many instances of checked values.
+    """
     for klass in cls.__mro__:
         descriptor = klass.__dict__.get(name)
         if descriptor is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .._model import WireModel
+from .._model import WireModel, slot_setter
 from ._attachments import url_repr
 from ._chats import Chat
 from ._messages import Message
@@ -54,10 +54,8 @@ class RecipientOutcome:
 
 
 _new = object.__new__
-# The slots' own setters (the class is frozen: its __setattr__ refuses).
 _SET_OUTCOME = tuple(
-    RecipientOutcome.__dict__[name].__set__
-    for name in ("recipient", "chat_id", "message_id", "error")
+    slot_setter(RecipientOutcome, name) for name in ("recipient", "chat_id", "message_id", "error")
 )
 
 
