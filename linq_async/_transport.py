@@ -952,6 +952,7 @@ class Transport:
         self._put_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect)
         self._accept_any = _Headers(pool.headers, Accept="*/*")
         self._json_accept_any = _Headers(pool.json_headers, Accept="*/*")
+        self._redact = pool.redact  # bound once: every successful call passes it on
 
     def __repr__(self) -> str:
         return f"<Transport {self.pool.base_url} {self.pool.state}>"
@@ -1096,7 +1097,7 @@ class Transport:
                             holder, raw = [raw], b""  # this frame lets go of the answer
                             return _secret_answer(holder, method, path, then)
                         try:
-                            data = _decode(raw, method, path, redact=pool.redact)
+                            data = _decode(raw, method, path, redact=self._redact)
                         except ResponseValidationError:
                             raw = b""  # the error's frames must not show the answer
                             raise
@@ -1109,7 +1110,7 @@ class Transport:
                         method=method,
                         path=path,
                         secret=secret,
-                        redact=pool.redact,
+                        redact=self._redact,
                     )
                     # The error's frames must not show the answer (it may hold secrets, or
                     # echo the API key); the error holds what it keeps of it, redacted.
