@@ -49,10 +49,10 @@ from .models import (
     Upload,
     UploadSlot,
 )
-from .models._results import make_outcome
+from .models._results import make_outcome, make_send_result
 from .resources import Attachments, Chats
 
-# (SendResult, Upload and open_source are re-exported for LinqSession's use.)
+# (SendResult, Upload, make_send_result and open_source are re-exported for LinqSession's use.)
 __all__ = [
     "SendResult",
     "Upload",
@@ -60,6 +60,7 @@ __all__ = [
     "broadcast_key",
     "check_reuse",
     "compose",
+    "make_send_result",
     "media_part",
     "open_source",
     "upload",
@@ -175,7 +176,7 @@ async def upload_and_send(
     )
     if options.get("idempotency_key") is not None:
         done = await _upload_sent(attachments, done, created.message)
-    return SendResult(upload=done, chat=created.chat, message=created.message)
+    return make_send_result(done, created.chat, created.message)
 
 
 def check_reuse(content_type: str | None, filename: str | None) -> None:

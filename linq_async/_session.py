@@ -509,14 +509,15 @@ class LinqSession:
             # Bulk loops send one Upload many times: this path is kept to the send itself
             # (chats.create checks every argument before it sends).
             _sending.check_reuse(content_type, filename)
-            check_callback(on_progress, what="on_progress")
+            if on_progress is not None:
+                check_callback(on_progress, what="on_progress")
             message, override = _sending.compose(
                 options, media=_sending.media_part(file.attachment_id)
             )
             created = await self.chats.create_with(
                 from_=from_, to=to, message=message, override_optout=override
             )
-            return _sending.SendResult(upload=file, chat=created.chat, message=created.message)
+            return _sending.make_send_result(file, created.chat, created.message)
         return await _sending.upload_and_send(
             self._transport,
             self.attachments,

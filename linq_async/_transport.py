@@ -461,7 +461,12 @@ class Pool:
         self._calls: dict[object, int] = {}
         self._settled = asyncio.Event()
         self._flows: set[_Flow] = set()
-        self._answer: tuple[Mapping[str, str], float] | None = None
+        self.answer_headers: Mapping[str, str] | None = None
+        """The latest API answer's headers (its ``Date`` tells the API's clock)."""
+        self.answer_time = 0.0
+        """When `answer_headers` came, as a POSIX timestamp on the local clock."""
+        self.shared = session is not None
+        """Whether the ClientSession is the caller's (which its owner may close under us)."""
         self.urls: dict[str, URL] = {}
         """API URLs by path, made by `url`."""
         every = _Headers(
@@ -483,11 +488,6 @@ class Pool:
 
     def __repr__(self) -> str:
         return f"<Pool {self.base_url} {self.state}>"
-
-    @property
-    def shared(self) -> bool:
-        """Whether the ClientSession is the caller's (which its owner may close under us)."""
-        return self._callers is not None
 
     def ready(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Open on first use, inside the running loop; refuse a closed pool or another loop.
@@ -552,7 +552,9 @@ class Pool:
         if task is _CURRENT:
             task = asyncio.current_task()
         # The task knows its loop: no second look-up of the running loop (a system call).
-        self.ready(task.get_loop() if isinstance(task, asyncio.Task) else None)
+        loop = task.get_loop() if isinstance(task, asyncio.Task) else None
+        if self.state != "open" or loop is not self.loop:
+            self.ready(loop)
         self._calls[task] = self._calls.get(task, 0) + 1
         session = self._session
         assert session is not None
@@ -613,13 +615,6 @@ class Pool:
             url = self.urls[path] = URL(self.base_url + path, encoded=True)
         return url
 
-    def saw_answer(self, headers: Mapping[str, str]) -> None:
-        """Remember the latest answer's headers, to tell the time by the API's clock.
-
-        Its ``Date`` is read only when the time is asked for (rarely: an upload's expiry).
-        """
-        self._answer = (headers, time.time())
-
     def redact(self, text: str) -> str:
         """``text`` (from an answer quoted in an error) with the API key written out of it.
 
@@ -642,12 +637,14 @@ class Pool:
 
     def server_time(self) -> float:
         """Now, as a POSIX timestamp on the API's clock (the local clock until it answered)."""
-        if self._answer is not None:
-            headers, local = self._answer
+        # Each answer's headers are kept as they come (two stores per call); the ``Date``
+        # is read only here, when the time is asked for (rarely: an upload's expiry).
+        headers = self.answer_headers
+        if headers is not None:
             text = headers.get("Date")
             server = http_date(text) if text else None
             if server is not None:
-                return server + (time.time() - local)
+                return server + (time.time() - self.answer_time)
         return time.time()
 
     async def close(self) -> None:
@@ -1023,7 +1020,9 @@ class Transport:
         task = asyncio.current_task()
         session = pool.begin(task)
         try:
-            url = pool.urls.get(path) or pool.url(path)
+            url = pool.urls.get(path)
+            if url is None:
+                url = pool.url(path)
             if query:
                 url = url.with_query(query)
             data: bytes | None = None
@@ -1054,7 +1053,7 @@ class Transport:
                     # while it waited to retry): aiohttp would raise a bare RuntimeError.
                     lanes.release()
                     raise pool.closed_error(caller=True)
-                sent_at = time.monotonic()
+                sent_at = time.monotonic() if debug else 0.0
                 failure: LinqError | None = None
                 unsent = False
                 try:
@@ -1085,7 +1084,7 @@ class Transport:
                 finally:
                     lanes.release()
                 if failure is None:
-                    pool.saw_answer(answer)
+                    pool.answer_headers, pool.answer_time = answer, time.time()
                     if debug:
                         _log_attempt(method, path, status, retry_number, sent_at)
                     if status < 300:

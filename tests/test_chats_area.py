@@ -735,6 +735,29 @@ async def test_create_with_sends_one_composed_message_many_times(
     assert len(set(keys)) == 2
 
 
+@pytest.mark.parametrize("override", [None, False, True])
+async def test_create_with_sends_exactly_its_wire_body(
+    linq: LinqSession, fake: FakeLinqServer, override: bool | None
+) -> None:
+    """The body is built by the endpoint itself: every field in the wire's names, a key the
+    message carries used as it is, and ``override_optout`` sent whenever it was given."""
+    message, _ = compose({"text": "hello", "idempotency_key": "key-1"})
+    created = await linq.chats.create_with(
+        from_=SENDER, to=["+15550003333", "+15550004444"], message=message, override_optout=override
+    )
+    (sent,) = api_requests(fake)
+    expected: dict[str, Any] = {
+        "from": SENDER,
+        "to": ["+15550003333", "+15550004444"],
+        "message": {"parts": [{"type": "text", "value": "hello"}], "idempotency_key": "key-1"},
+    }
+    if override is not None:
+        expected["override_optout"] = override
+    assert sent.json() == expected
+    assert "Idempotency-Key" not in sent.headers
+    assert created.chat.is_group is True
+
+
 @pytest.mark.parametrize(
     ("arguments", "match"),
     [

@@ -73,6 +73,20 @@ def make_outcome(
     return outcome
 
 
+_SET_SENT = tuple(slot_setter(SendResult, name) for name in ("upload", "chat", "message"))
+
+
+def make_send_result(upload: Upload, chat: Chat, message: Message) -> SendResult:
+    """A `SendResult` built as `make_outcome` builds an outcome (a bulk loop of
+    ``upload_and_send`` makes one per call). The caller passes loaded models."""
+    result = _new(SendResult)
+    set_upload, set_chat, set_message = _SET_SENT
+    set_upload(result, upload)
+    set_chat(result, chat)
+    set_message(result, message)
+    return result
+
+
 @attrs.frozen(kw_only=True)
 class BroadcastReport:
     """The result of `LinqSession.broadcast`: one outcome per recipient, in order.

@@ -120,6 +120,7 @@ class Resource:
         *ids: str,
         cast_to: type[M],
         body: RequestBody | None = ...,
+        json_body: dict[str, Any] | None = ...,
         query: Mapping[str, str | Sequence[str]] | None = ...,
         idempotency_key: str | None = ...,
         safe_reason: str | None = ...,
@@ -139,6 +140,7 @@ class Resource:
         *ids: str,
         cast_to: None,
         body: RequestBody | None = ...,
+        json_body: dict[str, Any] | None = ...,
         query: Mapping[str, str | Sequence[str]] | None = ...,
         idempotency_key: str | None = ...,
         safe_reason: str | None = ...,
@@ -157,6 +159,7 @@ class Resource:
         *ids: str,
         cast_to: type[M] | None,
         body: RequestBody | None = None,
+        json_body: dict[str, Any] | None = None,
         query: Mapping[str, str | Sequence[str]] | None = None,
         idempotency_key: str | None = None,
         safe_reason: str | None = None,
@@ -176,6 +179,10 @@ class Resource:
             cast_to: the response model, or ``None`` for an endpoint whose answer is
                 ignored (sent with ``Accept: */*``).
             body: the request model, or ``None``.
+            json_body: instead of ``body``, the JSON body as sent, built by an endpoint
+                that checked every value itself (a bulk send's hot path); its
+                idempotency key, if any, is in it already and passed as
+                ``idempotency_key``.
             query: query parameters (already checked strings).
             idempotency_key: the caller's key for a body that carries it only in the header.
             safe_reason: why repeating this POST/PATCH is harmless, when it is (and it has
@@ -199,7 +206,7 @@ class Resource:
             APIStatusError, LinqConnectionError, ResponseValidationError: from the call.
         """
         path = build_path(route, ids)
-        payload: Any = None
+        payload: Any = json_body
         key_header = False
         if body is not None:
             payload = unstructure(body)
@@ -342,8 +349,13 @@ def _then(
     """What loads an endpoint's answer: made once per endpoint (and kept in ``_THENS``)."""
     then: Callable[[Any], M]
     if envelope is None:
-        # The model's own loader, its route bound: no frame in between.
-        then = functools.partial(loader_of(cast_to), route=f"{method} {route}")  # type: ignore[call-arg]
+        # The model's own loader with the route passed on (a keyword-bound partial would
+        # build a dict per call).
+        loader, label = loader_of(cast_to), f"{method} {route}"
+
+        def then(data: Any) -> M:
+            return loader(data, label)
+
     else:
         then = functools.partial(_finish, cast_to, f"{method} {route}", envelope, carry)
     _THENS[route, method, cast_to, envelope, carry] = then

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -35,7 +35,7 @@ from ..models import (
     OperationResult,
     VoiceMemo,
 )
-from ._base import RequestBody, Resource
+from ._base import RequestBody, Resource, mint_idempotency_key
 from .polls import ChatPolls
 
 if TYPE_CHECKING:
@@ -58,15 +58,6 @@ BACKGROUND_TYPES = frozenset({"color", "dynamic", "photo"})
 """Values of ``type`` for `ChatBackground.set`."""
 TYPING_LIFETIME = 85.0
 """Seconds a started typing indicator lasts (the API says about 85 to 90)."""
-
-
-@attrs.define(kw_only=True)
-class _CreateChat(RequestBody):
-    idempotency_key_at = ("message", "idempotency_key")
-    from_: str
-    to: tuple[str, ...]
-    message: JSONObject
-    override_optout: bool | None = None
 
 
 @attrs.define(kw_only=True)
@@ -744,13 +735,26 @@ class Chats(Resource):
             raise LinqUsageError(
                 f"message must be a dict built by compose(), got {type(message).__name__}"
             )
-        body = _CreateChat(
-            from_=check_phone(from_, what="from_"),
-            to=check_recipients(to),
-            message=message,
-            override_optout=check_bool(override_optout, what="override_optout"),
+        # The wire body is built here, not through a request model: every send of a bulk
+        # loop (upload_and_send, broadcast) comes through, and each value is checked above
+        # or by compose.
+        body: dict[str, Any] = {
+            "from": check_phone(from_, what="from_"),
+            "to": list(check_recipients(to)),
+        }
+        override = check_bool(override_optout, what="override_optout")
+        key = message.get("idempotency_key")
+        if not key:
+            # Into a copy: one composed message may be sent many times.
+            key = mint_idempotency_key()
+            body["message"] = {**message, "idempotency_key": key}
+        else:
+            body["message"] = message
+        if override is not None:
+            body["override_optout"] = override
+        return self._request(
+            "POST", "/v3/chats", json_body=body, idempotency_key=key, cast_to=CreatedChat
         )
-        return self._request("POST", "/v3/chats", body=body, cast_to=CreatedChat)
 
     async def get(self, chat_id: str) -> Chat:
         """Fetch one chat (``GET /v3/chats/{chatId}``).
