@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import aiohttp
 import pytest
 from _support import RECIPIENT, SENDER
 
 import linq_async
+import linq_async.models
+import linq_async.resources
 from linq_async import (
     DEFAULT_BASE_URL,
     LinqClosedError,
@@ -253,3 +256,35 @@ def test_import_loads_only_the_transport() -> None:
         "assert 'linq_async.models' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_session_imports_only_the_namespaces_and_models_it_uses() -> None:
+    """``linq.chats`` imports the chats namespace and the models it loads, not every
+    namespace and model (payments, account, webhook subscriptions stay unloaded)."""
+    code = (
+        "import sys, linq_async\n"
+        "linq = linq_async.LinqSession('key')\n"
+        "assert type(linq.chats).__name__ == 'Chats'\n"
+        "loaded = set(sys.modules)\n"
+        "assert 'linq_async.resources.chats' in loaded\n"
+        "assert 'linq_async.models._chats' in loaded\n"
+        "unused = {'linq_async.resources.payments', 'linq_async.resources.phone_numbers',\n"
+        "          'linq_async.models._payments', 'linq_async.models._account',\n"
+        "          'linq_async.models._webhooks'}\n"
+        "assert not unused & loaded, unused & loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("package", [linq_async.models, linq_async.resources])
+def test_every_name_of_a_lazy_package_resolves_and_is_listed(package: Any) -> None:
+    """Each name in ``__all__`` is its home module's object; ``dir()`` lists exactly those
+    public names; an unknown name is an AttributeError naming the package."""
+    for name in package.__all__:
+        value = getattr(package, name)
+        if isinstance(value, type):
+            assert getattr(sys.modules[value.__module__], name) is value
+    public = {name for name in dir(package) if name[0].isupper() and name != "TYPE_CHECKING"}
+    assert public == set(package.__all__)
+    with pytest.raises(AttributeError, match=f"{package.__name__}' has no attribute 'Nope'"):
+        package.Nope  # noqa: B018

@@ -8,67 +8,169 @@ as enums as plain strings, so a value added by Linq later never breaks parsing. 
 build to send (effects, parts, ranges) are checked when you build them.
 """
 
-from .._secret import Secret
-from ._account import (
-    AvailableNumber,
-    BlockedHandle,
-    CapabilityCheck,
-    ContactCardInfo,
-    ExperienceAction,
-    ExperienceField,
-    ExperienceInfo,
-    LineReputation,
-    PhoneNumber,
-    ReputationActionItem,
-    ReputationAudit,
-    ReputationChat,
-    ReputationDriver,
-    ReputationEvidence,
-    ReputationReport,
-)
-from ._attachments import Attachment, UploadSlot
-from ._auto_send import AutoSendResult, LineSelection
-from ._chats import (
-    Chat,
-    ChatHandle,
-    ChatUpdate,
-    HealthStatus,
-    LocationCollection,
-    LocationFeature,
-    LocationPoint,
-    LocationProperties,
-    VoiceMemo,
-    VoiceMemoFile,
-)
-from ._common import OperationResult
-from ._messages import CreatedChat, Effect, Experience, Message, MessageContent, ReplyTo
-from ._parts import (
-    AppClipPart,
-    IMessageApp,
-    IMessageAppLayout,
-    IMessageAppPart,
-    InlineSticker,
-    LinkPart,
-    MediaPart,
-    Mention,
-    Part,
-    TextDecoration,
-    TextPart,
-    UnknownPart,
-)
-from ._payments import (
-    HandleConnectAttempt,
-    Payment,
-    PaymentConnection,
-    PaymentCredentials,
-    PaymentProvider,
-    PaymentRequest,
-    ProviderOnboarding,
-)
-from ._polls import Poll, PollMessage, PollOption, PollVoter
-from ._reactions import Reaction, Sticker, StickerImage, StickerPlacement
-from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
-from ._webhooks import CreatedWebhookSubscription, WebhookEventTypes, WebhookSubscription
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported when first used
+    from .._secret import Secret
+    from ._account import (
+        AvailableNumber,
+        BlockedHandle,
+        CapabilityCheck,
+        ContactCardInfo,
+        ExperienceAction,
+        ExperienceField,
+        ExperienceInfo,
+        LineReputation,
+        PhoneNumber,
+        ReputationActionItem,
+        ReputationAudit,
+        ReputationChat,
+        ReputationDriver,
+        ReputationEvidence,
+        ReputationReport,
+    )
+    from ._attachments import Attachment, UploadSlot
+    from ._auto_send import AutoSendResult, LineSelection
+    from ._chats import (
+        Chat,
+        ChatHandle,
+        ChatUpdate,
+        HealthStatus,
+        LocationCollection,
+        LocationFeature,
+        LocationPoint,
+        LocationProperties,
+        VoiceMemo,
+        VoiceMemoFile,
+    )
+    from ._common import OperationResult
+    from ._messages import CreatedChat, Effect, Experience, Message, MessageContent, ReplyTo
+    from ._parts import (
+        AppClipPart,
+        IMessageApp,
+        IMessageAppLayout,
+        IMessageAppPart,
+        InlineSticker,
+        LinkPart,
+        MediaPart,
+        Mention,
+        Part,
+        TextDecoration,
+        TextPart,
+        UnknownPart,
+    )
+    from ._payments import (
+        HandleConnectAttempt,
+        Payment,
+        PaymentConnection,
+        PaymentCredentials,
+        PaymentProvider,
+        PaymentRequest,
+        ProviderOnboarding,
+    )
+    from ._polls import Poll, PollMessage, PollOption, PollVoter
+    from ._reactions import Reaction, Sticker, StickerImage, StickerPlacement
+    from ._results import BroadcastReport, RecipientOutcome, SendResult, Upload
+    from ._webhooks import CreatedWebhookSubscription, WebhookEventTypes, WebhookSubscription
+
+# Each module, and the names this package takes from it.
+_HOMES = {
+    ".._secret": ("Secret",),
+    "._account": (
+        "AvailableNumber",
+        "BlockedHandle",
+        "CapabilityCheck",
+        "ContactCardInfo",
+        "ExperienceAction",
+        "ExperienceField",
+        "ExperienceInfo",
+        "LineReputation",
+        "PhoneNumber",
+        "ReputationActionItem",
+        "ReputationAudit",
+        "ReputationChat",
+        "ReputationDriver",
+        "ReputationEvidence",
+        "ReputationReport",
+    ),
+    "._attachments": (
+        "Attachment",
+        "UploadSlot",
+    ),
+    "._auto_send": (
+        "AutoSendResult",
+        "LineSelection",
+    ),
+    "._chats": (
+        "Chat",
+        "ChatHandle",
+        "ChatUpdate",
+        "HealthStatus",
+        "LocationCollection",
+        "LocationFeature",
+        "LocationPoint",
+        "LocationProperties",
+        "VoiceMemo",
+        "VoiceMemoFile",
+    ),
+    "._common": ("OperationResult",),
+    "._messages": (
+        "CreatedChat",
+        "Effect",
+        "Experience",
+        "Message",
+        "MessageContent",
+        "ReplyTo",
+    ),
+    "._parts": (
+        "AppClipPart",
+        "IMessageApp",
+        "IMessageAppLayout",
+        "IMessageAppPart",
+        "InlineSticker",
+        "LinkPart",
+        "MediaPart",
+        "Mention",
+        "Part",
+        "TextDecoration",
+        "TextPart",
+        "UnknownPart",
+    ),
+    "._payments": (
+        "HandleConnectAttempt",
+        "Payment",
+        "PaymentConnection",
+        "PaymentCredentials",
+        "PaymentProvider",
+        "PaymentRequest",
+        "ProviderOnboarding",
+    ),
+    "._polls": (
+        "Poll",
+        "PollMessage",
+        "PollOption",
+        "PollVoter",
+    ),
+    "._reactions": (
+        "Reaction",
+        "Sticker",
+        "StickerImage",
+        "StickerPlacement",
+    ),
+    "._results": (
+        "BroadcastReport",
+        "RecipientOutcome",
+        "SendResult",
+        "Upload",
+    ),
+    "._webhooks": (
+        "CreatedWebhookSubscription",
+        "WebhookEventTypes",
+        "WebhookSubscription",
+    ),
+}
 
 __all__ = [
     "AppClipPart",
@@ -143,3 +245,5 @@ __all__ = [
     "WebhookEventTypes",
     "WebhookSubscription",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

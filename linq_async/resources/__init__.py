@@ -1,24 +1,59 @@
 """The API namespaces a ``LinqSession`` exposes (``linq.chats``, ``linq.attachments`` ...)."""
 
-from .attachments import Attachments
-from .blocked_handles import BlockedHandles
-from .capability import Capability
-from .chats import (
-    ChatBackground,
-    ChatLocation,
-    ChatMessages,
-    ChatParticipants,
-    Chats,
-    ChatTyping,
-)
-from .contact_card import ContactCard
-from .experiences import Experiences
-from .messages import Messages
-from .payment_requests import PaymentRequests
-from .payments import PaymentHandles, PaymentProviders, Payments
-from .phone_numbers import PhoneNumbers
-from .polls import ChatPolls, MessagePoll
-from .webhook_subscriptions import WebhookSubscriptions
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported when first used
+    from .attachments import Attachments
+    from .blocked_handles import BlockedHandles
+    from .capability import Capability
+    from .chats import (
+        ChatBackground,
+        ChatLocation,
+        ChatMessages,
+        ChatParticipants,
+        Chats,
+        ChatTyping,
+    )
+    from .contact_card import ContactCard
+    from .experiences import Experiences
+    from .messages import Messages
+    from .payment_requests import PaymentRequests
+    from .payments import PaymentHandles, PaymentProviders, Payments
+    from .phone_numbers import PhoneNumbers
+    from .polls import ChatPolls, MessagePoll
+    from .webhook_subscriptions import WebhookSubscriptions
+
+# Each module, and the names this package takes from it.
+_HOMES = {
+    ".attachments": ("Attachments",),
+    ".blocked_handles": ("BlockedHandles",),
+    ".capability": ("Capability",),
+    ".chats": (
+        "ChatBackground",
+        "ChatLocation",
+        "ChatMessages",
+        "ChatParticipants",
+        "Chats",
+        "ChatTyping",
+    ),
+    ".contact_card": ("ContactCard",),
+    ".experiences": ("Experiences",),
+    ".messages": ("Messages",),
+    ".payment_requests": ("PaymentRequests",),
+    ".payments": (
+        "PaymentHandles",
+        "PaymentProviders",
+        "Payments",
+    ),
+    ".phone_numbers": ("PhoneNumbers",),
+    ".polls": (
+        "ChatPolls",
+        "MessagePoll",
+    ),
+    ".webhook_subscriptions": ("WebhookSubscriptions",),
+}
 
 __all__ = [
     "Attachments",
@@ -42,3 +77,5 @@ __all__ = [
     "PhoneNumbers",
     "WebhookSubscriptions",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
