@@ -67,7 +67,7 @@ WORKLOADS = ("send", "upload", "import", "profile", "callgrind")
 FULL: dict[str, Any] = {
     "n": 10000,
     "send_rounds": 7,
-    "upload_rounds": 3,
+    "upload_rounds": 15,
     "upload_mib": 100,
     "import_runs": 9,
     "noise_retries": 2,
@@ -1184,7 +1184,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, help="rounds of every workload")
     parser.add_argument("--send-rounds", type=int, help="rounds of send (7; --quick 1)")
-    parser.add_argument("--upload-rounds", type=int, help="rounds of upload (3; --quick 1)")
+    parser.add_argument("--upload-rounds", type=int, help="rounds of upload (15; --quick 1)")
     parser.add_argument("--upload-mib", type=int, help="upload file size (100; --quick 8)")
     parser.add_argument(
         "--only",
