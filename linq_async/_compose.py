@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from ._errors import LinqUsageError
+from ._keys import mint_idempotency_key
 from ._model import JSONObject, dump
 from ._validation import check_bool, check_idempotency_key, check_service, check_text
 from .models import Effect, Experience, MediaPart, Part, ReplyTo
@@ -68,6 +69,7 @@ def compose(
     *,
     allowed: frozenset[str] = MESSAGE_OPTIONS,
     media: MediaPart | None = None,
+    mint_key: bool = False,
 ) -> tuple[JSONObject, bool | None]:
     """Check message options and build the ``message`` object and ``override_optout``.
 
@@ -79,6 +81,10 @@ def compose(
         options: the keyword options of the call (see `MessageOptions`).
         allowed: the option names this call takes.
         media: a media part appended after the other parts (``upload_and_send``).
+        mint_key: give the message a fresh ``idempotency_key`` when the options have
+            none, for a message sent once (its retries reuse it). A message composed
+            once and sent many times (``broadcast``) must not get one: each send needs
+            its own.
 
     Raises:
         LinqUsageError: an unknown option, or a value that breaks the API's rules.
@@ -144,6 +150,8 @@ def compose(
     key = get("idempotency_key")
     if key is not None:
         message["idempotency_key"] = check_idempotency_key(key)
+    elif mint_key:
+        message["idempotency_key"] = mint_idempotency_key()
     override = get("override_optout")
     if override is not None:
         check_bool(override, what="override_optout")

@@ -7,6 +7,7 @@ without loading the campaign machinery.
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 
 from ._errors import LinqUsageError
@@ -18,6 +19,7 @@ __all__ = [
     "canonical_recipient",
     "check_campaign_id",
     "derive_key",
+    "mint_idempotency_key",
 ]
 
 MAX_CAMPAIGN_ID_CHARS = 255
@@ -25,6 +27,11 @@ MAX_CAMPAIGN_ID_CHARS = 255
 # Fixed forever: changing it changes every key, and a re-run after an upgrade would then
 # send again to recipients already served.
 _NAMESPACE = uuid.UUID("5d3c0f54-8b7e-4f3a-9a51-2f0a3c6e9b10")
+
+
+def mint_idempotency_key() -> str:
+    """A fresh random idempotency key (32 hex digits), for a message sent once."""
+    return os.urandom(16).hex()
 
 
 def check_campaign_id(value: object, *, what: str = "a campaign id") -> str:

@@ -170,7 +170,7 @@ async def upload_and_send(
     # Every option is checked before the upload: a bad one must not cost a 100 MB PUT.
     compose(options, media=MediaPart(attachment_id="pending-upload"))
     done = await upload(transport, attachments, source, on_progress=on_progress)
-    message, override = compose(options, media=media_part(done.attachment_id))
+    message, override = compose(options, media=media_part(done.attachment_id), mint_key=True)
     created = await chats.create_with(
         from_=from_, to=recipients, message=message, override_optout=override
     )

@@ -512,7 +512,7 @@ class LinqSession:
             if on_progress is not None:
                 check_callback(on_progress, what="on_progress")
             message, override = _sending.compose(
-                options, media=_sending.media_part(file.attachment_id)
+                options, media=_sending.media_part(file.attachment_id), mint_key=True
             )
             created = await self.chats.create_with(
                 from_=from_, to=to, message=message, override_optout=override

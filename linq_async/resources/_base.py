@@ -14,15 +14,14 @@ decides what is safe to retry) and loads the answer into the response model.
 
 from __future__ import annotations
 
-import functools
-import os
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import quote
 
 from .._errors import LinqUsageError, ResponseValidationError
-from .._model import WireModel, json_kind, load, load_list, loader_of, unstructure
+from .._keys import mint_idempotency_key
+from .._model import WireModel, json_kind, load_list, loader_of, unstructure
 from .._pager import AsyncPager, Page
 from .._validation import check_no_lone_surrogates
 
@@ -54,11 +53,6 @@ class RequestBody(WireModel):
     __slots__ = ()
     idempotency_key_at: ClassVar[tuple[str, ...] | None] = None
     idempotency_header: ClassVar[bool] = False
-
-
-def mint_idempotency_key() -> str:
-    """A fresh random idempotency key (32 hex digits)."""
-    return os.urandom(16).hex()
 
 
 def _snake(name: str) -> str:
@@ -346,32 +340,33 @@ _THENS: dict[tuple[Any, ...], Callable[[Any], Any]] = {}
 def _then(
     method: str, route: str, cast_to: type[M], envelope: str | None, carry: tuple[str, ...]
 ) -> Callable[[Any], M]:
-    """What loads an endpoint's answer: made once per endpoint (and kept in ``_THENS``)."""
+    """What loads an endpoint's answer: made once per endpoint (and kept in ``_THENS``).
+
+    The model's own loader is bound here, and called with the route positionally (a
+    keyword-bound ``partial`` would build a dict per call): one frame between the
+    transport and the loader.
+    """
+    loader, label = loader_of(cast_to), f"{method} {route}"
     then: Callable[[Any], M]
     if envelope is None:
-        # The model's own loader with the route passed on (a keyword-bound partial would
-        # build a dict per call).
-        loader, label = loader_of(cast_to), f"{method} {route}"
 
         def then(data: Any) -> M:
             return loader(data, label)
 
     else:
-        then = functools.partial(_finish, cast_to, f"{method} {route}", envelope, carry)
+
+        def then(data: Any) -> M:
+            # Unwrapped from ``envelope``, with the ``carry`` keys of the wrapping object
+            # copied in when the inner one lacks them.
+            inner = _unwrap(data, envelope, label)
+            if carry and type(inner) is dict:
+                for key in carry:
+                    if key not in inner and key in data:
+                        inner[key] = data[key]
+            return loader(inner, label)
+
     _THENS[route, method, cast_to, envelope, carry] = then
     return then
-
-
-def _finish(cast_to: type[M], label: str, envelope: str, carry: tuple[str, ...], data: Any) -> M:
-    """Load an answer into ``cast_to``: unwrapped from ``envelope``, with ``carry`` keys of
-    the wrapping object copied in when the inner one lacks them."""
-    outer = data
-    data = _unwrap(outer, envelope, label)
-    if carry and type(data) is dict:
-        for key in carry:
-            if key not in data and key in outer:
-                data[key] = outer[key]
-    return load(data, cast_to, label)
 
 
 def _unwrap(data: Any, envelope: str, label: str) -> Any:

@@ -114,7 +114,7 @@ class ChatMessages(Resource):
             NotFoundError: no such chat.
             APIStatusError: the API refused the message.
         """
-        content, override = compose(options)
+        content, override = compose(options, mint_key=True)
         return await self._request(
             "POST",
             "/v3/chats/{chatId}/messages",
@@ -704,7 +704,7 @@ class Chats(Resource):
             LinqUsageError: a handle or an option is invalid (before anything is sent).
             APIStatusError: the API refused the request.
         """
-        content, override = compose(options)
+        content, override = compose(options, mint_key=True)
         return await self.create_with(from_=from_, to=to, message=content, override_optout=override)
 
     def create_with(

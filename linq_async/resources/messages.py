@@ -165,7 +165,7 @@ class Messages(Resource):
             ConflictError: none of your lines can send.
             APIStatusError: the API refused the message.
         """
-        content, override = compose(options, allowed=_SEND_OPTIONS)
+        content, override = compose(options, allowed=_SEND_OPTIONS, mint_key=True)
         recipients = check_recipients(to)
         excluded = None
         if exclude_from is not None:
