@@ -8,11 +8,11 @@ as enums as plain strings, so a value added by Linq later never breaks parsing. 
 build to send (effects, parts, ranges) are checked when you build them.
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
-from .._lazy import lazy_exports
-
-if TYPE_CHECKING:  # what type checkers see; at run time each name is imported when first used
+if (
+    _typing.TYPE_CHECKING
+):  # what type checkers see; at run time each name is imported when first used
     from .._secret import Secret
     from ._account import (
         AvailableNumber,
@@ -246,4 +246,7 @@ __all__ = [
     "WebhookSubscription",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
+if not _typing.TYPE_CHECKING:  # (type checkers see the imports above, and so catch misspellings)
+    from .._lazy import lazy_exports as _lazy_exports
+
+    __getattr__, __dir__ = _lazy_exports(__name__, _HOMES)

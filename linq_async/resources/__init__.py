@@ -1,10 +1,10 @@
 """The API namespaces a ``LinqSession`` exposes (``linq.chats``, ``linq.attachments`` ...)."""
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
-from .._lazy import lazy_exports
-
-if TYPE_CHECKING:  # what type checkers see; at run time each name is imported when first used
+if (
+    _typing.TYPE_CHECKING
+):  # what type checkers see; at run time each name is imported when first used
     from .attachments import Attachments
     from .blocked_handles import BlockedHandles
     from .capability import Capability
@@ -78,4 +78,7 @@ __all__ = [
     "WebhookSubscriptions",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
+if not _typing.TYPE_CHECKING:  # (type checkers see the imports above, and so catch misspellings)
+    from .._lazy import lazy_exports as _lazy_exports
+
+    __getattr__, __dir__ = _lazy_exports(__name__, _HOMES)

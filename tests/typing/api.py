@@ -265,3 +265,11 @@ async def receive_webhooks(body: bytes, headers: Mapping[str, str]) -> tuple[int
         print(exc.header)
     status, payload = await router.handle(body, headers)
     return status, payload
+
+
+def misspelled_names_are_type_errors() -> None:
+    """The lazy packages still let a type checker catch a name that does not exist."""
+    from linq_async.models import Chatt  # type: ignore[attr-defined]
+    from linq_async.resources import Chatz  # type: ignore[attr-defined]
+
+    print(Chatt, Chatz)
