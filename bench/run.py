@@ -92,6 +92,11 @@ QUICK: dict[str, Any] = {
 """Defaults of ``--quick``: a smoke run of every path in well under a minute."""
 
 
+def _both(key: str) -> str:
+    """A default as the help texts give it: the full run's, then ``--quick``'s."""
+    return f"{FULL[key]}; --quick {QUICK[key]}"
+
+
 class Client(NamedTuple):
     """One client of one workload.
 
@@ -1172,37 +1177,42 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: 200 calls, 1 round, an 8 MiB upload, no profile (explicit "
-        "options still win)",
+        help=f"a smoke run: {QUICK['n']} calls, {QUICK['send_rounds']} round, an upload of "
+        f"{QUICK['upload_mib']} MiB, no profile (explicit options still win)",
     )
-    parser.add_argument("--n", type=int, help="calls per send-path run (10000; --quick 200)")
-    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight (64)")
+    parser.add_argument("--n", type=int, help=f"calls per send-path run ({_both('n')})")
+    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight (%(default)s)")
     parser.add_argument(
         "--paths",
         default=",".join(PATHS),
         help=f"send paths to measure, from {','.join(PATHS)} (all)",
     )
     parser.add_argument("--rounds", type=int, help="rounds of every workload")
-    parser.add_argument("--send-rounds", type=int, help="rounds of send (7; --quick 1)")
-    parser.add_argument("--upload-rounds", type=int, help="rounds of upload (15; --quick 1)")
-    parser.add_argument("--upload-mib", type=int, help="upload file size (100; --quick 8)")
+    parser.add_argument("--send-rounds", type=int, help=f"rounds of send ({_both('send_rounds')})")
+    parser.add_argument(
+        "--upload-rounds", type=int, help=f"rounds of upload ({_both('upload_rounds')})"
+    )
+    parser.add_argument(
+        "--upload-mib", type=int, help=f"upload file size in MiB ({_both('upload_mib')})"
+    )
     parser.add_argument(
         "--only",
-        help=f"workloads to run, from {','.join(WORKLOADS)} "
-        f"({FULL['only']}; --quick {QUICK['only']})",
+        help=f"workloads to run, from {','.join(WORKLOADS)} ({_both('only')})",
     )
     parser.add_argument(
         "--clients",
         help=f"clients to run, from {','.join(ALL_CLIENTS)} (default: every one installed)",
     )
-    parser.add_argument("--import-runs", type=int, help="imports timed per module (9)")
+    parser.add_argument(
+        "--import-runs", type=int, help=f"imports timed per module ({_both('import_runs')})"
+    )
     parser.add_argument(
         "--profile-path",
         default="worst",
         help="the send path the profile workload profiles (worst: the highest CPU ratio)",
     )
     parser.add_argument(
-        "--profile-top", type=int, default=25, help="functions listed in the profile (25)"
+        "--profile-top", type=int, default=25, help="functions listed in the profile (%(default)s)"
     )
     parser.add_argument(
         "--callgrind-paths",
@@ -1211,31 +1221,34 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "highest CPU ratio of this run's send workload)",
     )
     parser.add_argument(
-        "--callgrind-n", type=int, default=512, help="calls per callgrind run (512)"
+        "--callgrind-n", type=int, default=512, help="calls per callgrind run (%(default)s)"
     )
     parser.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds a client run may take (600)"
+        "--timeout", type=float, default=600.0, help="seconds a client run may take (%(default)s)"
     )
     parser.add_argument(
         "--noise-threshold",
         type=float,
         default=0.3,
-        help="cores other processes may use during a measurement before it is retaken (0.3)",
+        help="cores other processes may use during a measurement before it is retaken "
+        "(%(default)s)",
     )
     parser.add_argument(
-        "--noise-retries", type=int, help="times a disturbed measurement is retaken (2)"
+        "--noise-retries",
+        type=int,
+        help=f"times a disturbed measurement is retaken ({_both('noise_retries')})",
     )
     parser.add_argument(
         "--quiet-wait",
         type=float,
         help="seconds to wait before each measurement for other load to fall below the "
-        "threshold (5; --quick 0)",
+        f"threshold ({_both('quiet_wait')})",
     )
     parser.add_argument(
         "--noise-budget",
         type=float,
         help="seconds the whole run may spend waiting for quiet and retaking disturbed "
-        "measurements (90; --quick 0)",
+        f"measurements ({_both('noise_budget')})",
     )
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="where latest.{md,json,png} go"
