@@ -30,7 +30,7 @@ from linq_async import (
     ServerError,
     Timeouts,
 )
-from linq_async._transport import status_error
+from linq_async._transport import Pool, status_error
 from linq_async.testing import FakeLinqServer
 
 
@@ -304,7 +304,7 @@ def _everything_shown(error: BaseException) -> list[str]:
     return shown
 
 
-async def test_a_key_echoed_by_the_server_is_written_out_of_errors(fake: FakeLinqServer) -> None:
+async def test_a_key_echoed_by_the_server_is_written_out_of_errors() -> None:
     """A server or proxy quoting the request's Authorization back: the key is written out of
     the error's text, body and repr, and no frame of its traceback holds the answer, whether
     the answer is JSON (escaped or not), text, or a 2xx that is not JSON."""
@@ -380,36 +380,36 @@ def test_redaction_keeps_a_deep_error_envelope_and_reaches_the_reason_phrase() -
     assert echoed.message == "Refused Bearer <the API key>"
 
 
-async def test_a_key_spelled_with_any_json_escape_is_not_shown() -> None:
+def test_a_key_spelled_with_any_json_escape_is_not_shown() -> None:
     """An answer that could not be decoded (cut short, or nested too deep) may spell the
     key with JSON escapes of any encoder's choosing: such text is withheld whole, and a
     body nested too deep is not kept, whatever the route."""
     key = "sk_live/abc+def/" + "x" * 20
-    async with LinqSession(key, base_url="http://127.0.0.1:9") as linq:
-        redact = linq._transport.pool.redact
-        spellings = [key.replace("+", "\\u002B"), key.replace("/", "\\u002F")]
-        for spelled in spellings:
-            cut = f'{{"error": {{"code": 2004, "message": "bad token {spelled}"}}, "d'
-            deep = (
-                f'{{"error": {{"code": 2004, "message": "bad token {spelled}"}}, "d": '
-                + "[" * 101
-                + "]" * 101
-                + "}"
-            )
-            for raw in (cut, deep):
-                for secret in (False, True):
-                    err = status_error(
-                        401, "Unauthorized", {}, raw.encode(), secret=secret, redact=redact
-                    )
-                    shown = [str(err), repr(err), repr(err.body), err.message]
-                    assert all(spelled not in text for text in shown), shown
-                    assert all(key not in text for text in shown), shown
-            err = status_error(401, "Unauthorized", {}, deep.encode(), secret=True, redact=redact)
-            assert err.code == 2004
-            assert err.body == {"error": {"code": 2004, "message": "bad token <the API key>"}}
+    # The pool's redaction, as the transport passes it to status_error.
+    redact = Pool(api_key=key, base_url="http://127.0.0.1:9", session=None).redact
+    spellings = [key.replace("+", "\\u002B"), key.replace("/", "\\u002F")]
+    for spelled in spellings:
+        cut = f'{{"error": {{"code": 2004, "message": "bad token {spelled}"}}, "d'
+        deep = (
+            f'{{"error": {{"code": 2004, "message": "bad token {spelled}"}}, "d": '
+            + "[" * 101
+            + "]" * 101
+            + "}"
+        )
+        for raw in (cut, deep):
+            for secret in (False, True):
+                err = status_error(
+                    401, "Unauthorized", {}, raw.encode(), secret=secret, redact=redact
+                )
+                shown = [str(err), repr(err), repr(err.body), err.message]
+                assert all(spelled not in text for text in shown), shown
+                assert all(key not in text for text in shown), shown
+        err = status_error(401, "Unauthorized", {}, deep.encode(), secret=True, redact=redact)
+        assert err.code == 2004
+        assert err.body == {"error": {"code": 2004, "message": "bad token <the API key>"}}
 
 
-async def test_a_short_key_leaves_error_answers_alone(fake: FakeLinqServer) -> None:
+async def test_a_short_key_leaves_error_answers_alone() -> None:
     """A key too short to be a real one (a test key) is not written out of answers: it
     would mangle their words and numbers."""
     server = FakeLinqServer(api_key="key")
