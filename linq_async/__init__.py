@@ -7,10 +7,7 @@ linq_async import Chat`` works as usual), so ``import linq_async`` costs little 
 aiohttp itself.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from ._content_types import (
     DELIVERED_AS,
@@ -49,7 +46,7 @@ from ._session import DEFAULT_BASE_URL, LinqSession
 from ._transport import Timeouts
 from ._version import __version__
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from ._compose import MessageOptions, SendOptions
     from ._ranges import utf16_range
     from ._upload import FileInput, ProgressCallback
@@ -126,98 +123,90 @@ if TYPE_CHECKING:
         WebhookSubscription,
     )
 
-# name -> the module that defines it, imported when the name is first asked for.
-_LAZY = {
-    "AppClipPart": ".models",
-    "Attachment": ".models",
-    "AutoSendResult": ".models",
-    "AvailableNumber": ".models",
-    "BlockedHandle": ".models",
-    "BroadcastReport": ".models",
-    "CapabilityCheck": ".models",
-    "Chat": ".models",
-    "ChatHandle": ".models",
-    "ChatUpdate": ".models",
-    "ContactCardInfo": ".models",
-    "CreatedChat": ".models",
-    "CreatedWebhookSubscription": ".models",
-    "Effect": ".models",
-    "Experience": ".models",
-    "ExperienceAction": ".models",
-    "ExperienceField": ".models",
-    "ExperienceInfo": ".models",
-    "FileInput": "._upload",
-    "HandleConnectAttempt": ".models",
-    "HealthStatus": ".models",
-    "IMessageApp": ".models",
-    "IMessageAppLayout": ".models",
-    "IMessageAppPart": ".models",
-    "InlineSticker": ".models",
-    "LineReputation": ".models",
-    "LineSelection": ".models",
-    "LinkPart": ".models",
-    "LocationCollection": ".models",
-    "LocationFeature": ".models",
-    "LocationPoint": ".models",
-    "LocationProperties": ".models",
-    "MediaPart": ".models",
-    "Mention": ".models",
-    "Message": ".models",
-    "MessageContent": ".models",
-    "MessageOptions": "._compose",
-    "OperationResult": ".models",
-    "Part": ".models",
-    "Payment": ".models",
-    "PaymentConnection": ".models",
-    "PaymentCredentials": ".models",
-    "PaymentProvider": ".models",
-    "PaymentRequest": ".models",
-    "PhoneNumber": ".models",
-    "Poll": ".models",
-    "PollMessage": ".models",
-    "PollOption": ".models",
-    "PollVoter": ".models",
-    "ProgressCallback": "._upload",
-    "ProviderOnboarding": ".models",
-    "Reaction": ".models",
-    "RecipientOutcome": ".models",
-    "ReplyTo": ".models",
-    "ReputationActionItem": ".models",
-    "ReputationAudit": ".models",
-    "ReputationChat": ".models",
-    "ReputationDriver": ".models",
-    "ReputationEvidence": ".models",
-    "ReputationReport": ".models",
-    "SendOptions": "._compose",
-    "SendResult": ".models",
-    "Sticker": ".models",
-    "StickerImage": ".models",
-    "StickerPlacement": ".models",
-    "TextDecoration": ".models",
-    "TextPart": ".models",
-    "UnknownPart": ".models",
-    "Upload": ".models",
-    "UploadSlot": ".models",
-    "VoiceMemo": ".models",
-    "VoiceMemoFile": ".models",
-    "WebhookEventTypes": ".models",
-    "WebhookSubscription": ".models",
-    "utf16_range": "._ranges",
+# Each module, and the names taken from it when first asked for.
+_HOMES = {
+    ".models": (
+        "AppClipPart",
+        "Attachment",
+        "AutoSendResult",
+        "AvailableNumber",
+        "BlockedHandle",
+        "BroadcastReport",
+        "CapabilityCheck",
+        "Chat",
+        "ChatHandle",
+        "ChatUpdate",
+        "ContactCardInfo",
+        "CreatedChat",
+        "CreatedWebhookSubscription",
+        "Effect",
+        "Experience",
+        "ExperienceAction",
+        "ExperienceField",
+        "ExperienceInfo",
+        "HandleConnectAttempt",
+        "HealthStatus",
+        "IMessageApp",
+        "IMessageAppLayout",
+        "IMessageAppPart",
+        "InlineSticker",
+        "LineReputation",
+        "LineSelection",
+        "LinkPart",
+        "LocationCollection",
+        "LocationFeature",
+        "LocationPoint",
+        "LocationProperties",
+        "MediaPart",
+        "Mention",
+        "Message",
+        "MessageContent",
+        "OperationResult",
+        "Part",
+        "Payment",
+        "PaymentConnection",
+        "PaymentCredentials",
+        "PaymentProvider",
+        "PaymentRequest",
+        "PhoneNumber",
+        "Poll",
+        "PollMessage",
+        "PollOption",
+        "PollVoter",
+        "ProviderOnboarding",
+        "Reaction",
+        "RecipientOutcome",
+        "ReplyTo",
+        "ReputationActionItem",
+        "ReputationAudit",
+        "ReputationChat",
+        "ReputationDriver",
+        "ReputationEvidence",
+        "ReputationReport",
+        "SendResult",
+        "Sticker",
+        "StickerImage",
+        "StickerPlacement",
+        "TextDecoration",
+        "TextPart",
+        "UnknownPart",
+        "Upload",
+        "UploadSlot",
+        "VoiceMemo",
+        "VoiceMemoFile",
+        "WebhookEventTypes",
+        "WebhookSubscription",
+    ),
+    "._compose": (
+        "MessageOptions",
+        "SendOptions",
+    ),
+    "._ranges": ("utf16_range",),
+    "._upload": (
+        "FileInput",
+        "ProgressCallback",
+    ),
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'linq_async' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups are plain module attributes
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -330,3 +319,8 @@ __all__ = [
     "guess_content_type",
     "utf16_range",
 ]
+
+if not _typing.TYPE_CHECKING:  # (type checkers see the imports above, and so catch misspellings)
+    from ._lazy import lazy_exports as _lazy_exports
+
+    __getattr__, __dir__ = _lazy_exports(__name__, _HOMES)

@@ -269,7 +269,8 @@ async def receive_webhooks(body: bytes, headers: Mapping[str, str]) -> tuple[int
 
 def misspelled_names_are_type_errors() -> None:
     """The lazy packages still let a type checker catch a name that does not exist."""
+    from linq_async import Chatx  # type: ignore[attr-defined]
     from linq_async.models import Chatt  # type: ignore[attr-defined]
     from linq_async.resources import Chatz  # type: ignore[attr-defined]
 
-    print(Chatt, Chatz)
+    print(Chatx, Chatt, Chatz)
