@@ -1,7 +1,7 @@
 """Run the benchmarks and write the results: ``python -m bench`` or ``python bench/run.py``.
 
-Each measurement starts a fresh fake server process (``bench.fake_server``) and one client
-process, so the client's CPU time and peak RSS are its own. Clients take turns (A B A B, in
+Each measurement starts a fresh fake server process (``bench.lean_fake`` by default, or
+``bench.fake_server``: ``--fake``) and one client process, so the client's CPU time and peak RSS are its own. Clients take turns (A B A B, in
 separate processes) for several rounds; the report gives medians and min-max, and every
 ratio is linq-async's median against the bare client's from the same run.
 
@@ -333,7 +333,7 @@ def _warm_up(modules: Sequence[str]) -> None:
 
 
 FAKES = {"lean": "bench.lean_fake", "full": "bench.fake_server"}
-"""The fakes the send workloads can run against, by ``--fake`` name."""
+"""The fakes the send and upload workloads can run against, by ``--fake`` name."""
 
 
 class Run(NamedTuple):
@@ -349,7 +349,8 @@ class Run(NamedTuple):
     timeout: float
     profile: Path | None = None
     fake: str = "bench.fake_server"
-    """The fake server's module: ``bench.lean_fake`` for the send workloads by default."""
+    """The fake server's module: ``bench.lean_fake`` for the send and upload workloads by
+    default."""
 
 
 def _client_command(run: Run, server: FakeServerProcess) -> list[str]:
@@ -721,6 +722,7 @@ def run_upload(
             n=1,
             concurrency=1,
             timeout=args.timeout,
+            fake=FAKES[args.fake],
         )
 
         def measure() -> dict[str, Any]:
@@ -1257,8 +1259,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--fake",
         choices=sorted(FAKES),
         default="lean",
-        help="the fake the send workloads run against: lean (canned answers recorded from "
-        "the full fake, so every client runs flat out; default) or full (FakeLinqServer)",
+        help="the fake the send and upload workloads run against: lean (canned answers "
+        "recorded from the full fake, so every client runs flat out; default) or full "
+        "(FakeLinqServer)",
     )
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     parser.add_argument(
