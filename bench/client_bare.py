@@ -36,14 +36,13 @@ from bench._common import (
     TEXT,
     SendTimer,
     Spec,
-    UploadTimer,
     gather_gated,
     pool_size,
     recipients,
     run,
+    timed_uploads,
     warm_up,
     warmup_items,
-    warmup_spec,
 )
 
 
@@ -183,15 +182,10 @@ async def _worker_loop(
 
 
 async def upload(spec: Spec) -> dict[str, Any]:
-    """Upload ``spec.file`` once."""
+    """Upload ``spec.file`` ``spec.n`` times, one after another (see `timed_uploads`)."""
     headers = {"Authorization": f"Bearer {spec.api_key}"}
     async with _session() as http:
-        warmup = warmup_spec(spec)
-        await _upload(http, warmup, headers)  # untimed
-        os.unlink(warmup.file)
-        timer = UploadTimer()
-        attachment_id = await _upload(http, spec, headers)
-        return timer.result(spec.size, attachment_id)
+        return await timed_uploads(spec, lambda each: _upload(http, each, headers))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Run by ``bench.run`` as ``python -m bench.client_linq_async <workload> ...``.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,14 +23,13 @@ from bench._common import (
     TEXT,
     SendTimer,
     Spec,
-    UploadTimer,
     gather_gated,
     pool_size,
     recipients,
     run,
+    timed_uploads,
     warm_up,
     warmup_items,
-    warmup_spec,
 )
 from linq_async import LinqSession, RecipientOutcome, Upload
 
@@ -152,14 +150,14 @@ async def _broadcast(linq: LinqSession, upload: Upload, timer: SendTimer) -> Non
 
 
 async def upload(spec: Spec) -> dict[str, Any]:
-    """Upload ``spec.file`` once."""
+    """Upload ``spec.file`` ``spec.n`` times, one after another (see `timed_uploads`)."""
     async with LinqSession(spec.api_key, base_url=spec.base_url) as linq:
-        warmup = warmup_spec(spec)
-        await linq.upload(warmup.file, content_type=spec.content_type)  # untimed
-        os.unlink(warmup.file)
-        timer = UploadTimer()
-        done = await linq.upload(spec.file, content_type=spec.content_type)
-        return timer.result(done.size_bytes, done.attachment_id)
+
+        async def once(each: Spec) -> str:
+            done = await linq.upload(each.file, content_type=each.content_type)
+            return done.attachment_id
+
+        return await timed_uploads(spec, once)
 
 
 if __name__ == "__main__":

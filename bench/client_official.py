@@ -29,11 +29,10 @@ from bench._common import (
     TEXT,
     SendTimer,
     Spec,
-    UploadTimer,
     gather_gated,
     recipients,
     run,
-    warmup_spec,
+    timed_uploads,
 )
 
 
@@ -77,14 +76,9 @@ async def send(spec: Spec) -> dict[str, Any]:
 
 
 async def upload(spec: Spec) -> dict[str, Any]:
-    """Upload ``spec.file`` once."""
+    """Upload ``spec.file`` ``spec.n`` times, one after another (see `timed_uploads`)."""
     async with AsyncLinqAPIV3(api_key=spec.api_key, base_url=spec.base_url) as client:
-        warmup = warmup_spec(spec)
-        await _upload(client, warmup)  # untimed
-        os.unlink(warmup.file)
-        timer = UploadTimer()
-        attachment_id = await _upload(client, spec)
-        return timer.result(spec.size, attachment_id)
+        return await timed_uploads(spec, lambda each: _upload(client, each))
 
 
 if __name__ == "__main__":

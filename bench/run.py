@@ -1,9 +1,10 @@
 """Run the benchmarks and write the results: ``python -m bench`` or ``python bench/run.py``.
 
 Each measurement starts a fresh fake server process (``bench.lean_fake`` by default, or
-``bench.fake_server``: ``--fake``) and one client process, so the client's CPU time and peak RSS are its own. Clients take turns (A B A B, in
-separate processes) for several rounds; the report gives medians and min-max, and every
-ratio is linq-async's median against the bare client's from the same run.
+``bench.fake_server``: ``--fake``) and one client process, so the client's CPU time and
+peak RSS are its own. Clients take turns (A B A B, in separate processes) for several
+rounds; the report gives medians and min-max, and every ratio is linq-async's median
+against the bare client's from the same run.
 
 Workloads (``--only``):
 
@@ -11,7 +12,8 @@ Workloads (``--only``):
   writes them (``asyncio.gather`` + a semaphore of ``--concurrency``), by linq-async and by
   a bare aiohttp client making the same HTTP requests; the official SDK on ``chats.create``.
 - ``upload``: one ``--upload-mib`` MiB file through POST /v3/attachments and the presigned
-  PUT; linq-async also uploads a 1 MiB file, to compare peak RSS.
+  PUT, ``--uploads`` times in each client process (each figure is their median);
+  linq-async also uploads a 1 MiB file, to compare peak RSS.
 - ``import``: ``import linq_async`` against ``import linq`` and ``import aiohttp`` in fresh
   interpreters, and which modules ``import linq_async`` loads.
 - ``profile``: one more linq-async run of one path (``--profile-path``; the path with the
@@ -66,8 +68,9 @@ WORKLOADS = ("send", "upload", "import", "profile", "callgrind")
 
 FULL: dict[str, Any] = {
     "n": 10000,
-    "send_rounds": 7,
+    "send_rounds": 11,
     "upload_rounds": 15,
+    "uploads": 5,
     "upload_mib": 100,
     "import_runs": 9,
     "noise_retries": 2,
@@ -75,13 +78,15 @@ FULL: dict[str, Any] = {
     "noise_budget": 90.0,
     "only": "send,upload,import,profile,callgrind",
 }
-"""Defaults of a full run: 10,000 calls at 64 in flight, 7 rounds, and instructions per call
-of every path. CPU time on a shared machine moves 10-20% between identical rounds of 3,000
-calls (about 0.4 s, a few garbage collections); rounds of 10,000 spread about half as much."""
+"""Defaults of a full run: 10,000 calls at 64 in flight, 11 rounds, and instructions per
+call of every path. CPU time on a shared machine moves 10-20% between identical rounds of
+3,000 calls (about 0.4 s, a few garbage collections); rounds of 10,000 spread about half as
+much, and with 7 rounds a path's median ratio still moved by about 0.05 between runs."""
 QUICK: dict[str, Any] = {
     "n": 200,
     "send_rounds": 1,
     "upload_rounds": 1,
+    "uploads": 1,
     "upload_mib": 8,
     "import_runs": 3,
     "noise_retries": 0,
@@ -302,12 +307,15 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-SEND_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(4 * MIB), "MALLOC_TRIM_THRESHOLD_": str(256 * MIB)}
-"""glibc's malloc thresholds, fixed for every client of the send paths (see `_client_env`)."""
+CLIENT_MALLOC = {
+    "MALLOC_MMAP_THRESHOLD_": str(4 * MIB),
+    "MALLOC_TRIM_THRESHOLD_": str(256 * MIB),
+}
+"""glibc's malloc thresholds, fixed for every client process (see `_client_env`)."""
 
 
-def _client_env(run: Run) -> dict[str, str]:
-    """`_child_env`, with `SEND_MALLOC` for the send paths (elsewhere glibc ignores them).
+def _client_env() -> dict[str, str]:
+    """`_child_env`, with `CLIENT_MALLOC` (other C libraries ignore it).
 
     Over plain HTTP, asyncio reads each response into a fresh 256 KiB buffer. glibc serves an
     allocation that size by ``mmap`` until the process has once freed such a chunk; then its
@@ -317,10 +325,13 @@ def _client_env(run: Run) -> dict[str, str]:
     response (with their page faults) while their counterparts did not (``strace -c``), which
     moved CPU per call by up to 30% either way. With the thresholds fixed every client takes
     the heap, as every client does over TLS (the production API), whose reads are small.
+
+    The upload's 512 KiB chunks are the same case: without fixed thresholds, the page faults
+    of one 100 MiB upload ranged over 570-6,500 for either client (the heap grown and
+    trimmed again as chunks come and go), and with them 340-390.
     """
     env = _child_env()
-    if run.workload == "send":
-        env.update(SEND_MALLOC)
+    env.update(CLIENT_MALLOC)
     return env
 
 
@@ -403,7 +414,7 @@ def _run_client(run: Run, server: FakeServerProcess, prefix: Sequence[str] = ())
             text=True,
             timeout=run.timeout,
             cwd=ROOT,
-            env=_client_env(run),
+            env=_client_env(),
             check=False,
             preexec_fn=_pinned(0),
         )
@@ -468,9 +479,10 @@ def _measure(run: Run, expected_sha256: str | None = None) -> dict[str, Any]:
             result["server_busy"] = server_cpu / result["seconds"]
             result["client_busy"] = result["cpu_s"] / result["seconds"]
         if expected_sha256 is not None:
-            stored = server.query(f"sha256 {result['attachment_id']}")
-            result["server_sha256"] = stored["sha256"]
-            result["sha256_ok"] = stored["sha256"] == expected_sha256
+            stored = [server.query(f"sha256 {i}")["sha256"] for i in result["attachment_ids"]]
+            wrong = [digest for digest in stored if digest != expected_sha256]
+            result["server_sha256"] = wrong[0] if wrong else expected_sha256
+            result["sha256_ok"] = bool(stored) and not wrong
     result["maxrss_mib"] = result["maxrss_kib"] / 1024
     return result
 
@@ -719,7 +731,7 @@ def run_upload(
             path="chats.create",
             file=files[client.file],
             content_type="video/mp4",
-            n=1,
+            n=args.uploads,
             concurrency=1,
             timeout=args.timeout,
             fake=FAKES[args.fake],
@@ -1198,6 +1210,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--upload-mib", type=int, help=f"upload file size in MiB ({_both('upload_mib')})"
     )
     parser.add_argument(
+        "--uploads",
+        type=int,
+        help=f"timed uploads per client process and round; each figure is their median "
+        f"({_both('uploads')})",
+    )
+    parser.add_argument(
         "--only",
         help=f"workloads to run, from {','.join(WORKLOADS)} ({_both('only')})",
     )
@@ -1276,6 +1294,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.send_rounds = args.send_rounds or args.rounds or defaults["send_rounds"]
     args.upload_rounds = args.upload_rounds or args.rounds or defaults["upload_rounds"]
     args.upload_mib = args.upload_mib or defaults["upload_mib"]
+    args.uploads = args.uploads or defaults["uploads"]
     args.import_runs = args.import_runs or defaults["import_runs"]
     if args.noise_retries is None:
         args.noise_retries = defaults["noise_retries"]
@@ -1298,6 +1317,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--callgrind-paths takes all, worst or some of {', '.join(PATHS)}")
     if not 1 <= args.upload_mib <= 100:
         parser.error("--upload-mib must be 1 to 100 (the API's limit is 100 MiB)")
+    if args.uploads < 1:
+        parser.error("--uploads must be at least 1")
     if args.n < 1 or args.concurrency < 1:
         parser.error("--n and --concurrency must be positive")
     if args.docs_chart == "auto":
@@ -1326,6 +1347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "send_rounds": args.send_rounds,
         "upload_rounds": args.upload_rounds,
         "upload_mib": args.upload_mib,
+        "uploads": args.uploads,
+        "fake": args.fake,
         "import_runs": args.import_runs,
         "only": sorted(args.only),
         "clients": sorted(selected),

@@ -355,11 +355,14 @@ def _field_loader(
         inner = convert.args[0] if getattr(convert, "func", None) is _homogeneous else None  # type: ignore[attr-defined]
         if getattr(inner, "func", None) is _load_nested:
             item_model: type[Any] = inner.args[0]  # type: ignore[union-attr]
+            item: Callable[[Any, str], Any] | None = None  # the item's loader, once made
 
             def load_models(data: Any, route: str) -> Any:
+                nonlocal item
                 value = data.get(wire)
                 if type(value) is list:
-                    item = loader_of(item_model)
+                    if item is None:
+                        item = loader_of(item_model)
                     return tuple([item(element, route) for element in value])
                 return load_field(data, route)
 

@@ -32,6 +32,8 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
             "20",
             "--upload-mib",
             "1",
+            "--uploads",
+            "2",
             "--import-runs",
             "1",
             "--only",
@@ -96,6 +98,9 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
     uploads = {entry["key"]: entry for entry in results["upload"]["clients"]}
     assert {"linq-async", "linq-async 1 MiB", "bare"} <= set(uploads)
     assert all(entry["sha256_ok"] for entry in uploads.values())
+    # Each client process uploads twice; the runner checks each upload's digest at the fake.
+    assert {r["uploads"] for entry in uploads.values() for r in entry["rounds"]} == {2}
+    assert all(len(set(r["attachment_ids"])) == 2 for e in uploads.values() for r in e["rounds"])
     footprint = results["import"]["footprint"]
     assert "linq_async._session" in footprint["linq_async_modules"]
     profile = results["profile"]
