@@ -299,9 +299,10 @@ class _Connection(asyncio.Protocol):
                         length = int(line[15:])
                     elif line.lower().replace(b" ", b"") == b"expect:100-continue":
                         expects = True
-                if expects and self.transport is not None:
-                    # curl asks before a big body, and waits a second for the go-ahead.
-                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                if expects:
+                    # curl asks before a big body, and waits a second for the go-ahead
+                    # (sent after any answer before it, with them).
+                    out.append(b"HTTP/1.1 100 Continue\r\n\r\n")
                 if method == b"PUT" and length:
                     self.put = Put(target, length)
                     rest = bytes(buffer)
