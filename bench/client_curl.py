@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from bench._common import Spec, maxrss_kib, parse_spec
+from bench._common import Spec, maxrss_kib, parse_spec, process_cpu_seconds
 
 
 def _curl(args: list[str]) -> tuple[bytes, float, int]:
@@ -86,9 +86,11 @@ def _upload_once(spec: Spec) -> tuple[float, float, int, str]:
 def upload(spec: Spec) -> dict[str, Any]:
     """Upload ``spec.file`` ``spec.n`` times; each figure is the median (as in
     `bench._common.timed_uploads`)."""
+    server_started = process_cpu_seconds(spec.server_pid)
     runs = [_upload_once(spec) for _ in range(spec.n)]
+    server_ended = process_cpu_seconds(spec.server_pid)
     seconds = statistics.median(run[0] for run in runs)
-    return {
+    result: dict[str, Any] = {
         "bytes": spec.size,
         "uploads": spec.n,
         "seconds": seconds,
@@ -98,6 +100,9 @@ def upload(spec: Spec) -> dict[str, Any]:
         "process_cpu_s": sum(run[1] for run in runs),
         "maxrss_kib": max(run[2] for run in runs),
     }
+    if server_started is not None and server_ended is not None:
+        result["phase_server_cpu_s"] = (server_ended - server_started) / spec.n
+    return result
 
 
 def main() -> int:
