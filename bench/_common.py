@@ -296,7 +296,7 @@ async def gather_gated(
 
 
 WARMUP_BYTES = 1024
-"""Size of the untimed upload each Python client makes before the timed one."""
+"""Size of the untimed upload each Python client makes before the timed ones."""
 
 
 def warmup_spec(spec: Spec) -> Spec:
@@ -334,9 +334,23 @@ async def timed_uploads(
         attachment_ids.append(await upload_once(spec))
         seconds.append(time.perf_counter() - started)
         cpu.append(cpu_seconds() - cpu_started)
+    return upload_figures(spec, seconds, cpu, attachment_ids, server_started)
+
+
+def upload_figures(
+    spec: Spec,
+    seconds: Sequence[float],
+    cpu: Sequence[float],
+    attachment_ids: list[str],
+    server_started: float | None,
+) -> dict[str, Any]:
+    """The JSON figures of ``spec.n`` timed uploads, just made: the median wall and CPU time
+    of one, every attachment id (the runner checks each upload), and the fake's CPU per
+    upload since ``server_started`` (its CPU seconds before the first), which the runner
+    sets against the median wall time."""
     server_ended = process_cpu_seconds(spec.server_pid)
     median = statistics.median(seconds)
-    result = {
+    result: dict[str, Any] = {
         "bytes": spec.size,
         "uploads": spec.n,
         "seconds": median,
@@ -345,7 +359,6 @@ async def timed_uploads(
         "attachment_ids": attachment_ids,
     }
     if server_started is not None and server_ended is not None:
-        # The fake's CPU per timed upload, against the median upload's wall time: its load.
         result["phase_server_cpu_s"] = (server_ended - server_started) / spec.n
     return result
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
-from bench._common import Spec, maxrss_kib, parse_spec, process_cpu_seconds
+from bench._common import Spec, maxrss_kib, parse_spec, process_cpu_seconds, upload_figures
 
 
 def _curl(args: list[str]) -> tuple[bytes, float, int]:
@@ -84,24 +83,14 @@ def _upload_once(spec: Spec) -> tuple[float, float, int, str]:
 
 
 def upload(spec: Spec) -> dict[str, Any]:
-    """Upload ``spec.file`` ``spec.n`` times; each figure is the median (as in
-    `bench._common.timed_uploads`)."""
+    """Upload ``spec.file`` ``spec.n`` times (see `bench._common.upload_figures`)."""
     server_started = process_cpu_seconds(spec.server_pid)
     runs = [_upload_once(spec) for _ in range(spec.n)]
-    server_ended = process_cpu_seconds(spec.server_pid)
-    seconds = statistics.median(run[0] for run in runs)
-    result: dict[str, Any] = {
-        "bytes": spec.size,
-        "uploads": spec.n,
-        "seconds": seconds,
-        "mib_per_s": spec.size / (1024 * 1024) / seconds,
-        "cpu_s": statistics.median(run[1] for run in runs),
-        "attachment_ids": [run[3] for run in runs],
-        "process_cpu_s": sum(run[1] for run in runs),
-        "maxrss_kib": max(run[2] for run in runs),
-    }
-    if server_started is not None and server_ended is not None:
-        result["phase_server_cpu_s"] = (server_ended - server_started) / spec.n
+    seconds, cpu = [run[0] for run in runs], [run[1] for run in runs]
+    result = upload_figures(spec, seconds, cpu, [run[3] for run in runs], server_started)
+    # The curl processes' own CPU and peak RSS (this wrapper's are not curl's).
+    result["process_cpu_s"] = sum(run[1] for run in runs)
+    result["maxrss_kib"] = max(run[2] for run in runs)
     return result
 
 

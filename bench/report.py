@@ -126,8 +126,9 @@ def _upload_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     clients = _by_key(results["upload"]["clients"])
     ours, bare = clients.get("linq-async"), clients.get("bare")
+    rate_goal = f"MiB/s >= {UPLOAD_MIN_RATE_RATIO}x bare (unless the fake limits bare)"
     for metric, goal, limit, unit, higher in (
-        ("mib_per_s", f"MiB/s >= {UPLOAD_MIN_RATE_RATIO}x bare", UPLOAD_MIN_RATE_RATIO, "", True),
+        ("mib_per_s", rate_goal, UPLOAD_MIN_RATE_RATIO, "", True),
         ("cpu_s", f"client CPU <= {UPLOAD_MAX_CPU_RATIO}x bare", UPLOAD_MAX_CPU_RATIO, " s", False),
     ):
         a, b = _median(ours, metric), _median(bare, metric)
@@ -137,7 +138,17 @@ def _upload_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         ratio = a / b
         fmt = ".0f" if higher else ".3f"
         measured = f"{a:{fmt}}{unit} vs {b:{fmt}}{unit} = {ratio:.2f}x"
-        out.append(_goal("upload", goal, measured, ratio >= limit if higher else ratio <= limit))
+        passed: bool | None = ratio >= limit if higher else ratio <= limit
+        fake = _median(bare, "server_busy")
+        if higher and fake is not None:
+            # As on the send paths: a fake at its limit during bare's run caps bare's MiB/s,
+            # and a ratio to a capped figure says nothing of the client.
+            bound = fake >= FAKE_BOUND
+            measured += f"; the fake at {fake:.0%} CPU during bare's run"
+            if bound:
+                measured += ": fake-bound"
+                passed = None
+        out.append(_goal("upload", goal, measured, passed))
     big, small = _median(ours, "maxrss_mib"), _median(clients.get("linq-async 1 MiB"), "maxrss_mib")
     mib = results["upload"]["file_mib"]
     goal = f"peak RSS, {mib} MiB vs 1 MiB file, within {UPLOAD_MAX_RSS_GROWTH_MIB:g} MiB"
@@ -149,14 +160,14 @@ def _upload_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     entries = [
         e for e in results["upload"]["clients"] if e["key"].startswith("linq-async") and e["rounds"]
     ]
-    goal = "sha256 at the server matches the file (linq-async, every round)"
+    goal = "the checksum at the server matches the file (linq-async, every upload)"
     if not entries:
         out.append(_goal("upload", goal, "not measured", None))
     else:
         uploads = sum(r.get("uploads", 1) for e in entries for r in e["rounds"])
         out.append(
             _goal(
-                "upload", goal, f"{uploads} uploads checked", all(e["sha256_ok"] for e in entries)
+                "upload", goal, f"{uploads} uploads checked", all(e["checksum_ok"] for e in entries)
             )
         )
     return out
@@ -338,12 +349,12 @@ def _upload_table(upload: dict[str, Any], rounds: int, uploads: int) -> list[str
         f"{_rounds(rounds)}{each}",
         "",
         "| client | file MiB | MiB/s | seconds | client CPU s (upload / process) "
-        "| client peak RSS MiB | fake CPU | sha256 at server |",
+        "| client peak RSS MiB | fake CPU | checksum at server |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for entry in upload["clients"]:
         s = entry["summary"]
-        sha = "-" if not entry["rounds"] else ("match" if entry["sha256_ok"] else "MISMATCH")
+        sha = "-" if not entry["rounds"] else ("match" if entry["checksum_ok"] else "MISMATCH")
         cpu = f"{_cell(s, 'cpu_s', '.3f')} / {_cell(s, 'process_cpu_s', '.2f', False)}"
         lines.append(
             f"| {entry['label']}{_failed(entry)} | {entry['file_mib']:g} "

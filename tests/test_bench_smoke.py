@@ -97,7 +97,7 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
             assert run["cpu_ms_per_call"] > 0, path
     uploads = {entry["key"]: entry for entry in results["upload"]["clients"]}
     assert {"linq-async", "linq-async 1 MiB", "bare"} <= set(uploads)
-    assert all(entry["sha256_ok"] for entry in uploads.values())
+    assert all(entry["checksum_ok"] for entry in uploads.values())
     # Each client process uploads twice; the runner checks each upload's digest at the fake.
     assert {r["uploads"] for entry in uploads.values() for r in entry["rounds"]} == {2}
     assert all(len(set(r["attachment_ids"])) == 2 for e in uploads.values() for r in e["rounds"])
