@@ -12,8 +12,9 @@ the send workloads make (with plain aiohttp, not linq-async): upload slot, stora
 ``POST /v3/messages``, ``GET /v3/chats/{id}``. It keeps each answer's status and body,
 stops the full fake, and from then on answers the same request kinds with those bodies,
 each with a fresh message id (and each upload slot with a fresh attachment id and an
-upload URL pointing here). It reads each request's head and its ``Content-Length`` bytes
-of body, and checks nothing else; anything else gets a 404 with the API's error shape.
+upload URL pointing here). It reads each API request's head and its ``Content-Length``
+bytes of body, and checks nothing else; a route it does not know gets a 404 with the API's
+error shape, and a request it cannot take a 400.
 
 A storage PUT is checked as storage would (the URL exactly as issued, signed query and
 all, and the slot's ``Content-Length`` and ``Content-Type``; a 403 otherwise), and its
@@ -168,10 +169,13 @@ class Slot:
 class Put:
     """A storage PUT being received: its body is checksummed as it arrives, never kept."""
 
-    def __init__(self, target: bytes, length: int, content_type: bytes | None) -> None:
+    def __init__(
+        self, target: bytes, length: int, content_type: bytes | None, authorized: bool
+    ) -> None:
         self.target = target
         self.length = length
         self.content_type = content_type
+        self.authorized = authorized  # it carried an Authorization header
         self.remaining = length
         self.crc32 = 0
 
@@ -234,8 +238,9 @@ class LeanFake:
         """Check a PUT against its slot, record what it delivered; return the answer.
 
         Refused (403, as storage refuses a request that does not match its signature): a
-        URL other than the one issued, byte for byte, or a ``Content-Length`` or
-        ``Content-Type`` other than the slot's. A PUT to no slot's path is a 404.
+        URL other than the one issued, byte for byte, a ``Content-Length`` or
+        ``Content-Type`` other than the slot's, or an ``Authorization`` header (an API key
+        sent to storage). A PUT to no slot's path is a 404.
         """
         self.requests += 1
         slot = self.slots.get(put.target.split(b"?", 1)[0])
@@ -247,6 +252,8 @@ class LeanFake:
             return _error(403, f"Content-Length {put.length}, the slot was issued for {slot.size}")
         if put.content_type != slot.content_type.encode():
             return _error(403, f"Content-Type {put.content_type!r}, not {slot.content_type!r}")
+        if put.authorized:
+            return _error(403, "an Authorization header: storage must never see the API key")
         self.stored[slot.attachment_id] = {
             "crc32": put.crc32,
             "received_bytes": put.length,
@@ -261,15 +268,17 @@ class LeanFake:
         for key in ("filename", "content_type", "size_bytes"):
             slot[key] = asked[key]
         fresh = str(uuid.uuid4())
+        # The recorded URL with this slot's id and file name: put together as text, since
+        # yarl would quote the signed query's escapes (%2F) once more.
         url = URL(slot["upload_url"], encoded=True)
-        name = quote(str(asked["filename"]), safe="")
-        path = f"{url.raw_path.rsplit('/', 2)[0]}/{fresh}/{name}"
-        slot["upload_url"] = str(url.with_path(path, encoded=True).with_query(url.raw_query_string))
+        path = f"{url.raw_path.rsplit('/', 2)[0]}/{fresh}/{quote(str(asked['filename']), safe='')}"
+        slot["upload_url"] = f"{url.origin()}{path}?{url.raw_query_string}"
         slot["attachment_id"] = fresh
-        issued = URL(slot["upload_url"], encoded=True)
-        target = f"{issued.raw_path}?{issued.raw_query_string}".encode()
-        self.slots[issued.raw_path.encode()] = Slot(
-            fresh, target, int(asked["size_bytes"]), str(asked["content_type"])
+        self.slots[path.encode()] = Slot(
+            fresh,
+            f"{path}?{url.raw_query_string}".encode(),
+            int(asked["size_bytes"]),
+            str(asked["content_type"]),
         )
         slot["required_headers"] = {
             **slot["required_headers"],
@@ -302,8 +311,9 @@ class _Connection(asyncio.BufferedProtocol):
     """HTTP/1.1 with keep-alive: a head, then exactly ``Content-Length`` bytes of body.
 
     Reads go into one 1 MiB buffer (no allocation per read); a PUT's body is checksummed
-    straight from it. A request it cannot read (no ``Content-Length`` on a body, a bad
-    head) gets a 400 after the answers before it, and the connection is closed.
+    straight from it. A request it cannot take (no ``Content-Length`` on a body, a bad head
+    or length, a slot request that is not the JSON it expects) gets a 400 after the
+    answers before it, and the connection is closed.
     """
 
     def __init__(self, fake: LeanFake) -> None:
@@ -335,8 +345,8 @@ class _Connection(asyncio.BufferedProtocol):
                     out.append(self.fake.stored_put(put))
                 else:
                     data = self._requests(data, out)
-        except ValueError as exc:
-            out.append(_error(400, f"the lean fake cannot read this request: {exc}"))
+        except Exception as exc:  # a request this fake cannot read or answer
+            out.append(_error(400, f"the lean fake cannot take this request: {exc!r}"))
             failed = True
         if self.transport is not None:
             if out:
@@ -348,7 +358,8 @@ class _Connection(asyncio.BufferedProtocol):
         """Answer the whole requests buffered; return body bytes of a PUT that began.
 
         Raises:
-            ValueError: a head it cannot read, or a body without ``Content-Length``.
+            ValueError: a head it cannot read, a ``Content-Length`` that is not a decimal
+                number, or a body without one.
         """
         pending = self.pending
         pending += data
@@ -362,14 +373,18 @@ class _Connection(asyncio.BufferedProtocol):
                 method, target, _ = lines[0].split(b" ", 2)
                 length = 0
                 content_type = None
-                expects = False
+                authorized = expects = False
                 for line in lines[1:]:
                     name, _, value = line.partition(b":")
                     name, value = name.strip().lower(), value.strip()
                     if name == b"content-length":
+                        if not value.isdigit():
+                            raise ValueError(f"Content-Length {value!r}")
                         length = int(value)
                     elif name == b"content-type":
                         content_type = value
+                    elif name == b"authorization":
+                        authorized = True
                     elif name == b"transfer-encoding":
                         raise ValueError("a body without Content-Length")
                     elif name == b"expect" and value.lower() == b"100-continue":
@@ -379,7 +394,7 @@ class _Connection(asyncio.BufferedProtocol):
                     # (sent after any answer before it, with them).
                     out.append(b"HTTP/1.1 100 Continue\r\n\r\n")
                 if method == b"PUT":
-                    put = Put(target, length, content_type)
+                    put = Put(target, length, content_type, authorized)
                     if length:
                         self.put = put
                         rest = memoryview(bytes(pending))

@@ -82,12 +82,19 @@ def fake() -> Iterator[LeanFake]:
             process.kill()
 
 
-def _put(slot: dict[str, Any], *, length: int, target: str | None = None) -> bytes:
+def _put(
+    slot: dict[str, Any],
+    *,
+    length: int,
+    target: str | None = None,
+    content_type: str = "image/png",
+    extra: str = "",
+) -> bytes:
     url = urlsplit(slot["upload_url"])
     target = target or f"{url.path}?{url.query}"
     return (
-        f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
-        f"Content-Length: {length}\r\n\r\n"
+        f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"{extra}Content-Length: {length}\r\n\r\n"
     ).encode()
 
 
@@ -117,6 +124,9 @@ def test_each_slot_has_its_own_attachment_id_and_url(fake: LeanFake) -> None:
     assert first["attachment_id"] != second["attachment_id"]
     assert first["attachment_id"] in first["upload_url"]
     assert "/a%20b.png?" in first["upload_url"]  # the file's own name, quoted
+    # The signed query as FakeLinqServer issues it: escaped once, not twice.
+    assert "X-Amz-Credential=FAKEKEY%2F" in first["upload_url"]
+    assert "%25" not in first["upload_url"]
     assert first["required_headers"] == {"Content-Type": "image/png", "Content-Length": "3"}
 
 
@@ -125,6 +135,8 @@ def test_each_slot_has_its_own_attachment_id_and_url(fake: LeanFake) -> None:
     [
         ("forged signature", 403),
         ("other length", 403),
+        ("other type", 403),
+        ("an API key", 403),
         ("unknown path", 404),
     ],
 )
@@ -133,14 +145,19 @@ def test_a_put_that_does_not_match_its_slot_is_refused_and_not_recorded(
 ) -> None:
     slot = fake.slot(10)
     url = urlsplit(slot["upload_url"])
-    length, target = 10, None
+    length, target, content_type, extra = 10, None, "image/png", ""
     if change == "forged signature":
         target = f"{url.path}?{url.query[:-1]}0"
     elif change == "other length":
         length = 3
+    elif change == "other type":
+        content_type = "image/jpeg"
+    elif change == "an API key":
+        extra = "Authorization: Bearer key\r\n"
     else:
         target = f"/linq-uploads/{slot['attachment_id']}x/a.png?{url.query}"
-    answer = fake.exchange(_put(slot, length=length, target=target) + b"x" * length)
+    head = _put(slot, length=length, target=target, content_type=content_type, extra=extra)
+    answer = fake.exchange(head + b"x" * length)
     assert answer.startswith(f"HTTP/1.1 {status} ".encode())
     assert fake.query(f"crc32 {slot['attachment_id']}")["crc32"] is None
 
@@ -163,5 +180,23 @@ def test_a_body_without_content_length_gets_400_after_earlier_answers_then_a_clo
     chunked = b"PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
     answers = fake.exchange(_put(slot, length=2) + b"hi" + chunked, answers=3)
     assert answers.startswith(b"HTTP/1.1 200 ")  # the PUT before it is answered first
+    assert answers.count(b"HTTP/1.1 ") == 2
+    assert b"HTTP/1.1 400 " in answers
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"PUT /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nContent-Length: 1_0\r\n\r\n",
+        b"POST /api/partner/v3/attachments HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+    ],
+    ids=["negative length", "not a decimal length", "a slot request without its fields"],
+)
+def test_a_request_it_cannot_take_gets_400_after_the_answer_before_it(
+    fake: LeanFake, bad: bytes
+) -> None:
+    answers = fake.exchange(f"GET {fake.api}/v3/chats/x HTTP/1.1\r\n\r\n".encode() + bad, answers=2)
+    assert answers.startswith(b"HTTP/1.1 200 ")
     assert answers.count(b"HTTP/1.1 ") == 2
     assert b"HTTP/1.1 400 " in answers
