@@ -251,6 +251,9 @@ class SendTimer:
         """The timed phase's figures as JSON-ready data."""
         n = self.spec.n
         ordered = sorted(self.latencies)
+        busy = None
+        if self.server_cpu is not None and self.seconds:
+            busy = self.server_cpu / self.seconds
         return {
             "path": self.spec.path,
             "calls": n,
@@ -266,7 +269,7 @@ class SendTimer:
             "max_ms": (ordered[-1] if ordered else float("nan")) * 1000,
             "cpu_s": self.cpu,
             "cpu_ms_per_call": self.cpu * 1000 / n if n else 0.0,
-            "phase_server_cpu_s": self.server_cpu,
+            "server_busy": busy,
         }
 
 

@@ -552,7 +552,7 @@ def markdown(results: dict[str, Any]) -> str:
             "(`linq_async.testing.FakeLinqServer`, `--fake full`)"
             if params.get("fake") == "full"
             else "(`bench/lean_fake.py`, which replays `linq_async.testing.FakeLinqServer`'s "
-            "answers and hashes uploads as they arrive)"
+            "answers and checks and checksums each upload as it arrives)"
         )
         + "; clients take turns every round (A B A B ...). Client CPU and peak RSS are the "
         "client process's own (`getrusage`); *fake CPU* is the fake's CPU time over the "

@@ -476,15 +476,11 @@ def _measure(run: Run, expected: dict[str, Any] | None = None) -> dict[str, Any]
         result["server_maxrss_kib"] = after["maxrss_kib"]
         result["server_messages"] = after["messages"] - before["messages"]
         if result.get("seconds"):
-            # The fake's CPU during the timed phase (read by the client from /proc; an
-            # upload client gives its load over all its timed uploads), or, where that is
-            # not available, over the client's whole life: close to 100% means the
-            # single-threaded fake is what limits throughput.
-            if "server_busy" not in result:
-                server_cpu = result.get("phase_server_cpu_s")
-                if server_cpu is None:
-                    server_cpu = result["server_cpu_s"]
-                result["server_busy"] = server_cpu / result["seconds"]
+            # The fake's load during the timed phase, as the client read it from /proc,
+            # or, where it could not, over the client's whole life: close to 100% means
+            # the single-threaded fake is what limits throughput.
+            if result.get("server_busy") is None:
+                result["server_busy"] = result["server_cpu_s"] / result["seconds"]
             result["client_busy"] = result["cpu_s"] / result["seconds"]
         if expected is not None:
             # Every upload of the round, each to its own attachment, each checked.
@@ -1342,6 +1338,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--callgrind-paths takes all, worst or some of {', '.join(PATHS)}")
     if not 1 <= args.upload_mib <= 100:
         parser.error("--upload-mib must be 1 to 100 (the API's limit is 100 MiB)")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     for name in ("uploads", "send_rounds", "upload_rounds", "import_runs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
