@@ -158,21 +158,32 @@ def cpu_seconds() -> float:
 
 
 def process_cpu_seconds(pid: int | None) -> float | None:
-    """CPU time of another process, all its threads (Linux ``/proc``); ``None`` elsewhere.
+    """CPU time of another process's live threads (Linux ``/proc``); ``None`` elsewhere.
 
-    From each thread's ``schedstat`` (nanoseconds on a CPU), or else from ``stat``'s user
-    and system time, which counts in clock ticks (10 ms): too coarse for a 40 ms upload.
+    From each thread's ``schedstat`` (nanoseconds on a CPU), or, where there is none, from
+    ``stat``'s user and system time, which counts in clock ticks (10 ms): too coarse for a
+    40 ms upload. A thread that exits takes its ``schedstat`` with it, so a difference of
+    two readings holds only for a process whose threads outlive it (the fakes' do).
     """
     if pid is None:
         return None
     try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        with open(f"/proc/{pid}/task/{tasks[0]}/schedstat"):
+            pass  # schedstat exists here: read it for every thread
+    except (OSError, IndexError):
+        tasks = []
+    if tasks:
         total_ns = 0
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/schedstat") as handle:
-                total_ns += int(handle.read().split()[0])
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as handle:
+                    total_ns += int(handle.read().split()[0])
+            except FileNotFoundError:  # a thread that ended since the listing
+                continue
+            except (OSError, ValueError, IndexError):
+                return None
         return total_ns / 1e9
-    except (OSError, ValueError, IndexError):
-        pass
     try:
         with open(f"/proc/{pid}/stat") as handle:
             # The command name (field 2) may hold spaces; the fields after it do not.
@@ -372,8 +383,9 @@ def upload_figures(
         "cpu_s": _median(cpu),
         "attachment_ids": attachment_ids,
     }
-    if server_started is not None and server_ended is not None and sum(seconds):
-        result["server_busy"] = (server_ended - server_started) / sum(seconds)
+    wall = sum(seconds, 0.0)
+    if server_started is not None and server_ended is not None and wall:
+        result["server_busy"] = (server_ended - server_started) / wall
     return result
 
 

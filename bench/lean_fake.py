@@ -237,10 +237,11 @@ class LeanFake:
     def stored_put(self, put: Put) -> bytes:
         """Check a PUT against its slot, record what it delivered; return the answer.
 
-        Refused (403, as storage refuses a request that does not match its signature): a
-        URL other than the one issued, byte for byte, a ``Content-Length`` or
-        ``Content-Type`` other than the slot's, or an ``Authorization`` header (an API key
-        sent to storage). A PUT to no slot's path is a 404.
+        Refused, as ``FakeLinqServer``'s storage refuses them: with 403, as a request that
+        does not match its signature, a URL other than the one issued, byte for byte, or a
+        ``Content-Length`` or ``Content-Type`` other than the slot's; with 400, an
+        ``Authorization`` header (an API key sent to storage). A PUT to no slot's path is
+        a 404.
         """
         self.requests += 1
         slot = self.slots.get(put.target.split(b"?", 1)[0])
@@ -253,7 +254,7 @@ class LeanFake:
         if put.content_type != slot.content_type.encode():
             return _error(403, f"Content-Type {put.content_type!r}, not {slot.content_type!r}")
         if put.authorized:
-            return _error(403, "an Authorization header: storage must never see the API key")
+            return _error(400, "an Authorization header: storage must never see the API key")
         self.stored[slot.attachment_id] = {
             "crc32": put.crc32,
             "received_bytes": put.length,

@@ -136,7 +136,7 @@ def test_each_slot_has_its_own_attachment_id_and_url(fake: LeanFake) -> None:
         ("forged signature", 403),
         ("other length", 403),
         ("other type", 403),
-        ("an API key", 403),
+        ("an API key", 400),
         ("unknown path", 404),
     ],
 )
