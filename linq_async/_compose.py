@@ -98,6 +98,15 @@ def compose(
     text = get("text")
     if text is not None:
         text = check_text(text)
+        if len(options) == 1:
+            # Only ``text=`` (the commonest call): what the general path below builds for
+            # it, without looking up each of the other options.
+            only: dict[str, Any] = {"parts": [{"type": "text", "value": text}]}
+            if media is not None:
+                only["parts"].append(dump(media))
+            if mint_key:
+                only["idempotency_key"] = mint_idempotency_key()
+            return JSONObject(only), None
     given = get("parts")
     experience = get("experience")
     message: dict[str, Any]

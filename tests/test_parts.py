@@ -48,6 +48,7 @@ from linq_async import (
     TextPart,
     utf16_range,
 )
+from linq_async._compose import compose
 from linq_async._model import load, unknown_keys, unstructure
 from linq_async.models._parts import check_parts
 from linq_async.testing import FakeLinqServer, S3Storage, S3Target
@@ -648,6 +649,27 @@ async def test_the_message_sent_is_what_its_models_unstructure_to(
         ),
     ]
     assert sent == [unstructure(model) for model in models]
+
+
+@pytest.mark.parametrize("media", [None, MediaPart(attachment_id="att-1")])
+@pytest.mark.parametrize("mint_key", [False, True])
+def test_a_text_only_message_is_composed_as_by_the_general_path(
+    media: MediaPart | None, mint_key: bool
+) -> None:
+    """``text=`` alone takes a shorter path; ``effect=None`` beside it takes the general one,
+    and both give the same message (keys aside: each is minted afresh)."""
+    short, short_override = compose({"text": "hi"}, media=media, mint_key=mint_key)
+    general, general_override = compose(
+        {"text": "hi", "effect": None}, media=media, mint_key=mint_key
+    )
+    assert short_override is general_override is None
+    assert ("idempotency_key" in short) is ("idempotency_key" in general) is mint_key
+    short.pop("idempotency_key", None)
+    general.pop("idempotency_key", None)
+    parts = (TextPart(value="hi"),) if media is None else (TextPart(value="hi"), media)
+    assert short == general == unstructure(MessageContent(parts=parts))
+    with pytest.raises(LinqUsageError, match="text must be a non-empty string"):
+        compose({"text": ""}, media=media, mint_key=mint_key)
 
 
 def test_part_rules_also_hold_for_parts_loaded_from_a_response() -> None:
