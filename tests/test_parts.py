@@ -664,6 +664,8 @@ def test_a_text_only_message_is_composed_as_by_the_general_path(
     )
     assert short_override is general_override is None
     assert ("idempotency_key" in short) is ("idempotency_key" in general) is mint_key
+    assert list(short) == list(general)  # the same keys in the same order, as sent
+    assert list(short["parts"][0]) == list(general["parts"][0])
     short.pop("idempotency_key", None)
     general.pop("idempotency_key", None)
     parts = (TextPart(value="hi"),) if media is None else (TextPart(value="hi"), media)
