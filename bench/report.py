@@ -342,6 +342,42 @@ def _send_table(send: dict[str, Any], rounds: int) -> list[str]:
     return lines
 
 
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _collector_table(send: dict[str, Any]) -> list[str]:
+    """linq-async's CPU per call beyond the bare client's, and the collector's part of it."""
+    rows = []
+    for path in send["paths"]:
+        clients = _by_key(path["clients"])
+        ours, bare = clients.get("linq-async"), clients.get("bare")
+        cpu, bare_cpu = _median(ours, "cpu_ms_per_call"), _median(bare, "cpu_ms_per_call")
+        spent, bare_spent = _median(ours, "gc_ms_per_call"), _median(bare, "gc_ms_per_call")
+        full, bare_full = _median(ours, "gc_full"), _median(bare, "gc_full")
+        if cpu is None or bare_cpu is None or spent is None or bare_spent is None:
+            continue
+        rows.append(
+            f"| {path['label']} | {cpu * 1000:.1f} | {bare_cpu * 1000:.1f} "
+            f"| {(cpu - bare_cpu) * 1000:+.1f} | {spent * 1000:.1f} | {bare_spent * 1000:.1f} "
+            f"| {(spent - bare_spent) * 1000:+.1f} | {_count(full)} / {_count(bare_full)} |"
+        )
+    if not rows:
+        return []
+    return [
+        "### The garbage collector's part (`gc.callbacks` in each client's timed phase)",
+        "",
+        "| path | linq-async CPU us/call | bare | extra | in the collector: linq-async "
+        "us/call | bare | extra | full collections per round (linq-async / bare) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+        "",
+        "Medians over the rounds. The collector's time is part of the client CPU; how many "
+        "collections a round gets varies from round to round for either client (allocations "
+        "and frees interleave differently with each run's timing).",
+    ]
+
+
 def _upload_table(upload: dict[str, Any], rounds: int, uploads: int) -> list[str]:
     each = f"; {uploads} timed uploads per round, their median" if uploads > 1 else ""
     lines = [
@@ -561,6 +597,9 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     if "send" in results:
         lines += [*_send_table(results["send"], params["send_rounds"]), ""]
+        collector = _collector_table(results["send"])
+        if collector:
+            lines += [*collector, ""]
     if "upload" in results:
         lines += [
             *_upload_table(results["upload"], params["upload_rounds"], params.get("uploads", 1)),

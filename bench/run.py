@@ -514,6 +514,8 @@ SEND_METRICS = (
     "p99_ms",
     "max_ms",
     "cpu_ms_per_call",
+    "gc_ms_per_call",
+    "gc_full",
     "maxrss_mib",
     "client_busy",
     "server_busy",

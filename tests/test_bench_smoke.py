@@ -8,6 +8,7 @@ harness says so when it skips it.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import subprocess
@@ -65,6 +66,7 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
         "| bare aiohttp, streamed PUT |",
         "| linq-async |",
         "| aiohttp alone |",
+        "### The garbage collector's part",
         "## Goals",
     ):
         assert row in done.stdout, f"{row!r} missing from:\n{done.stdout}"
@@ -95,6 +97,10 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
             assert run["ok"] == 20, path
             assert run["p50_ms"] > 0, path
             assert run["cpu_ms_per_call"] > 0, path
+            # The collector's time (part of the client's CPU), and collections by generation.
+            assert run["gc_ms_per_call"] >= 0, path
+            assert len(run["gc_collections"]) == 3, path
+            assert run["gc_full"] == run["gc_collections"][2], path
     uploads = {entry["key"]: entry for entry in results["upload"]["clients"]}
     assert {"linq-async", "linq-async 1 MiB", "bare"} <= set(uploads)
     assert all(entry["checksum_ok"] for entry in uploads.values())
@@ -110,3 +116,40 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
     assert profile["top_extra"]
     goals = {(goal["workload"], goal["goal"].split(" ")[0]) for goal in results["goals"]}
     assert ("`chats.create`", "client") in goals
+
+
+def test_the_timed_phase_counts_the_collector_and_only_inside_it() -> None:
+    """SendTimer times each collection between start and stop, by generation; a collection
+    before start or after stop is not counted, and the hook is gone after stop."""
+    from bench._common import SendTimer, Spec
+
+    spec = Spec(
+        workload="send",
+        path="chats.get",
+        base_url="http://127.0.0.1:1",
+        api_key="k",
+        file="f",
+        size=1,
+        content_type="image/png",
+        n=10,
+        concurrency=1,
+        server_pid=None,
+        profile=None,
+    )
+    timer = SendTimer(spec)
+    hooks = len(gc.callbacks)
+    timer.start()
+    assert len(gc.callbacks) == hooks + 1
+    gc.collect(0)
+    gc.collect(1)
+    for _ in range(3):
+        gc.collect()
+    timer.stop()
+    gc.collect()  # after stop: not counted
+    assert len(gc.callbacks) == hooks
+    assert timer.gc_collections == [1, 1, 3]
+    assert timer.gc_seconds > 0
+    result = timer.result()
+    assert result["gc_collections"] == [1, 1, 3]
+    assert result["gc_full"] == 3
+    assert result["gc_ms_per_call"] == pytest.approx(timer.gc_seconds * 1000 / 10)
