@@ -5,10 +5,10 @@ and is a frozen, keyword-only attrs class whose field names are the wire's names
 
 * **Wire names.** A field's wire name is its own name with one trailing underscore removed
   (``from_`` is ``from``), unless its metadata says otherwise (``wire_name(...)``).
-* **Requests.** A model is unstructured by a cattrs hook generated once per class from a
-  factory registered for all of them: fields equal to their default stay off the wire, so
-  optional ``None`` fields are omitted and a field whose default is `UNSET` sends an explicit
-  ``None`` as JSON ``null``.
+* **Requests.** A model is unstructured by a function generated once per class (also
+  registered as the cattrs converter's hook for it): fields equal to their default stay off
+  the wire, so optional ``None`` fields are omitted and a field whose default is `UNSET`
+  sends an explicit ``None`` as JSON ``null``.
 * **Responses are lazy.** `load` wraps the decoded JSON object and converts only its
   required fields (ids, mostly: what callers read first), so a missing or mistyped one
   fails at once. Every other field is converted the first time it is read and then kept,
@@ -22,8 +22,11 @@ and is a frozen, keyword-only attrs class whose field names are the wire's names
   keeps the payload (`register_open_union`), so an addition by Linq never fails parsing.
 
 Why not cattrs' structuring: it builds every nested object eagerly, and that was most of a
-send's client CPU (see ``docs/performance.md``). cattrs still does every unstructuring, and
-structures any field type the loaders below do not know.
+send's client CPU (see ``docs/performance.md``). cattrs unstructures what is not a model
+(datetimes, containers of them) and structures any field type the loaders below do not
+know; its converter is made on first use (`converter`), so a program that only sends and
+reads models never imports cattrs: about 1,600 fewer long-lived objects for each full
+garbage collection to walk.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import contextlib
 import functools
 import operator
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -39,11 +43,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import attrs
-import cattrs
-from cattrs.preconf.json import make_converter
 
 from ._errors import ResponseValidationError
 from ._secret import is_secret, load_secret
+
+if TYPE_CHECKING:
+    from cattrs.preconf.json import JsonConverter
 
 __all__ = [
     "UNSET",
@@ -314,14 +319,11 @@ def _field_loader(
             return convert(value, route)
         except ResponseValidationError:
             raise
-        except (
-            TypeError,
-            ValueError,
-            KeyError,
-            AttributeError,
-            ArithmeticError,
-            cattrs.BaseValidationError,
-        ) as e:
+        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as e:
+            _fail(route, f"{where}: {e}", e)
+        except Exception as e:
+            if not _is_cattrs_error(e):
+                raise
             _fail(route, f"{where}: {e}", e)
 
     # Fast paths for the commonest fields (a string id, a nested object): the value is
@@ -711,9 +713,15 @@ def _mapping(inner: Loader, value: Any, route: str) -> dict[str, Any]:
     return {key: inner(item, route) for key, item in value.items()}
 
 
+def _is_cattrs_error(error: Exception) -> bool:
+    """Whether ``error`` is cattrs' own (only raised once cattrs is imported)."""
+    module = sys.modules.get("cattrs")
+    return module is not None and isinstance(error, module.BaseValidationError)
+
+
 def _cattrs_loader(tp: Any) -> Loader:
     def load_with_cattrs(value: Any, route: str) -> Any:
-        return converter.structure(value, tp)
+        return converter().structure(value, tp)
 
     return load_with_cattrs
 
@@ -794,7 +802,7 @@ def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
         def unstructure_fallback(model: Any) -> dict[str, Any]:
             data = dict(getattr(model, payload_name))
             for name, wire in others:
-                data[wire] = converter.unstructure(getattr(model, name))
+                data[wire] = dump(getattr(model, name))
             return data
 
         return unstructure_fallback
@@ -849,18 +857,28 @@ def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
 _DUMPERS: dict[type[Any], Callable[[Any], Any]] = {}
 
 
+def _dumper_of(cls: type[Any]) -> Callable[[Any], Any]:
+    """A model class's generated unstructure function (made once, shared with cattrs)."""
+    return _DUMPERS.get(cls) or _make_unstructure(cls)
+
+
 def dump(value: Any) -> Any:
     """Unstructure one value by its own class (a model of any kind, or anything cattrs knows).
 
     Public as `unstructure`: turns a model (or a list of them) into JSON-ready data, leaving
-    unset options out. A model's generated function is called directly once it exists (no
-    dispatch); the first call (and any other value) goes through the converter, which
-    generates and registers it.
+    unset options out. A model's generated function is made on its first dump and called
+    directly after that (no dispatch); a JSON scalar is returned as it is; anything else
+    (a datetime, a list, a dict) goes through the cattrs `converter`.
     """
-    function = _DUMPERS.get(value.__class__)
+    cls = value.__class__
+    function = _DUMPERS.get(cls)
     if function is not None:
         return function(value)
-    return converter.unstructure(value)
+    if cls in _PLAIN:
+        return value
+    if _is_model(cls):
+        return _make_unstructure(cls)(value)
+    return converter().unstructure(value)
 
 
 def _dump_list(value: Any) -> list[Any]:
@@ -912,12 +930,27 @@ def _unstructure_datetime(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-converter = make_converter()
-"""The package's one cattrs converter (JSON preconfiguration)."""
-converter.register_unstructure_hook(datetime, _unstructure_datetime)
-converter.register_unstructure_hook_factory(_is_model, _make_unstructure)
-converter.register_structure_hook(datetime, lambda value, _: _is_datetime(value, ""))
-converter.register_structure_hook_func(is_secret, load_secret)
+_CONVERTER: list[JsonConverter] = []
+
+
+def converter() -> JsonConverter:
+    """The package's one cattrs converter (JSON preconfiguration), made on first use.
+
+    It unstructures models through the same generated functions as `dump`, datetimes as
+    ISO 8601 with ``Z``, and structures datetimes and `Secret` fields. cattrs is imported
+    here, not with the package: sending and reading models never needs it.
+    """
+    if not _CONVERTER:
+        from cattrs.preconf.json import make_converter
+
+        made = make_converter()
+        made.register_unstructure_hook(datetime, _unstructure_datetime)
+        made.register_unstructure_hook_factory(_is_model, _dumper_of)
+        made.register_structure_hook(datetime, lambda value, _: _is_datetime(value, ""))
+        made.register_structure_hook_func(is_secret, load_secret)
+        # Two threads racing here both make one; the first kept is the one used.
+        _CONVERTER.append(made)
+    return _CONVERTER[0]
 
 
 unstructure = dump

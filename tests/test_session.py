@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from types import GenericAlias, ModuleType
 from typing import Any
 
@@ -256,6 +257,42 @@ def test_import_loads_only_the_transport() -> None:
         "assert Chat.__module__ == 'linq_async.models._chats'\n"
         "assert 'linq_async.models' in sys.modules\n"
     )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sending_and_reading_models_never_imports_cattrs(tmp_path: Path) -> None:
+    """cattrs' converter is made on first use: creating chats, sending with an effect,
+    uploading, and reading every field of the answers (datetimes, handles, parts) leave
+    cattrs unimported, one fewer package for every full garbage collection to walk. A
+    value only the converter knows (a datetime on its own) then imports it and works."""
+    picture = tmp_path / "p.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    code = f"""
+import asyncio, sys
+from datetime import datetime, timezone
+import attrs
+from linq_async import Effect, LinqSession
+from linq_async.testing import FakeLinqServer
+
+async def main():
+    async with FakeLinqServer() as fake:
+        sender = fake.lines[0]
+        async with LinqSession(fake.api_key, base_url=fake.base_url) as linq:
+            created = await linq.chats.create(from_=sender, to="+15556667777", text="hi")
+            sent = await linq.chats.messages.send(
+                created.chat.id, text="again", effect=Effect(type="screen", name="confetti")
+            )
+            result = await linq.upload_and_send({str(picture)!r}, from_=sender, to="+15556667778")
+            chat = await linq.chats.get(created.chat.id)
+            for model in (created, sent, result, chat, *chat.handles, *sent.parts):
+                attrs.asdict(model)  # reads every field, lazy ones included
+    assert "cattrs" not in sys.modules, "cattrs imported"
+
+asyncio.run(main())
+from linq_async._model import unstructure
+assert unstructure(datetime(2026, 1, 2, tzinfo=timezone.utc)) == "2026-01-02T00:00:00Z"
+assert "cattrs" in sys.modules
+"""
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
