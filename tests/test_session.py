@@ -298,18 +298,24 @@ assert "cattrs" in sys.modules
 
 def test_a_session_imports_only_the_namespaces_and_models_it_uses() -> None:
     """``linq.chats`` imports the chats namespace and the models it loads, not every
-    namespace and model (payments, account, webhook subscriptions stay unloaded)."""
+    namespace and model (payments, account, webhook subscriptions and polls stay unloaded
+    until used)."""
     code = (
         "import sys, linq_async\n"
         "linq = linq_async.LinqSession('key')\n"
         "assert type(linq.chats).__name__ == 'Chats'\n"
+        "assert type(linq.messages).__name__ == 'Messages'\n"
         "loaded = set(sys.modules)\n"
         "assert 'linq_async.resources.chats' in loaded\n"
         "assert 'linq_async.models._chats' in loaded\n"
         "unused = {'linq_async.resources.payments', 'linq_async.resources.phone_numbers',\n"
         "          'linq_async.models._payments', 'linq_async.models._account',\n"
-        "          'linq_async.models._webhooks'}\n"
+        "          'linq_async.models._webhooks', 'linq_async.resources.polls',\n"
+        "          'linq_async.models._polls'}\n"
         "assert not unused & loaded, unused & loaded\n"
+        "assert type(linq.chats.polls).__name__ == 'ChatPolls'\n"
+        "assert type(linq.messages.poll).__name__ == 'MessagePoll'\n"
+        "assert 'linq_async.models._polls' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -36,12 +36,12 @@ from ..models import (
     VoiceMemo,
 )
 from ._base import RequestBody, Resource, mint_idempotency_key
-from .polls import ChatPolls
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._compose import MessageOptions
+    from .polls import ChatPolls
 
 __all__ = [
     "ChatBackground",
@@ -665,6 +665,8 @@ class Chats(Resource):
     @cached_property
     def polls(self) -> ChatPolls:
         """Sending polls into a chat."""
+        from .polls import ChatPolls  # imported with its models on first use
+
         return ChatPolls(self._transport)
 
     async def mark_read(self, chat_id: str) -> None:

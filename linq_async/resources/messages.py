@@ -34,10 +34,11 @@ from ..models import (
 )
 from ..models._parts import check_app_url
 from ._base import RequestBody, Resource
-from .polls import MessagePoll
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from .polls import MessagePoll
 
 __all__ = ["Messages"]
 
@@ -120,6 +121,8 @@ class Messages(Resource):
     @cached_property
     def poll(self) -> MessagePoll:
         """A poll message's results, options and votes."""
+        from .polls import MessagePoll  # imported with its models on first use
+
         return MessagePoll(self._transport)
 
     async def send(
