@@ -36,6 +36,7 @@ import functools
 import operator
 import re
 import sys
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -805,6 +806,7 @@ def _make_unstructure(cls: type[Any]) -> Callable[[Any], Any]:
                 data[wire] = dump(getattr(model, name))
             return data
 
+        _DUMPERS[cls] = unstructure_fallback
         return unstructure_fallback
     hints = typing.get_type_hints(cls)
     namespace: dict[str, Any] = {"UNSET": UNSET}
@@ -931,6 +933,7 @@ def _unstructure_datetime(value: datetime) -> str:
 
 
 _CONVERTER: list[JsonConverter] = []
+_CONVERTER_LOCK = threading.Lock()
 
 
 def converter() -> JsonConverter:
@@ -941,15 +944,16 @@ def converter() -> JsonConverter:
     here, not with the package: sending and reading models never needs it.
     """
     if not _CONVERTER:
-        from cattrs.preconf.json import make_converter
+        with _CONVERTER_LOCK:  # (two threads' first uses make one converter)
+            if not _CONVERTER:
+                from cattrs.preconf.json import make_converter
 
-        made = make_converter()
-        made.register_unstructure_hook(datetime, _unstructure_datetime)
-        made.register_unstructure_hook_factory(_is_model, _dumper_of)
-        made.register_structure_hook(datetime, lambda value, _: _is_datetime(value, ""))
-        made.register_structure_hook_func(is_secret, load_secret)
-        # Two threads racing here both make one; the first kept is the one used.
-        _CONVERTER.append(made)
+                made = make_converter()
+                made.register_unstructure_hook(datetime, _unstructure_datetime)
+                made.register_unstructure_hook_factory(_is_model, _dumper_of)
+                made.register_structure_hook(datetime, lambda value, _: _is_datetime(value, ""))
+                made.register_structure_hook_func(is_secret, load_secret)
+                _CONVERTER.append(made)
     return _CONVERTER[0]
 
 

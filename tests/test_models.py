@@ -15,6 +15,7 @@ from linq_async import (
     TextPart,
     UnknownPart,
     UploadSlot,
+    _model,
 )
 from linq_async._model import load, parse_datetime, unknown_keys, unstructure
 from linq_async.models import Effect, MessageContent
@@ -85,6 +86,29 @@ def test_unknown_part_round_trips_for_sending() -> None:
     assert unstructure(MessageContent(parts=(part,)))["parts"] == [
         {"value": "https://appclip.example/x", "type": "app_clip"}
     ]
+
+
+def test_dumping_models_and_scalars_needs_no_converter_and_makes_each_function_once() -> None:
+    """A model (a fallback union member too) is dumped by its generated function, made on
+    the first dump and kept; an exact JSON scalar is returned as it is; what only cattrs
+    knows (a datetime) goes through the converter, which uses the same model functions."""
+    part = UnknownPart(type="app_clip", data={"value": "https://appclip.example/x"})
+    first = _model._dumper_of(UnknownPart)
+    assert unstructure(part) == {"value": "https://appclip.example/x", "type": "app_clip"}
+    assert _model._DUMPERS[UnknownPart] is first is _model._dumper_of(UnknownPart)
+    for scalar in ("text", 3, 2.5, True, None):
+        assert unstructure(scalar) is scalar
+    assert unstructure(datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)) == ("2026-01-02T03:04:00Z")
+    text = TextPart(value="hi")
+    assert _model.converter().get_unstructure_hook(TextPart) is _model._dumper_of(TextPart)
+    assert (
+        _model.converter().unstructure(text)
+        == unstructure(text)
+        == {
+            "type": "text",
+            "value": "hi",
+        }
+    )
 
 
 def test_created_chat_unwraps_the_nested_message() -> None:

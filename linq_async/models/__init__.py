@@ -2,7 +2,7 @@
 
 Every class is a frozen, keyword-only attrs class whose field names are the wire's snake_case
 names (``from`` is spelled ``from_``). Conversion to and from JSON is decided once for all of
-them in the package's converter, never in these classes. Responses are loaded lazily (a
+them by the package's wire rules, never in these classes. Responses are loaded lazily (a
 field is converted when first read), tolerate unknown keys, and keep fields the API documents
 as enums as plain strings, so a value added by Linq later never breaks parsing. Values you
 build to send (effects, parts, ranges) are checked when you build them.
