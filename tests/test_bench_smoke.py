@@ -118,9 +118,12 @@ def test_tiny_bench_run_measures_every_path(tmp_path: Path) -> None:
     assert ("`chats.create`", "client") in goals
 
 
-def test_the_timed_phase_counts_the_collector_and_only_inside_it() -> None:
+def test_the_timed_phase_counts_the_collector_and_only_inside_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """SendTimer times each collection between start and stop, by generation; a collection
     before start or after stop is not counted, and the hook is gone after stop."""
+    monkeypatch.syspath_prepend(str(ROOT))  # bench/ is not installed with the package
     from bench._common import SendTimer, Spec
 
     spec = Spec(
