@@ -239,7 +239,7 @@ async def _worker(args: argparse.Namespace, console: Console) -> int:
         await asyncio.wait([main])
     finally:
         try:
-            await worker.close()
+            await contrib.close_worker(worker)
         except _redis_errors() as exc:
             # Redis went away: arq's close cannot reach it, and skips the shutdown hook that
             # would close the session.

@@ -30,6 +30,7 @@ from linq_async.campaigns import Campaign, CampaignOutcome
 from linq_async.contrib.arq import (
     JOB_NAME,
     campaign_status,
+    close_worker,
     connect,
     enqueue_campaign,
     send_campaign_job,
@@ -512,6 +513,42 @@ async def test_a_job_of_an_unknown_campaign_fails(
     async with job_context(redis, fake, sleeps) as ctx:
         assert await send_campaign_job(ctx, f"gone-{uid}", "+15550000001") == "failed"
         assert api_requests(fake) == []
+
+
+async def test_close_worker_closes_after_a_job_cancelled_before_it_ran(
+    redis_url: str, uid: str, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """A job task that ended cancelled (as one does when arq's signal handler cancels it
+    while arq still reads the job from Redis) and one still running: close_worker cancels
+    the running one, and closes the worker's session and Redis pool without raising."""
+    sessions: list[LinqSession] = []
+    make = session_factory(fake, sleeps)
+
+    def tracked() -> LinqSession:
+        sessions.append(make())
+        return sessions[-1]
+
+    options = worker_settings(
+        redis_url, queue_name=f"q-{uid}", handle_signals=False, session_factory=tracked
+    )
+    worker = create_worker(options, burst=True, poll_delay=0.02)
+    await worker.async_run()  # the queue is empty: startup, then back at once
+    (linq,) = sessions
+    assert not linq.closed
+
+    cancelled_early = asyncio.ensure_future(asyncio.Event().wait())
+    running = asyncio.ensure_future(asyncio.Event().wait())
+    finished = asyncio.ensure_future(asyncio.sleep(0, "done"))
+    await finished
+    cancelled_early.cancel()
+    worker.tasks.update({"early": cancelled_early, "running": running, "finished": finished})
+
+    await close_worker(worker)
+    assert running.cancelled()
+    assert cancelled_early.cancelled()
+    assert finished.result() == "done"
+    assert linq.closed  # the shutdown hook ran
+    assert worker.pool is None  # arq closed its pool (the property reads its _pool)
 
 
 async def test_worker_settings_refuse_bad_values() -> None:

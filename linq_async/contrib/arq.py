@@ -49,7 +49,7 @@ import attrs
 try:
     from arq.connections import ArqRedis, RedisSettings
     from arq.constants import job_key_prefix, result_key_prefix
-    from arq.worker import Retry, func
+    from arq.worker import Retry, Worker, func
     from redis.exceptions import RedisError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("linq_async.contrib.arq needs arq: pip install 'linq-async[arq]'") from exc
@@ -83,6 +83,7 @@ __all__ = [
     "QUEUE_NAME",
     "EnqueueReport",
     "campaign_status",
+    "close_worker",
     "connect",
     "enqueue_campaign",
     "redis_settings",
@@ -314,6 +315,31 @@ def worker_settings(
         "job_completion_wait": job_completion_wait,
         "handle_signals": handle_signals,
     }
+
+
+async def close_worker(worker: Worker) -> None:
+    """Cancel the jobs an arq worker still runs, wait for them, then ``Worker.close()``.
+
+    Use it in place of ``await worker.close()`` once the worker's main task has ended (by
+    a signal, or cancelled when embedding). ``Worker.close()`` gathers the job tasks, so a
+    job cancelled while arq was still reading it from Redis, before the job function could
+    catch the cancellation, makes it raise `asyncio.CancelledError` and skip the rest: the
+    shutdown hook that closes the worker's session, and closing arq's Redis pool. Such a
+    job is still queued; arq runs it again once its lock expires (``job_timeout`` + 10 s).
+    ``linq-async worker`` closes its worker this way.
+
+    Raises:
+        redis.exceptions.RedisError, OSError: Redis cannot be reached while closing (as
+            ``Worker.close()``).
+    """
+    tasks = worker.tasks
+    for task in tasks.values():
+        task.cancel()  # what Worker.close() does to jobs still running; a done one is left
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
+    for job_id, task in list(tasks.items()):
+        if task.cancelled():
+            del tasks[job_id]
+    await worker.close()
 
 
 # The producer
