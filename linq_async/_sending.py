@@ -23,7 +23,6 @@ from ._errors import (
     UploadExpiredError,
 )
 from ._keys import campaign_key, check_campaign_id, derive_key
-from ._model import JSONObject
 from ._transport import Transport
 from ._upload import (
     FileInput,
@@ -51,6 +50,7 @@ from .models import (
 )
 from .models._results import make_outcome, make_send_result
 from .resources import Attachments, Chats
+from .resources.chats import post_chat
 
 # (SendResult, Upload, make_send_result and open_source are re-exported for LinqSession's use.)
 __all__ = [
@@ -316,7 +316,7 @@ async def broadcast(
     if source is not None:
         done = await upload(transport, attachments, source, on_progress=on_upload_progress)
     # The message is composed (and checked) once; each recipient gets a copy carrying
-    # its own idempotency key, through the same endpoint call as `Chats.create`.
+    # its own idempotency key, through the request behind `Chats.create` (`post_chat`).
     message, _ = compose(
         {"text": text}, media=None if done is None else media_part(done.attachment_id)
     )
@@ -349,14 +349,16 @@ async def broadcast(
             recipient = next(queue, None)
             if recipient is None:
                 return
+            key = derive_key(run_id, recipient_key(recipient))
             try:
-                created = await chats.create_with(
-                    from_=from_,
-                    to=recipient,
-                    message=JSONObject(
-                        {**message, "idempotency_key": derive_key(run_id, recipient_key(recipient))}
-                    ),
-                )
+                # The line and every recipient were checked once, above: the body is built
+                # here as `Chats.create_with` builds it, without checking them again.
+                body = {
+                    "from": from_,
+                    "to": [recipient],
+                    "message": {**message, "idempotency_key": key},
+                }
+                created = await post_chat(chats, body, key)
                 chat_id, message_id = created.chat.id, created.message.id
                 if rerun and done is not None:
                     other = _referenced(created.message, done.attachment_id)

@@ -719,10 +719,10 @@ class Chats(Resource):
     ) -> Awaitable[CreatedChat]:
         """`create` (``POST /v3/chats``) with the message built by `compose` (checked, wire form).
 
-        The seam that ``upload_and_send`` and ``broadcast`` send through: they compose a
-        message once with its media part (and a broadcast gives each recipient a copy with
-        its own ``idempotency_key``). ``from_`` and ``to`` are checked here, when called;
-        the returned awaitable does the request.
+        The seam that ``upload_and_send`` sends through: it composes a message once with its
+        media part (a broadcast, which checks its line and recipients once, gives each
+        recipient a copy with its own ``idempotency_key`` through `post_chat`). ``from_``
+        and ``to`` are checked here, when called; the returned awaitable does the request.
 
         ``message`` is not changed (a key made for a message without one goes into a copy),
         so one composed message can be sent many times; each send without a key of its own
@@ -754,9 +754,7 @@ class Chats(Resource):
             body["message"] = message
         if override is not None:
             body["override_optout"] = override
-        return self._request(
-            "POST", "/v3/chats", json_body=body, idempotency_key=key, cast_to=CreatedChat
-        )
+        return post_chat(self, body, key)
 
     async def get(self, chat_id: str) -> Chat:
         """Fetch one chat (``GET /v3/chats/{chatId}``).
@@ -787,3 +785,16 @@ class Chats(Resource):
         if to is not None:
             query["to"] = check_handle(to, what="to")
         return self._pager("/v3/chats", item=Chat, envelope="chats", query=query)
+
+
+def post_chat(chats: Chats, body: dict[str, Any], idempotency_key: str) -> Awaitable[CreatedChat]:
+    """``POST /v3/chats`` with a wire body whose every value is checked already.
+
+    The request behind `Chats.create_with`, which checks ``from`` and ``to`` and builds
+    ``body``; a broadcast, which checks its line and recipients once for all its sends,
+    builds each recipient's body and sends it here. ``body["message"]`` carries
+    ``idempotency_key``.
+    """
+    return chats._request(
+        "POST", "/v3/chats", json_body=body, idempotency_key=idempotency_key, cast_to=CreatedChat
+    )
