@@ -317,16 +317,27 @@ def worker_settings(
     }
 
 
+def _cancel_requested(task: asyncio.Task[Any]) -> bool:
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return cancelling is not None and cancelling() > 0
+
+
 async def close_worker(worker: Worker) -> None:
     """Cancel the jobs an arq worker still runs, wait for them, then ``Worker.close()``.
 
     Use it in place of ``await worker.close()`` once the worker's main task has ended (by
-    a signal, or cancelled when embedding). ``Worker.close()`` gathers the job tasks, so a
-    job cancelled while arq was still reading it from Redis, before the job function could
-    catch the cancellation, makes it raise `asyncio.CancelledError` and skip the rest: the
-    shutdown hook that closes the worker's session, and closing arq's Redis pool. Such a
-    job is still queued; arq runs it again once its lock expires (``job_timeout`` + 10 s).
+    a signal, or cancelled when embedding). ``Worker.close()`` gathers arq's per-job tasks,
+    and one of them ends cancelled when the cancellation reaches it outside the job
+    function (while arq reads the job from Redis, records its result or retry, or runs its
+    job hooks); ``Worker.close()`` then raises `asyncio.CancelledError` and skips the
+    rest: the shutdown hook that closes the worker's session, and closing arq's Redis
+    pool. A job cut off before it ran is still queued and runs again once its lock
+    expires (``job_timeout`` + 10 s); one cut off while its outcome was recorded may run
+    again then too, which for a campaign job is a replay (same key), not a second message.
     ``linq-async worker`` closes its worker this way.
+
+    A task that arq's signal handler cancelled already is not cancelled a second time
+    (on Python 3.11+; 3.10 cannot tell), so its cleanup runs to the end.
 
     Raises:
         redis.exceptions.RedisError, OSError: Redis cannot be reached while closing (as
@@ -334,7 +345,8 @@ async def close_worker(worker: Worker) -> None:
     """
     tasks = worker.tasks
     for task in tasks.values():
-        task.cancel()  # what Worker.close() does to jobs still running; a done one is left
+        if not task.done() and not _cancel_requested(task):
+            task.cancel()  # as Worker.close() does when arq does not handle the signals
     await asyncio.gather(*tasks.values(), return_exceptions=True)
     for job_id, task in list(tasks.items()):
         if task.cancelled():

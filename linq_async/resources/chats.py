@@ -738,8 +738,8 @@ class Chats(Resource):
                 f"message must be a dict built by compose(), got {type(message).__name__}"
             )
         # The wire body is built here, not through a request model: every send of a bulk
-        # loop (upload_and_send, broadcast) comes through, and each value is checked above
-        # or by compose.
+        # loop of upload_and_send comes through (a broadcast builds the same body itself
+        # and sends it by `post_chat`), and each value is checked above or by compose.
         body: dict[str, Any] = {
             "from": check_phone(from_, what="from_"),
             "to": list(check_recipients(to)),
