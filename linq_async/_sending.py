@@ -351,14 +351,10 @@ async def broadcast(
                 return
             key = derive_key(run_id, recipient_key(recipient))
             try:
-                # The line and every recipient were checked once, above: the body is built
-                # here as `Chats.create_with` builds it, without checking them again.
-                body = {
-                    "from": from_,
-                    "to": [recipient],
-                    "message": {**message, "idempotency_key": key},
-                }
-                created = await post_chat(chats, body, key)
+                # The line and every recipient were checked once, above: not again here.
+                created = await post_chat(
+                    chats, from_, [recipient], {**message, "idempotency_key": key}, key
+                )
                 chat_id, message_id = created.chat.id, created.message.id
                 if rerun and done is not None:
                     other = _referenced(created.message, done.attachment_id)

@@ -737,24 +737,19 @@ class Chats(Resource):
             raise LinqUsageError(
                 f"message must be a dict built by compose(), got {type(message).__name__}"
             )
-        # The wire body is built here, not through a request model: every send of a bulk
-        # loop of upload_and_send comes through (a broadcast builds the same body itself
-        # and sends it by `post_chat`), and each value is checked above or by compose.
-        body: dict[str, Any] = {
-            "from": check_phone(from_, what="from_"),
-            "to": list(check_recipients(to)),
-        }
+        # The wire body is built by `post_chat`, not through a request model: every send of
+        # a bulk loop comes through, and each value is checked here or by compose.
+        checked_from = check_phone(from_, what="from_")
+        recipients = list(check_recipients(to))
         override = check_bool(override_optout, what="override_optout")
         key = message.get("idempotency_key")
         if not key:
             # Into a copy: one composed message may be sent many times.
             key = mint_idempotency_key()
-            body["message"] = {**message, "idempotency_key": key}
-        else:
-            body["message"] = message
-        if override is not None:
-            body["override_optout"] = override
-        return post_chat(self, body, key)
+            return post_chat(
+                self, checked_from, recipients, {**message, "idempotency_key": key}, key, override
+            )
+        return post_chat(self, checked_from, recipients, message, key, override)
 
     async def get(self, chat_id: str) -> Chat:
         """Fetch one chat (``GET /v3/chats/{chatId}``).
@@ -787,14 +782,23 @@ class Chats(Resource):
         return self._pager("/v3/chats", item=Chat, envelope="chats", query=query)
 
 
-def post_chat(chats: Chats, body: dict[str, Any], idempotency_key: str) -> Awaitable[CreatedChat]:
-    """``POST /v3/chats`` with a wire body whose every value is checked already.
+def post_chat(
+    chats: Chats,
+    from_: str,
+    to: list[str],
+    message: dict[str, Any],
+    idempotency_key: str,
+    override_optout: bool | None = None,
+) -> Awaitable[CreatedChat]:
+    """``POST /v3/chats`` of values every one of which is checked already.
 
-    The request behind `Chats.create_with`, which checks ``from`` and ``to`` and builds
-    ``body``; a broadcast, which checks its line and recipients once for all its sends,
-    builds each recipient's body and sends it here. ``body["message"]`` carries
-    ``idempotency_key``.
+    The request behind `Chats.create_with`, which checks ``from_`` and ``to``; a
+    broadcast, which checks its line and recipients once for all its sends, sends each
+    recipient's message here. ``message`` is in wire form and carries ``idempotency_key``.
     """
+    body: dict[str, Any] = {"from": from_, "to": to, "message": message}
+    if override_optout is not None:
+        body["override_optout"] = override_optout
     return chats._request(
         "POST", "/v3/chats", json_body=body, idempotency_key=idempotency_key, cast_to=CreatedChat
     )
