@@ -117,6 +117,7 @@ class Resource:
         json_body: dict[str, Any] | None = ...,
         query: Mapping[str, str | Sequence[str]] | None = ...,
         idempotency_key: str | None = ...,
+        key_header: bool = ...,
         safe_reason: str | None = ...,
         envelope: str | None = ...,
         carry: tuple[str, ...] = ...,
@@ -137,6 +138,7 @@ class Resource:
         json_body: dict[str, Any] | None = ...,
         query: Mapping[str, str | Sequence[str]] | None = ...,
         idempotency_key: str | None = ...,
+        key_header: bool = ...,
         safe_reason: str | None = ...,
         envelope: str | None = ...,
         carry: tuple[str, ...] = ...,
@@ -156,6 +158,7 @@ class Resource:
         json_body: dict[str, Any] | None = None,
         query: Mapping[str, str | Sequence[str]] | None = None,
         idempotency_key: str | None = None,
+        key_header: bool = False,
         safe_reason: str | None = None,
         envelope: str | None = None,
         carry: tuple[str, ...] = (),
@@ -178,7 +181,10 @@ class Resource:
                 idempotency key, if any, is in it already and passed as
                 ``idempotency_key``.
             query: query parameters (already checked strings).
-            idempotency_key: the caller's key for a body that carries it only in the header.
+            idempotency_key: the caller's key for a body that carries it only in the header
+                (or, with ``json_body``, the key already in that body).
+            key_header: with ``json_body``, also send ``idempotency_key`` as the
+                ``Idempotency-Key`` header (a request model says so itself).
             safe_reason: why repeating this POST/PATCH is harmless, when it is (and it has
                 no idempotency key).
             envelope: the key of the response object to load, when it wraps the model.
@@ -201,7 +207,6 @@ class Resource:
         """
         path = build_path(route, ids)
         payload: Any = json_body
-        key_header = False
         if body is not None:
             payload = unstructure(body)
             if extra_body:

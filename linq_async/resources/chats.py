@@ -87,13 +87,6 @@ class _Background(RequestBody):
     image_url: str | None = None
 
 
-@attrs.define(kw_only=True)
-class _SendMessage(RequestBody):
-    idempotency_key_at = ("message", "idempotency_key")
-    message: JSONObject
-    override_optout: bool | None = None
-
-
 class ChatMessages(Resource):
     """Messages inside one chat: ``linq.chats.messages``."""
 
@@ -115,11 +108,15 @@ class ChatMessages(Resource):
             APIStatusError: the API refused the message.
         """
         content, override = compose(options, mint_key=True)
+        body: dict[str, Any] = {"message": content}
+        if override is not None:
+            body["override_optout"] = override
         return await self._request(
             "POST",
             "/v3/chats/{chatId}/messages",
             chat_id,
-            body=_SendMessage(message=content, override_optout=override),
+            json_body=body,
+            idempotency_key=content["idempotency_key"],
             cast_to=Message,
             envelope="message",
             carry=("chat_id",),

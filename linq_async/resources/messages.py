@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .._compose import SendOptions, compose
 from .._errors import LinqUsageError
-from .._model import JSONObject
 from .._pager import AsyncPager
 from .._validation import (
     check_bool,
@@ -45,23 +44,6 @@ __all__ = ["Messages"]
 _SEND_OPTIONS = frozenset(SendOptions.__annotations__)
 """The options ``messages.send`` takes: all but ``reply_to`` (no chat is known beforehand)."""
 _TAPBACKS = frozenset({"love", "like", "dislike", "laugh", "emphasize", "question", "custom"})
-
-
-@attrs.define(kw_only=True)
-class _Continuation(RequestBody):
-    text: str
-
-
-@attrs.define(kw_only=True)
-class _AutoSend(RequestBody):
-    # The same key goes in the body and in the Idempotency-Key header.
-    idempotency_key_at = ("message", "idempotency_key")
-    idempotency_header = True
-    to: tuple[str, ...]
-    message: JSONObject
-    continuation_message: _Continuation | None = None
-    exclude_from: tuple[str, ...] | None = None
-    override_optout: bool | None = None
 
 
 @attrs.define(kw_only=True)
@@ -169,22 +151,26 @@ class Messages(Resource):
             APIStatusError: the API refused the message.
         """
         content, override = compose(options, allowed=_SEND_OPTIONS, mint_key=True)
-        recipients = check_recipients(to)
+        body: dict[str, Any] = {"to": check_recipients(to), "message": content}
         excluded = None
         if exclude_from is not None:
-            excluded = check_phones(exclude_from, what="exclude_from", allow_empty=True) or None
-        continuation = None
+            excluded = check_phones(exclude_from, what="exclude_from", allow_empty=True)
         if continuation_text is not None:
             text = check_string(continuation_text, what="continuation_text")
-            continuation = _Continuation(text=text)
-        body = _AutoSend(
-            to=recipients,
-            message=content,
-            continuation_message=continuation,
-            exclude_from=excluded,
-            override_optout=override,
+            body["continuation_message"] = {"text": text}
+        if excluded:
+            body["exclude_from"] = excluded
+        if override is not None:
+            body["override_optout"] = override
+        # The same key goes in the body and in the Idempotency-Key header.
+        return await self._request(
+            "POST",
+            "/v3/messages",
+            json_body=body,
+            idempotency_key=content["idempotency_key"],
+            key_header=True,
+            cast_to=AutoSendResult,
         )
-        return await self._request("POST", "/v3/messages", body=body, cast_to=AutoSendResult)
 
     async def get(self, message_id: str) -> Message:
         """Fetch one message (``GET /v3/messages/{messageId}``).
