@@ -64,12 +64,8 @@ async def send(spec: Spec) -> dict[str, Any]:
             message = await linq.chats.messages.send(pool[index % len(pool)], text=TEXT)
             _check(message.id)
 
-        # messages.send is being added by another change; until it is merged the runner
-        # skips this path (see bench.run), and this process reports it skipped.
-        send_auto: Any = getattr(linq.messages, "send", None)
-
         async def send_on_any_line(handle: str) -> None:
-            sent = await send_auto(to=handle, text=TEXT)
+            sent = await linq.messages.send(to=handle, text=TEXT)
             _check(sent.chat_id and sent.message.id)
 
         async def upload_and_send(handle: str) -> None:
@@ -87,8 +83,6 @@ async def send(spec: Spec) -> dict[str, Any]:
             "upload_and_send": (upload_and_send, recipients(spec.n)),
             "chats.get": (get_chat, list(range(spec.n))),
         }
-        if spec.path == "messages.send" and send_auto is None:
-            return {"skipped": "linq.messages has no send() in this build"}
         call, items = calls[spec.path]
         warm = warmup_items(spec)
         await warm_up(gather_gated(warm, call, timer), len(warm), timer)
