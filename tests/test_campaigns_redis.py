@@ -515,12 +515,11 @@ async def test_a_job_of_an_unknown_campaign_fails(
         assert api_requests(fake) == []
 
 
-async def test_close_worker_closes_after_a_job_cancelled_before_it_ran(
+@contextlib.asynccontextmanager
+async def idle_worker(
     redis_url: str, uid: str, fake: FakeLinqServer, sleeps: SleepRecorder
-) -> None:
-    """A job task that ended cancelled (as one does when arq's signal handler cancels it
-    while arq still reads the job from Redis) and one still running: close_worker cancels
-    the running one, and closes the worker's session and Redis pool without raising."""
+) -> AsyncIterator[tuple[Any, LinqSession]]:
+    """A real arq worker past its startup (its session opened), with an empty queue."""
     sessions: list[LinqSession] = []
     make = session_factory(fake, sleeps)
 
@@ -535,20 +534,98 @@ async def test_close_worker_closes_after_a_job_cancelled_before_it_ran(
     await worker.async_run()  # the queue is empty: startup, then back at once
     (linq,) = sessions
     assert not linq.closed
+    try:
+        yield worker, linq
+    finally:
+        if worker.pool is not None:  # the test failed before the worker closed
+            await worker.pool.close(close_connection_pool=True)
+        await linq.close()
 
-    cancelled_early = asyncio.ensure_future(asyncio.Event().wait())
-    running = asyncio.ensure_future(asyncio.Event().wait())
-    finished = asyncio.ensure_future(asyncio.sleep(0, "done"))
-    await finished
-    cancelled_early.cancel()
-    worker.tasks.update({"early": cancelled_early, "running": running, "finished": finished})
 
-    await close_worker(worker)
-    assert running.cancelled()
-    assert cancelled_early.cancelled()
-    assert finished.result() == "done"
-    assert linq.closed  # the shutdown hook ran
-    assert worker.pool is None  # arq closed its pool (the property reads its _pool)
+async def test_close_worker_closes_after_a_job_cancelled_before_it_ran(
+    redis_url: str, uid: str, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """A job task that ended cancelled (as one does when arq's signal handler cancels it
+    while arq still reads the job from Redis) and one still running: close_worker cancels
+    the running one, and closes the worker's session and Redis pool without raising."""
+    async with idle_worker(redis_url, uid, fake, sleeps) as (worker, linq):
+        cancelled_early = asyncio.ensure_future(asyncio.Event().wait())
+        running = asyncio.ensure_future(asyncio.Event().wait())
+        finished = asyncio.ensure_future(asyncio.sleep(0, "done"))
+        await finished
+        cancelled_early.cancel()
+        worker.tasks.update({"early": cancelled_early, "running": running, "finished": finished})
+
+        await close_worker(worker)
+        assert running.cancelled()
+        assert cancelled_early.cancelled()
+        assert finished.result() == "done"
+        assert linq.closed  # the shutdown hook ran
+        assert worker.pool is None  # arq closed its pool (the property reads its _pool)
+
+
+async def test_close_worker_logs_a_job_task_that_failed_and_closes(
+    redis_url: str,
+    uid: str,
+    fake: FakeLinqServer,
+    sleeps: SleepRecorder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A job task that failed with an error of arq's own (a job hook, Redis while arq
+    recorded the outcome): Worker.close() would raise it and skip the shutdown;
+    close_worker logs it and closes."""
+    async with idle_worker(redis_url, uid, fake, sleeps) as (worker, linq):
+
+        async def hook_failed() -> None:
+            raise RuntimeError("after_job_end hook failed")
+
+        failed = asyncio.ensure_future(hook_failed())
+        await asyncio.wait([failed])
+        worker.tasks["failed-job"] = failed
+
+        with caplog.at_level("ERROR", logger="linq_async.contrib.arq"):
+            await close_worker(worker)
+        assert linq.closed
+        assert worker.pool is None
+        (record,) = [r for r in caplog.records if r.name == "linq_async.contrib.arq"]
+        assert "failed-job" in record.getMessage()
+        assert record.exc_info is not None
+        assert record.exc_info[1] is failed.exception()
+
+
+async def test_close_worker_finishes_closing_when_its_caller_is_cancelled(
+    redis_url: str, uid: str, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """The task awaiting close_worker is cancelled (twice) while a job's cleanup still
+    runs: the close goes on to the shutdown hook and arq's pool, then the caller ends
+    cancelled."""
+    async with idle_worker(redis_url, uid, fake, sleeps) as (worker, linq):
+        cleanup_started = asyncio.Event()
+        cleanup_done = asyncio.Event()
+
+        async def job_with_slow_cleanup() -> None:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                cleanup_started.set()
+                await asyncio.sleep(0.1)
+                cleanup_done.set()
+
+        job = asyncio.ensure_future(job_with_slow_cleanup())
+        await asyncio.sleep(0)
+        worker.tasks["slow"] = job
+
+        caller = asyncio.ensure_future(close_worker(worker))
+        await cleanup_started.wait()
+        caller.cancel()
+        await asyncio.sleep(0.02)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert caller.cancelled()
+        assert cleanup_done.is_set()
+        assert linq.closed
+        assert worker.pool is None
 
 
 async def test_worker_settings_refuse_bad_values() -> None:

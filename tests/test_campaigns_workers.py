@@ -291,6 +291,40 @@ async def test_a_worker_stopped_mid_run_leaves_every_recipient_one_message(
     assert len(chat_keys(fake)) == posts
 
 
+async def test_workers_stopped_by_sigterm_among_fast_jobs_exit_0(
+    fake: FakeLinqServer,
+    proxy: HoldingProxy,
+    procs: Processes,
+    redis: ArqRedis,
+    tmp_path: Path,
+) -> None:
+    """Answers not held, so a job task spends most of its time in arq's own Redis work,
+    where SIGTERM's cancellation lands outside the job function (arq's close alone then
+    raised CancelledError: exit 1 in most stops). Five workers in turn, each stopped while
+    busy: every one exits 0 after its close, and nothing was sent twice."""
+    proxy.hold = 0.0
+    uid = uuid.uuid4().hex[:12]
+    queue, cid, line = f"q-{uid}", f"c-{uid}", f"+1{random.randrange(2 * 10**9, 10**10)}"
+    recipients = [f"+1556{index:07d}" for index in range(2000)]
+    code, _, err = await procs.cli(
+        "campaign", "start", "--from", line, "--recipients",
+        str(recipients_csv(tmp_path, recipients)), "--text", "Hi", "--campaign-id", cid,
+        "--queue", queue, base_url=proxy.base_urls[0],
+    )  # fmt: skip
+    assert code == 0, err
+    for stop in range(5):
+        worker = await procs.worker(queue, proxy.base_urls[0], "--completion-wait", "0")
+        busy = len(fake.messages) + 20
+        await until(lambda busy=busy: len(fake.messages) >= busy, f"worker {stop} busy")
+        worker.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(worker.wait(), 30)
+        log = (tmp_path / f"worker-{stop}.log").read_text("utf-8", "replace")
+        assert code == 0, log[-3000:]
+        assert "worker stopped:" in log
+    assert len(fake.messages) < len(recipients)  # every worker was stopped mid-run
+    assert max(messages_per_recipient(fake, line).values()) == 1
+
+
 async def test_the_rate_holds_per_line_across_two_workers(
     fake: FakeLinqServer,
     proxy: HoldingProxy,

@@ -38,6 +38,7 @@ async with LinqSession.from_env() as linq:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import uuid
@@ -91,6 +92,8 @@ __all__ = [
     "send_campaign_job",
     "worker_settings",
 ]
+
+logger = logging.getLogger("linq_async.contrib.arq")
 
 QUEUE_NAME = "linq-async:campaigns"
 """The arq queue campaign jobs go to, apart from arq's default queue."""
@@ -337,12 +340,37 @@ async def close_worker(worker: Worker) -> None:
     ``linq-async worker`` closes its worker this way.
 
     A task that arq's signal handler cancelled already is not cancelled a second time
-    (on Python 3.11+; 3.10 cannot tell), so its cleanup runs to the end.
+    (on Python 3.11+; 3.10 cannot tell), so its cleanup runs to the end. A job task that
+    ended with an error of arq's own (its job function's errors are arq's to record, so
+    this is Redis failing, or a job hook) is logged on the ``linq_async.contrib.arq``
+    logger and left out of ``Worker.close()``, which would raise it and skip the shutdown
+    too. If the task awaiting ``close_worker`` is cancelled meanwhile, the close still runs
+    to its end before the cancellation goes on.
 
     Raises:
         redis.exceptions.RedisError, OSError: Redis cannot be reached while closing (as
             ``Worker.close()``).
+        asyncio.CancelledError: the caller was cancelled (after the close finished; a
+            failure of the close is then logged, not raised).
     """
+    closing = asyncio.ensure_future(_close_worker(worker))
+    cancelled = False
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            if closing.done() and closing.cancelled():
+                raise
+            cancelled = True  # the close goes on; the cancellation is raised after it
+    if cancelled:
+        failure = closing.exception()
+        if failure is not None:  # logged: the cancellation is what goes on
+            logger.error("closing the arq worker failed", exc_info=failure)
+        raise asyncio.CancelledError
+    closing.result()
+
+
+async def _close_worker(worker: Worker) -> None:
     tasks = worker.tasks
     for task in tasks.values():
         if not task.done() and not _cancel_requested(task):
@@ -351,6 +379,9 @@ async def close_worker(worker: Worker) -> None:
     for job_id, task in list(tasks.items()):
         if task.cancelled():
             del tasks[job_id]
+        elif task.exception() is not None:
+            del tasks[job_id]
+            logger.error("arq's task for job %s failed", job_id, exc_info=task.exception())
     await worker.close()
 
 
