@@ -638,37 +638,6 @@ def _checksums(path: Path) -> dict[str, Any]:
     return {"sha256": digest.hexdigest(), "crc32": crc32}
 
 
-_MISSING: dict[str, str | None] = {}
-
-
-def messages_send_missing() -> str | None:
-    """Why ``messages.send`` cannot be measured in this build, or ``None`` when it can.
-
-    Asked of a child interpreter: this process must stay small, as a child's peak RSS on
-    some systems includes its parent's (see `bench._common.peak_rss_kib`).
-    """
-    if "messages.send" not in _MISSING:
-        probe = "from linq_async.resources.messages import Messages as M; print(hasattr(M, 'send'))"
-        done = subprocess.run(
-            [sys.executable, "-c", probe],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=_child_env(),
-            check=False,
-            timeout=60,
-        )
-        _MISSING["messages.send"] = (
-            None if done.stdout.strip() == "True" else "`linq.messages` has no `send()`"
-        )
-    if _MISSING["messages.send"] is not None:
-        return (
-            "`linq.messages` has no `send()` in this build (POST /v3/messages is being added); "
-            "skipped for every client, it runs once that change is merged"
-        )
-    return None
-
-
 def _send_run(args: argparse.Namespace, client: Client, path: str, small: Path) -> Run:
     return Run(
         client=client,
@@ -688,14 +657,10 @@ def run_send(args: argparse.Namespace, selected: set[str], small: Path) -> dict[
     paths: list[dict[str, Any]] = []
     jobs: list[Job] = []
     for path in args.paths:
-        note = messages_send_missing() if path == "messages.send" else None
         clients = [
             c for c in SEND_CLIENTS if c.base in selected and (c.paths is None or path in c.paths)
         ]
-        paths.append({"path": path, "label": PATH_LABELS[path], "note": note, "clients": clients})
-        if note is not None:
-            stderr(f"[send] {path}: skipped: {note}")
-            continue
+        paths.append({"path": path, "label": PATH_LABELS[path], "note": None, "clients": clients})
         for client in clients:
             jobs.append(
                 Job(
@@ -1013,8 +978,6 @@ def run_profile(
     path = args.profile_path
     if path == "worst":
         path = _worst_path(results)
-    if path == "messages.send" and messages_send_missing():
-        return {"path": path, "note": messages_send_missing()}
     args.out.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"path": path, "calls": args.n, "clients": {}}
     functions: dict[str, dict[str, dict[str, Any]]] = {}
@@ -1081,9 +1044,6 @@ def run_callgrind(args: argparse.Namespace, results: dict[str, Any], small: Path
     for path in paths:
         item: dict[str, Any] = {"path": path, "clients": {}}
         out["paths"].append(item)
-        if path == "messages.send" and messages_send_missing():
-            item["note"] = messages_send_missing()
-            continue
         for client in SEND_CLIENTS[:2]:
             target = args.out / f"callgrind-{path}-{client.key}.out"
             for stale in args.out.glob(f"{target.name}*"):
