@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import random
+import socket
 import sys
 import uuid
 from collections import Counter
@@ -24,6 +25,9 @@ from _support import SleepRecorder, api_requests
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.worker import Retry, create_worker
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry as RedisRetry
 
 from linq_async import LinqSession, LinqUsageError, RetryPolicy, ServerError, Upload, campaign_key
 from linq_async.campaigns import Campaign, CampaignOutcome
@@ -626,6 +630,53 @@ async def test_close_worker_finishes_closing_when_its_caller_is_cancelled(
         assert cleanup_done.is_set()
         assert linq.closed
         assert worker.pool is None
+
+
+async def test_close_worker_logs_a_failed_close_when_its_caller_was_cancelled(
+    redis_url: str,
+    uid: str,
+    fake: FakeLinqServer,
+    sleeps: SleepRecorder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The caller is cancelled while a job's cleanup runs, then arq's close fails (Redis
+    refuses the connection): the caller ends cancelled, and the failure is logged."""
+    async with idle_worker(redis_url, uid, fake, sleeps) as (worker, _linq):
+        live = worker.pool
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        # Fault injection into arq (not our code): its pool now points at the closed port.
+        worker._pool = ArqRedis.from_url(
+            f"redis://127.0.0.1:{port}/0", retry=RedisRetry(NoBackoff(), 0)
+        )
+        try:
+            cleanup_started = asyncio.Event()
+
+            async def job_with_slow_cleanup() -> None:
+                try:
+                    await asyncio.Event().wait()
+                finally:
+                    cleanup_started.set()
+                    await asyncio.sleep(0.05)
+
+            worker.tasks["slow"] = asyncio.ensure_future(job_with_slow_cleanup())
+            await asyncio.sleep(0)
+            caller = asyncio.ensure_future(close_worker(worker))
+            await cleanup_started.wait()
+            caller.cancel()
+            with (
+                caplog.at_level("ERROR", logger="linq_async.contrib.arq"),
+                pytest.raises(asyncio.CancelledError),
+            ):
+                await caller
+            assert caller.cancelled()
+            (record,) = [r for r in caplog.records if r.name == "linq_async.contrib.arq"]
+            assert record.getMessage() == "closing the arq worker failed"
+            assert record.exc_info is not None
+            assert isinstance(record.exc_info[1], (RedisConnectionError, OSError))
+        finally:
+            await live.close(close_connection_pool=True)
 
 
 async def test_worker_settings_refuse_bad_values() -> None:

@@ -345,7 +345,9 @@ async def close_worker(worker: Worker) -> None:
     this is Redis failing, or a job hook) is logged on the ``linq_async.contrib.arq``
     logger and left out of ``Worker.close()``, which would raise it and skip the shutdown
     too. If the task awaiting ``close_worker`` is cancelled meanwhile, the close still runs
-    to its end before the cancellation goes on.
+    to its end before the cancellation goes on (a cancellation that comes before
+    ``close_worker`` first runs, as ``asyncio.wait_for(close_worker(w), 0)`` makes, closes
+    nothing: no coroutine can help that).
 
     Raises:
         redis.exceptions.RedisError, OSError: Redis cannot be reached while closing (as
@@ -354,19 +356,18 @@ async def close_worker(worker: Worker) -> None:
             failure of the close is then logged, not raised).
     """
     closing = asyncio.ensure_future(_close_worker(worker))
-    cancelled = False
+    cancellation: asyncio.CancelledError | None = None
     while not closing.done():
         try:
-            await asyncio.shield(closing)
-        except asyncio.CancelledError:
-            if closing.done() and closing.cancelled():
-                raise
-            cancelled = True  # the close goes on; the cancellation is raised after it
-    if cancelled:
-        failure = closing.exception()
+            # (asyncio.wait neither raises the close's error nor cancels the close)
+            await asyncio.wait([closing])
+        except asyncio.CancelledError as exc:
+            cancellation = exc  # the close goes on; the cancellation is raised after it
+    if cancellation is not None:
+        failure = None if closing.cancelled() else closing.exception()
         if failure is not None:  # logged: the cancellation is what goes on
             logger.error("closing the arq worker failed", exc_info=failure)
-        raise asyncio.CancelledError
+        raise cancellation
     closing.result()
 
 
