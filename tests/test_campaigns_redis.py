@@ -597,6 +597,30 @@ async def test_close_worker_logs_a_job_task_that_failed_and_closes(
         assert record.exc_info[1] is failed.exception()
 
 
+async def cancel_close_worker_in_a_job_cleanup(
+    worker: Any, cleanup_seconds: float
+) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Give ``worker`` a running job (a stand-in for arq's task) whose cleanup, once the
+    job is cancelled, takes ``cleanup_seconds``; start close_worker in a task and cancel
+    that task as the cleanup starts: (the close_worker task, set when the cleanup is done)."""
+    started, done = asyncio.Event(), asyncio.Event()
+
+    async def job() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            started.set()
+            await asyncio.sleep(cleanup_seconds)
+            done.set()
+
+    worker.tasks["slow"] = asyncio.ensure_future(job())
+    await asyncio.sleep(0)  # the job runs
+    caller = asyncio.ensure_future(close_worker(worker))
+    await started.wait()
+    caller.cancel()
+    return caller, done
+
+
 async def test_close_worker_finishes_closing_when_its_caller_is_cancelled(
     redis_url: str, uid: str, fake: FakeLinqServer, sleeps: SleepRecorder
 ) -> None:
@@ -604,24 +628,7 @@ async def test_close_worker_finishes_closing_when_its_caller_is_cancelled(
     runs: the close goes on to the shutdown hook and arq's pool, then the caller ends
     cancelled."""
     async with idle_worker(redis_url, uid, fake, sleeps) as (worker, linq):
-        cleanup_started = asyncio.Event()
-        cleanup_done = asyncio.Event()
-
-        async def job_with_slow_cleanup() -> None:
-            try:
-                await asyncio.Event().wait()
-            finally:
-                cleanup_started.set()
-                await asyncio.sleep(0.1)
-                cleanup_done.set()
-
-        job = asyncio.ensure_future(job_with_slow_cleanup())
-        await asyncio.sleep(0)
-        worker.tasks["slow"] = job
-
-        caller = asyncio.ensure_future(close_worker(worker))
-        await cleanup_started.wait()
-        caller.cancel()
+        caller, cleanup_done = await cancel_close_worker_in_a_job_cleanup(worker, 0.1)
         await asyncio.sleep(0.02)
         caller.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -651,20 +658,7 @@ async def test_close_worker_logs_a_failed_close_when_its_caller_was_cancelled(
             f"redis://127.0.0.1:{port}/0", retry=RedisRetry(NoBackoff(), 0)
         )
         try:
-            cleanup_started = asyncio.Event()
-
-            async def job_with_slow_cleanup() -> None:
-                try:
-                    await asyncio.Event().wait()
-                finally:
-                    cleanup_started.set()
-                    await asyncio.sleep(0.05)
-
-            worker.tasks["slow"] = asyncio.ensure_future(job_with_slow_cleanup())
-            await asyncio.sleep(0)
-            caller = asyncio.ensure_future(close_worker(worker))
-            await cleanup_started.wait()
-            caller.cancel()
+            caller, _ = await cancel_close_worker_in_a_job_cleanup(worker, 0.05)
             with (
                 caplog.at_level("ERROR", logger="linq_async.contrib.arq"),
                 pytest.raises(asyncio.CancelledError),
