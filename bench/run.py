@@ -20,7 +20,8 @@ Workloads (``--only``):
   highest CPU ratio by default) under cProfile: where its per-call CPU goes.
 - ``callgrind`` (in a full run, when valgrind is installed): instructions per call of the
   timed phase (``--callgrind-paths``, all by default) for linq-async and the bare client,
-  under ``valgrind --tool=callgrind``; stable to 1-3 % where CPU time is not.
+  under ``valgrind --tool=callgrind``, and cycles modelled from its cache and branch
+  simulation (`modelled_cycles`); stable to 1-3 % where CPU time is not.
 
 Results go to stdout (a markdown table) and to ``bench/results/latest.{md,json,png}``; a
 full run also copies the chart to ``docs/bench/latest.png``.
