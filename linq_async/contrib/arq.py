@@ -380,9 +380,9 @@ async def _close_worker(worker: Worker) -> None:
     for job_id, task in list(tasks.items()):
         if task.cancelled():
             del tasks[job_id]
-        elif task.exception() is not None:
+        elif (failure := task.exception()) is not None:
             del tasks[job_id]
-            logger.error("arq's task for job %s failed", job_id, exc_info=task.exception())
+            logger.error("arq's task for job %s failed", job_id, exc_info=failure)
     await worker.close()
 
 
