@@ -62,6 +62,7 @@ __all__ = [
     "load",
     "load_list",
     "loader_of",
+    "loader_on",
     "materialize",
     "parse_datetime",
     "register_open_union",
@@ -425,6 +426,25 @@ def loader_of(cls: type[M]) -> Callable[[Any, str], M]:
     """The function `load` calls for ``cls``: ``loader(data, route)`` (one call less)."""
     loader: Callable[[Any, str], M] = _LOADERS.get(cls) or _make_loader(cls)
     return loader
+
+
+_ROUTED: dict[tuple[type[Any], str], Callable[[Any], Any]] = {}
+
+
+def loader_on(cls: type[M], route: str) -> Callable[[Any], M]:
+    """``cls``'s loader with ``route`` bound: ``loader(data)``, for one endpoint's answers.
+
+    The generated loader itself, with ``route`` as its default (no wrapper frame, no
+    ``partial``): the transport calls it once per answer. Made once per (model, route).
+    """
+    routed = _ROUTED.get((cls, route))
+    if routed is None:
+        generated = loader_of(cls)
+        routed = types.FunctionType(
+            generated.__code__, generated.__globals__, generated.__name__, (route,)
+        )
+        _ROUTED[cls, route] = routed
+    return routed
 
 
 def _make_loader(cls: type[Any]) -> Callable[[Any, str], Any]:

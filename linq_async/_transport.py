@@ -693,16 +693,21 @@ class Lanes:
     waits (`take`), first come, first served.
     """
 
-    __slots__ = ("_free", "_waiters")
+    __slots__ = ("free", "waiters")
 
     def __init__(self, size: int) -> None:
-        self._free = size
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.free = size
+        """Lanes nobody holds."""
+        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        """Those waiting for a lane, first come first."""
 
     def try_take(self) -> bool:
-        """Take a lane if one is free and nobody waits."""
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
+        """Take a lane if one is free and nobody waits.
+
+        (`Transport.request` does the same inline: ``free > 0 and not waiters``.)
+        """
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
             return True
         return False
 
@@ -711,7 +716,7 @@ class Lanes:
         if self.try_take():
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        self.waiters.append(waiter)
         try:
             await waiter
         except BaseException:
@@ -719,17 +724,17 @@ class Lanes:
                 self.release()  # handed a lane but cancelled: hand it on
             else:
                 with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
+                    self.waiters.remove(waiter)
             raise
 
     def release(self) -> None:
         """Give a lane back: to the first waiter, or to the free count."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
+        while self.waiters:
+            waiter = self.waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
-        self._free += 1
+        self.free += 1
 
 
 class DownloadSink(Protocol):
@@ -1043,11 +1048,13 @@ class Transport:
             started = time.monotonic()
             while True:
                 lanes = pool.api_lanes
-                if not lanes.try_take():
+                if lanes.free > 0 and not lanes.waiters:  # `Lanes.try_take`, inline
+                    lanes.free -= 1
+                    if pool.state == "closed":
+                        lanes.release()
+                        raise pool.closed_error(in_flight=True)
+                else:
                     await pool.take(lanes)
-                elif pool.state == "closed":
-                    lanes.release()
-                    raise pool.closed_error(in_flight=True)
                 if pool.shared and session.closed:
                     # A caller's ClientSession, closed by its owner since the call began (or
                     # while it waited to retry): aiohttp would raise a bare RuntimeError.
@@ -1096,11 +1103,17 @@ class Transport:
                             holder, raw = [raw], b""  # this frame lets go of the answer
                             return _secret_answer(holder, method, path, then)
                         try:
-                            data = _decode(raw, method, path, redact=self._redact)
-                        except ResponseValidationError:
-                            raw = b""  # the error's frames must not show the answer
-                            raise
-                        return data if then is None else then(data)
+                            decoded: Any = _loads(raw) if raw else None
+                        except (ValueError, RecursionError):
+                            # (RecursionError: JSON nested too deep to decode.) The error
+                            # is raised outside this handler, without the answer.
+                            decoded = _NOT_JSON
+                        if decoded is _NOT_JSON:
+                            try:
+                                decoded = _decode(raw, method, path, redact=self._redact)
+                            finally:
+                                raw = b""  # the error's frames must not show the answer
+                        return decoded if then is None else then(decoded)
                     error: LinqError = status_error(
                         status,
                         reason,
@@ -1495,6 +1508,10 @@ def _secret_answer(
         data = None
     failure.__cause__ = failure.__context__ = None
     raise failure.with_traceback(None)
+
+
+_loads = json.loads
+_NOT_JSON = object()
 
 
 def _decode(

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from .._errors import LinqUsageError, ResponseValidationError
 from .._keys import mint_idempotency_key
-from .._model import WireModel, json_kind, load_list, loader_of, unstructure
+from .._model import WireModel, json_kind, load_list, loader_of, loader_on, unstructure
 from .._pager import AsyncPager, Page
 from .._validation import check_no_lone_surrogates
 
@@ -347,18 +347,16 @@ def _then(
 ) -> Callable[[Any], M]:
     """What loads an endpoint's answer: made once per endpoint (and kept in ``_THENS``).
 
-    The model's own loader is bound here, and called with the route positionally (a
-    keyword-bound ``partial`` would build a dict per call): one frame between the
-    transport and the loader.
+    An answer loaded as it comes is loaded by the model's generated loader itself, with
+    the route bound (`loader_on`): no frame between the transport and the loader. An
+    answer wrapped in an ``envelope`` is unwrapped first, in one frame.
     """
-    loader, label = loader_of(cast_to), f"{method} {route}"
+    label = f"{method} {route}"
     then: Callable[[Any], M]
     if envelope is None:
-
-        def then(data: Any) -> M:
-            return loader(data, label)
-
+        then = loader_on(cast_to, label)
     else:
+        loader = loader_of(cast_to)
 
         def then(data: Any) -> M:
             # Unwrapped from ``envelope``, with the ``carry`` keys of the wrapping object
