@@ -1089,7 +1089,10 @@ class Transport:
                 except aiohttp.ClientError as exc:
                     failure = _connection_error(exc, method, path)
                 finally:
-                    lanes.release()
+                    if lanes.waiters:
+                        lanes.release()
+                    else:  # `Lanes.release` with nobody waiting, inline
+                        lanes.free += 1
                 if failure is None:
                     pool.answer_headers, pool.answer_time = answer, time.time()
                     if debug:

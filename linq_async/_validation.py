@@ -312,6 +312,10 @@ def check_idempotency_key(key: object) -> str | None:
     """
     if key is None:
         return None
+    if isinstance(key, str) and type(key) is not str:
+        # A str subclass may spell itself otherwise (its own __str__, __len__ ...): what is
+        # checked, and sent in the body and the header alike, is its plain string value.
+        key = str.__str__(key)
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
         raise LinqUsageError(
             f"idempotency_key must be a string of 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, "

@@ -114,6 +114,23 @@ async def test_send_uses_the_callers_key_everywhere(
         assert request.json()["message"]["idempotency_key"] == "run-7"
 
 
+async def test_a_str_subclass_key_goes_out_as_its_plain_value_in_header_and_body(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """A key of a str subclass that spells itself otherwise (its own ``__str__``) is sent
+    as its plain value, the same in the Idempotency-Key header and in the body."""
+
+    class Shouting(str):
+        def __str__(self) -> str:
+            return self.upper()
+
+    result = await linq.messages.send(to=RECIPIENT, text="a", idempotency_key=Shouting("run-8"))
+    assert result.message.id in fake.messages
+    (request,) = api_requests(fake)
+    assert request.headers["Idempotency-Key"] == "run-8"
+    assert request.json()["message"]["idempotency_key"] == "run-8"
+
+
 async def test_fake_refuses_different_header_and_body_keys(fake: FakeLinqServer) -> None:
     """The fake answers 400 (1005) when the header and the body carry different keys."""
     message = {"parts": [{"type": "text", "value": "x"}], "idempotency_key": "body-key"}
