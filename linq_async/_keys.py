@@ -11,7 +11,7 @@ import os
 import uuid
 
 from ._errors import LinqUsageError
-from ._validation import check_handle, check_no_lone_surrogates, recipient_key
+from ._validation import check_handle, check_no_lone_surrogates, plain_str, recipient_key
 
 __all__ = [
     "MAX_CAMPAIGN_ID_CHARS",
@@ -37,7 +37,8 @@ def mint_idempotency_key() -> str:
 def check_campaign_id(value: object, *, what: str = "a campaign id") -> str:
     """Return ``value`` if it can name a campaign (or a broadcast): 1 to 255 characters, no
     lone surrogates."""
-    if not isinstance(value, str) or not value or len(value) > MAX_CAMPAIGN_ID_CHARS:
+    value = plain_str(value)
+    if type(value) is not str or not value or len(value) > MAX_CAMPAIGN_ID_CHARS:
         got = f"{len(value):,} characters" if isinstance(value, str) and value else repr(value)
         raise LinqUsageError(
             f"{what} must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, got {got}"
@@ -104,7 +105,8 @@ def derive_key(campaign_id: str, canonical: str) -> str:
     broadcast's per-recipient loop.
     """
     sha1 = _NAMESPACE_SHA1.copy()  # the namespace hashed once
-    sha1.update(f"{campaign_id}\n{canonical}".encode())
+    # (join reads a str subclass's own characters; an f-string would call its __str__.)
+    sha1.update("\n".join((campaign_id, canonical)).encode())
     text = sha1.hexdigest()
     # The version (5) replaces the 13th hex digit; the RFC 4122 variant sets the top two
     # bits of the 17th to 10.

@@ -301,7 +301,7 @@ async def broadcast(
         raise LinqUsageError(f"concurrency must be 1 to {MAX_CONCURRENCY}, got {concurrency}")
     if broadcast_id is not None:
         # It is the campaign id of every recipient's key (workers can finish a broadcast).
-        check_campaign_id(broadcast_id, what="broadcast_id")
+        broadcast_id = check_campaign_id(broadcast_id, what="broadcast_id")
     check_callback(on_upload_progress, what="on_upload_progress")
     check_callback(on_recipient, what="on_recipient", may_be_async=True)
     run_id = broadcast_id or str(uuid.uuid4())

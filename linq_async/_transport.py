@@ -1112,10 +1112,11 @@ class Transport:
                             # is raised outside this handler, without the answer.
                             decoded = _NOT_JSON
                         if decoded is _NOT_JSON:
-                            try:
-                                decoded = _decode(raw, method, path, redact=self._redact)
-                            finally:
-                                raw = b""  # the error's frames must not show the answer
+                            # Built without parsing the answer a second time; raised here,
+                            # once this frame has let go of the answer.
+                            invalid = _not_json(raw, method, path, redact=self._redact)
+                            raw = b""
+                            raise invalid
                         return decoded if then is None else then(decoded)
                     error: LinqError = status_error(
                         status,
@@ -1539,16 +1540,29 @@ def _decode(
         pass
     # Raised outside the handler: the JSON error (which holds the whole body) stays out,
     # and so does the answer itself (tracebacks with locals show this frame).
-    shown = "" if secret else raw.decode("utf-8", "replace")
+    error = _not_json(raw, method, path, secret=secret, redact=redact)
     del raw
+    raise error
+
+
+def _not_json(
+    raw: bytes,
+    method: str,
+    path: str,
+    *,
+    secret: bool = False,
+    redact: Callable[[str], str] | None = None,
+) -> ResponseValidationError:
+    """The error for a 2xx answer that is not JSON (returned: the caller raises it once
+    its own frame has let go of the answer)."""
     if secret:
-        raise ResponseValidationError(
+        return ResponseValidationError(
             f"the response to {method} {path} is not JSON (not quoted: it may hold secrets)"
         )
+    shown = raw.decode("utf-8", "replace")
     if redact is not None:
         shown = redact(shown)  # before cutting: a key cut in two would not be found
-    shown = shown[:200]
-    raise ResponseValidationError(f"the response to {method} {path} is not JSON: {shown!r}")
+    return ResponseValidationError(f"the response to {method} {path} is not JSON: {shown[:200]!r}")
 
 
 _DOWNLOAD_CHUNK = 256 * 1024

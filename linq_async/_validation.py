@@ -301,6 +301,19 @@ def check_bool(value: object, *, what: str) -> bool | None:
     return value
 
 
+def plain_str(value: object) -> object:
+    """A ``str`` subclass's plain string value; anything else as it is.
+
+    A subclass may spell itself otherwise (its own ``__str__``, ``__format__``, ``__len__``),
+    and a value sent twice (an idempotency key in the body and the header) or hashed into
+    a key (a campaign id) must have one spelling. ``issubclass`` of the type, not
+    ``isinstance``: a mock or a proxy may claim ``__class__`` is ``str``.
+    """
+    if type(value) is not str and issubclass(type(value), str):
+        return str.__str__(value)
+    return value
+
+
 def check_idempotency_key(key: object) -> str | None:
     """An idempotency key: ``None`` (one is minted) or 1 to 255 printable ASCII characters.
 
@@ -312,11 +325,8 @@ def check_idempotency_key(key: object) -> str | None:
     """
     if key is None:
         return None
-    if isinstance(key, str) and type(key) is not str:
-        # A str subclass may spell itself otherwise (its own __str__, __len__ ...): what is
-        # checked, and sent in the body and the header alike, is its plain string value.
-        key = str.__str__(key)
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
+    key = plain_str(key)  # sent in the body and the header alike: one spelling
+    if type(key) is not str or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
         raise LinqUsageError(
             f"idempotency_key must be a string of 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, "
             f"got {key!r}"

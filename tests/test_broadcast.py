@@ -91,6 +91,38 @@ async def test_rerun_after_a_partial_run_sends_only_the_missing(
     assert len(fake.messages) == 20
 
 
+class _Spelled(str):
+    """A str subclass that spells itself otherwise when printed or formatted."""
+
+    def __str__(self) -> str:
+        return "spelled-" + self.upper()
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+
+async def test_a_str_subclass_broadcast_id_keys_as_its_plain_value(
+    linq: LinqSession, fake: FakeLinqServer, flyer: Path
+) -> None:
+    """A broadcast id (and recipients) of a str subclass with its own __str__ derive the
+    keys of the plain values: re-run with the plain id, nobody gets a second message."""
+    upload = await linq.upload(flyer)
+    handles = [_Spelled(handle) for handle in RECIPIENTS[:5]]
+    first = await linq.broadcast(
+        upload, from_=SENDER, recipients=handles, broadcast_id=_Spelled("campaign-9")
+    )
+    assert first.sent == 5
+    assert type(first.broadcast_id) is str
+    again = await linq.broadcast(
+        upload, from_=SENDER, recipients=RECIPIENTS[:5], broadcast_id="campaign-9"
+    )
+    assert again.sent == 5
+    assert len(fake.messages) == 5
+    assert broadcast_key(_Spelled("b"), _Spelled("+15550000001")) == broadcast_key(
+        "b", "+15550000001"
+    )
+
+
 def test_keys_are_stable_per_broadcast_and_recipient() -> None:
     """The same (broadcast, recipient) always derives the same key; others differ."""
     assert broadcast_key("b", "+15550000001") == broadcast_key("b", "+15550000001")

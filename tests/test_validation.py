@@ -167,3 +167,14 @@ def test_text_parts_refuse_empty_non_string_and_lone_surrogate_values(value: obj
 def test_usage_errors_are_value_errors() -> None:
     """LinqUsageError is also a ValueError, so generic handlers catch it."""
     assert issubclass(linq_async.LinqUsageError, ValueError)
+
+
+def test_an_object_posing_as_a_str_is_refused_as_an_idempotency_key() -> None:
+    """An object whose __class__ claims str (a mock, a proxy) is a LinqUsageError, not
+    a TypeError from deep inside."""
+    from unittest.mock import MagicMock
+
+    from linq_async._validation import check_idempotency_key
+
+    with pytest.raises(LinqUsageError, match="idempotency_key must be a string"):
+        check_idempotency_key(MagicMock(spec=str))

@@ -495,7 +495,7 @@ async def enqueue_campaign(
                 "(--ttl-days) or a faster rate"
             )
     cid = str(uuid.uuid4()) if campaign_id is None else campaign_id
-    check_campaign_id(cid)
+    cid = check_campaign_id(cid)
     to_upload: FileInput | None = None
     source = None
     if isinstance(file, Upload):

@@ -58,7 +58,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .._errors import LinqError, LinqUsageError
 from .._keys import campaign_key, canonical_recipient, check_campaign_id
-from .._validation import is_number
+from .._validation import is_number, plain_str
 from ..campaigns import Campaign, CampaignOutcome, send_campaign_message
 
 if TYPE_CHECKING:
@@ -489,7 +489,8 @@ class CampaignStore:
         # The id sits between braces: the record key ends in "}" and the others in a fixed
         # suffix, so no campaign's keys can be another's ("X:sent" is not X's sent hash).
         # The braces also make the id the Redis Cluster hash tag: one slot per campaign.
-        return f"{self._prefix}{{{campaign_id}}}{part}"
+        # (A str subclass's plain value: an f-string would call its own __str__.)
+        return f"{self._prefix}{{{plain_str(campaign_id)}}}{part}"
 
     async def get(self, campaign_id: str) -> StoredCampaign | None:
         """The campaign's record, or ``None`` when Redis holds none."""
@@ -656,7 +657,7 @@ class CampaignStore:
             CampaignNotFoundError: Redis holds no such campaign.
             LinqUsageError: ``campaign_id`` cannot name a campaign.
         """
-        check_campaign_id(campaign_id)
+        campaign_id = check_campaign_id(campaign_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.exists(self._key(campaign_id))
             pipe.scard(self._key(campaign_id, ":recipients"))
