@@ -39,7 +39,7 @@ def check_campaign_id(value: object, *, what: str = "a campaign id") -> str:
     lone surrogates."""
     value = plain_str(value)
     if type(value) is not str or not value or len(value) > MAX_CAMPAIGN_ID_CHARS:
-        got = f"{len(value):,} characters" if isinstance(value, str) and value else repr(value)
+        got = f"{len(value):,} characters" if type(value) is str and value else repr(value)
         raise LinqUsageError(
             f"{what} must be a string of 1 to {MAX_CAMPAIGN_ID_CHARS} characters, got {got}"
         )
