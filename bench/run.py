@@ -1077,12 +1077,10 @@ def run_callgrind(args: argparse.Namespace, results: dict[str, Any], small: Path
                 "file": f"{target.name}.2",
             }
             stderr(f"[callgrind] {path} {client.label}: {per_call:,.0f} instructions per call")
-        ours = item["clients"].get("linq-async", {}).get("per_call")
-        bare = item["clients"].get("bare", {}).get("per_call")
-        item["ratio"] = ours / bare if ours and bare else None
-        ours = item["clients"].get("linq-async", {}).get("cycles_per_call")
-        bare = item["clients"].get("bare", {}).get("cycles_per_call")
-        item["cycles_ratio"] = ours / bare if ours and bare else None
+        for figure, ratio in (("per_call", "ratio"), ("cycles_per_call", "cycles_ratio")):
+            ours = item["clients"].get("linq-async", {}).get(figure)
+            bare = item["clients"].get("bare", {}).get(figure)
+            item[ratio] = ours / bare if ours and bare else None
     return out
 
 

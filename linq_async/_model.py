@@ -428,23 +428,17 @@ def loader_of(cls: type[M]) -> Callable[[Any, str], M]:
     return loader
 
 
-_ROUTED: dict[tuple[type[Any], str], Callable[[Any], Any]] = {}
-
-
 def loader_on(cls: type[M], route: str) -> Callable[[Any], M]:
     """``cls``'s loader with ``route`` bound: ``loader(data)``, for one endpoint's answers.
 
     The generated loader itself, with ``route`` as its default (no wrapper frame, no
-    ``partial``): the transport calls it once per answer. Made once per (model, route).
+    ``partial``). A new function each call: the endpoint layer makes one per endpoint and
+    keeps it.
     """
-    routed = _ROUTED.get((cls, route))
-    if routed is None:
-        generated = loader_of(cls)
-        routed = types.FunctionType(
-            generated.__code__, generated.__globals__, generated.__name__, (route,)
-        )
-        _ROUTED[cls, route] = routed
-    return routed
+    generated = loader_of(cls)
+    return types.FunctionType(
+        generated.__code__, generated.__globals__, generated.__name__, (route,)
+    )
 
 
 def _make_loader(cls: type[Any]) -> Callable[[Any, str], Any]:

@@ -693,21 +693,16 @@ class Lanes:
     waits (`take`), first come, first served.
     """
 
-    __slots__ = ("free", "waiters")
+    __slots__ = ("_free", "_waiters")
 
     def __init__(self, size: int) -> None:
-        self.free = size
-        """Lanes nobody holds."""
-        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        """Those waiting for a lane, first come first."""
+        self._free = size
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     def try_take(self) -> bool:
-        """Take a lane if one is free and nobody waits.
-
-        (`Transport.request` does the same inline: ``free > 0 and not waiters``.)
-        """
-        if self.free > 0 and not self.waiters:
-            self.free -= 1
+        """Take a lane if one is free and nobody waits."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
             return True
         return False
 
@@ -716,7 +711,7 @@ class Lanes:
         if self.try_take():
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(waiter)
+        self._waiters.append(waiter)
         try:
             await waiter
         except BaseException:
@@ -724,17 +719,17 @@ class Lanes:
                 self.release()  # handed a lane but cancelled: hand it on
             else:
                 with contextlib.suppress(ValueError):
-                    self.waiters.remove(waiter)
+                    self._waiters.remove(waiter)
             raise
 
     def release(self) -> None:
         """Give a lane back: to the first waiter, or to the free count."""
-        while self.waiters:
-            waiter = self.waiters.popleft()
+        while self._waiters:
+            waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
-        self.free += 1
+        self._free += 1
 
 
 class DownloadSink(Protocol):
@@ -1048,13 +1043,11 @@ class Transport:
             started = time.monotonic()
             while True:
                 lanes = pool.api_lanes
-                if lanes.free > 0 and not lanes.waiters:  # `Lanes.try_take`, inline
-                    lanes.free -= 1
-                    if pool.state == "closed":
-                        lanes.release()
-                        raise pool.closed_error(in_flight=True)
-                else:
+                if not lanes.try_take():
                     await pool.take(lanes)
+                elif pool.state == "closed":
+                    lanes.release()
+                    raise pool.closed_error(in_flight=True)
                 if pool.shared and session.closed:
                     # A caller's ClientSession, closed by its owner since the call began (or
                     # while it waited to retry): aiohttp would raise a bare RuntimeError.
@@ -1089,10 +1082,7 @@ class Transport:
                 except aiohttp.ClientError as exc:
                     failure = _connection_error(exc, method, path)
                 finally:
-                    if lanes.waiters:
-                        lanes.release()
-                    else:  # `Lanes.release` with nobody waiting, inline
-                        lanes.free += 1
+                    lanes.release()
                 if failure is None:
                     pool.answer_headers, pool.answer_time = answer, time.time()
                     if debug:
@@ -1106,18 +1096,11 @@ class Transport:
                             holder, raw = [raw], b""  # this frame lets go of the answer
                             return _secret_answer(holder, method, path, then)
                         try:
-                            decoded: Any = _loads(raw) if raw else None
-                        except (ValueError, RecursionError):
-                            # (RecursionError: JSON nested too deep to decode.) The error
-                            # is raised outside this handler, without the answer.
-                            decoded = _NOT_JSON
-                        if decoded is _NOT_JSON:
-                            # Built without parsing the answer a second time; raised here,
-                            # once this frame has let go of the answer.
-                            invalid = _not_json(raw, method, path, redact=self._redact)
-                            raw = b""
-                            raise invalid
-                        return decoded if then is None else then(decoded)
+                            data = _decode(raw, method, path, redact=self._redact)
+                        except ResponseValidationError:
+                            raw = b""  # the error's frames must not show the answer
+                            raise
+                        return data if then is None else then(data)
                     error: LinqError = status_error(
                         status,
                         reason,
@@ -1514,10 +1497,6 @@ def _secret_answer(
     raise failure.with_traceback(None)
 
 
-_loads = json.loads
-_NOT_JSON = object()
-
-
 def _decode(
     raw: bytes,
     method: str,
@@ -1540,29 +1519,16 @@ def _decode(
         pass
     # Raised outside the handler: the JSON error (which holds the whole body) stays out,
     # and so does the answer itself (tracebacks with locals show this frame).
-    error = _not_json(raw, method, path, secret=secret, redact=redact)
+    shown = "" if secret else raw.decode("utf-8", "replace")
     del raw
-    raise error
-
-
-def _not_json(
-    raw: bytes,
-    method: str,
-    path: str,
-    *,
-    secret: bool = False,
-    redact: Callable[[str], str] | None = None,
-) -> ResponseValidationError:
-    """The error for a 2xx answer that is not JSON (returned: the caller raises it once
-    its own frame has let go of the answer)."""
     if secret:
-        return ResponseValidationError(
+        raise ResponseValidationError(
             f"the response to {method} {path} is not JSON (not quoted: it may hold secrets)"
         )
-    shown = raw.decode("utf-8", "replace")
     if redact is not None:
         shown = redact(shown)  # before cutting: a key cut in two would not be found
-    return ResponseValidationError(f"the response to {method} {path} is not JSON: {shown[:200]!r}")
+    shown = shown[:200]
+    raise ResponseValidationError(f"the response to {method} {path} is not JSON: {shown!r}")
 
 
 _DOWNLOAD_CHUNK = 256 * 1024
