@@ -84,12 +84,10 @@ def campaign_key(campaign_id: str, recipient: str) -> str:
         The key, a UUID string such as ``"0f8a...-..."`` (36 characters).
 
     Raises:
-        LinqUsageError: ``campaign_id`` is empty or not a string, or ``recipient`` is not a
-            handle.
+        LinqUsageError: ``campaign_id`` cannot name a campaign (`check_campaign_id`: 1 to
+            255 characters), or ``recipient`` is not a handle.
     """
-    if not isinstance(campaign_id, str) or not campaign_id:
-        raise LinqUsageError(f"campaign_id must be a non-empty string, got {campaign_id!r}")
-    check_no_lone_surrogates(campaign_id, what="campaign_id")
+    campaign_id = check_campaign_id(campaign_id, what="campaign_id")
     return derive_key(campaign_id, canonical_recipient(recipient))
 
 

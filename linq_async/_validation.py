@@ -64,8 +64,13 @@ def _one_of(value: object, allowed: frozenset[str], what: str) -> str:
 
 
 def check_phone(handle: object, *, what: str) -> str:
-    """Return ``handle`` if it is an E.164 phone number (``+`` and 8-15 ASCII digits)."""
-    if not isinstance(handle, str) or not _E164.fullmatch(handle):
+    """Return ``handle`` if it is an E.164 phone number (``+`` and 8-15 ASCII digits).
+
+    A `str` subclass is checked and returned as its plain value (`plain_str`).
+    """
+    if type(handle) is not str:
+        handle = plain_str(handle)
+    if type(handle) is not str or not _E164.fullmatch(handle):
         raise LinqUsageError(
             f"{what} must be an E.164 phone number such as '+12223334444', got {handle!r}"
         )
@@ -86,8 +91,14 @@ def recipient_key(handle: str) -> str:
 
 
 def check_handle(handle: object, *, what: str) -> str:
-    """Return ``handle`` if it is an E.164 phone number or an email address (Apple ID)."""
-    if isinstance(handle, str) and (_E164.fullmatch(handle) or _EMAIL.fullmatch(handle)):
+    """Return ``handle`` if it is an E.164 phone number or an email address (Apple ID).
+
+    A `str` subclass is checked and returned as its plain value (`plain_str`): its own
+    ``lower``, ``__hash__`` or ``__str__`` would otherwise decide how it is keyed and sent.
+    """
+    if type(handle) is not str:
+        handle = plain_str(handle)
+    if type(handle) is str and (_E164.fullmatch(handle) or _EMAIL.fullmatch(handle)):
         return handle
     raise LinqUsageError(
         f"{what} must be an E.164 phone number such as '+12223334444' or an email address, "
@@ -100,21 +111,20 @@ def check_recipients(to: object) -> tuple[str, ...]:
     if type(to) is str:  # one handle, the common case
         return (check_handle(to, what="each recipient in to"),)
     if isinstance(to, str):
-        handles: tuple[object, ...] = (to,)
+        given: tuple[object, ...] = (to,)
     elif isinstance(to, Iterable) and not isinstance(to, (bytes, bytearray)):
-        handles = tuple(to)
+        given = tuple(to)
     else:
         raise LinqUsageError(f"to must be a handle or a list of handles, got {to!r}")
-    if not handles:
+    if not given:
         raise LinqUsageError("to must name at least one recipient")
-    for handle in handles:
-        check_handle(handle, what="each recipient in to")
-    if len({recipient_key(handle) for handle in handles}) != len(handles):  # type: ignore[arg-type]
+    handles = tuple(check_handle(handle, what="each recipient in to") for handle in given)
+    if len({recipient_key(handle) for handle in handles}) != len(handles):
         raise LinqUsageError(
             f"to lists a recipient more than once (emails compare without regard to case): "
             f"{list(handles)!r}"
         )
-    return handles  # type: ignore[return-value]  # every item was checked to be a str
+    return handles
 
 
 def check_string(value: object, *, what: str) -> str:

@@ -123,6 +123,29 @@ async def test_a_str_subclass_broadcast_id_keys_as_its_plain_value(
     )
 
 
+class _AllEqual(str):
+    """A str subclass whose every instance hashes and compares equal."""
+
+    def __hash__(self) -> int:
+        return 1
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+async def test_recipients_of_a_str_subclass_are_told_apart_by_their_values(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Recipients are de-duplicated by their plain values, not by a subclass's own
+    __hash__ and __eq__: two different numbers both get the message."""
+    report = await linq.broadcast(
+        from_=SENDER, recipients=[_AllEqual(RECIPIENTS[0]), _AllEqual(RECIPIENTS[1])], text="hi"
+    )
+    assert report.sent == 2
+    assert [outcome.recipient for outcome in report.outcomes] == RECIPIENTS[:2]
+    assert len(fake.messages) == 2
+
+
 def test_keys_are_stable_per_broadcast_and_recipient() -> None:
     """The same (broadcast, recipient) always derives the same key; others differ."""
     assert broadcast_key("b", "+15550000001") == broadcast_key("b", "+15550000001")

@@ -66,6 +66,32 @@ def test_campaign_key_is_a_fixed_derivation() -> None:
     assert campaign_key("spring-sale", "ann@example.com") == "e3ee59fb-06e7-5edf-914d-80e750108065"
 
 
+class _Spelled(str):
+    """A str subclass that spells, lowers and compares itself otherwise."""
+
+    def __str__(self) -> str:
+        return "OTHER"
+
+    def __format__(self, spec: str) -> str:
+        return "OTHER"
+
+    def lower(self) -> str:  # type: ignore[override]
+        return "other"
+
+
+def test_campaign_key_takes_a_str_subclass_as_its_plain_value() -> None:
+    """An id or a recipient of a str subclass keys as its plain value; what only poses as
+    a str, or cannot name a campaign, is a LinqUsageError like everywhere else."""
+    from unittest.mock import MagicMock
+
+    assert campaign_key(_Spelled("spring-sale"), _Spelled("Ann@Example.com")) == campaign_key(
+        "spring-sale", "ann@example.com"
+    )
+    for campaign_id in (MagicMock(spec=str), "", "x" * 256, "a\ud800", 7):
+        with pytest.raises(LinqUsageError, match="campaign_id"):
+            campaign_key(campaign_id, ANN)  # type: ignore[arg-type]
+
+
 def test_broadcast_key_is_campaign_key() -> None:
     """A broadcast's per-recipient key is the campaign key of its broadcast id."""
     assert broadcast_key("b-1", ANN) == campaign_key("b-1", ANN)

@@ -213,6 +213,31 @@ async def test_waiting_takes_the_next_slot(redis: ArqRedis, line: str) -> None:
 # Campaign records
 
 
+async def test_the_store_refuses_an_id_that_cannot_name_a_campaign(
+    redis: ArqRedis, uid: str, line: str
+) -> None:
+    """Every read of the store checks the id first (a LinqUsageError, before Redis), and
+    an id of a str subclass reads the campaign of its plain value."""
+
+    class Spelled(str):
+        def __str__(self) -> str:
+            return "OTHER"
+
+        def __format__(self, spec: str) -> str:
+            return "OTHER"
+
+    store = CampaignStore(redis)
+    campaign = Campaign(id=f"c-{uid}", from_=line, text="Hi")
+    await store.save(campaign, rate=None, ttl=3600)
+    stored = await store.get(Spelled(f"c-{uid}"))
+    assert stored is not None
+    assert stored.campaign == campaign
+    for bad in (None, "", "x" * 256, "a\ud800", 1):
+        for read in (store.get, store.pending, store.failures, store.status):
+            with pytest.raises(LinqUsageError, match="campaign id"):
+                await read(bad)  # type: ignore[arg-type]
+
+
 async def test_store_saves_and_checks_a_campaign(redis: ArqRedis, uid: str, line: str) -> None:
     """A saved campaign reads back; the same id with another message is refused."""
     store = CampaignStore(redis)

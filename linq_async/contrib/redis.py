@@ -58,7 +58,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .._errors import LinqError, LinqUsageError
 from .._keys import campaign_key, canonical_recipient, check_campaign_id
-from .._validation import is_number, plain_str
+from .._validation import is_number
 from ..campaigns import Campaign, CampaignOutcome, send_campaign_message
 
 if TYPE_CHECKING:
@@ -472,7 +472,8 @@ class CampaignStore:
     Records are only ever added or replaced with the same meaning, so every operation is
     safe to repeat and to run from several processes at once. A worker keeps its copy of a
     campaign's record for up to 10 seconds, so a new rate given by enqueuing again reaches
-    running workers within that time.
+    running workers within that time. Every method raises `LinqUsageError` for a campaign
+    id that cannot name a campaign (see `check_campaign_id`), before it asks Redis.
 
     Args:
         redis: a ``redis.asyncio.Redis`` client (an arq pool works); never closed here.
@@ -489,11 +490,13 @@ class CampaignStore:
         # The id sits between braces: the record key ends in "}" and the others in a fixed
         # suffix, so no campaign's keys can be another's ("X:sent" is not X's sent hash).
         # The braces also make the id the Redis Cluster hash tag: one slot per campaign.
-        # (A str subclass's plain value: an f-string would call its own __str__.)
-        return f"{self._prefix}{{{plain_str(campaign_id)}}}{part}"
+        # Every method names its campaign through here: an id that cannot name one is a
+        # LinqUsageError, and a str subclass counts as its plain value.
+        return f"{self._prefix}{{{check_campaign_id(campaign_id)}}}{part}"
 
     async def get(self, campaign_id: str) -> StoredCampaign | None:
         """The campaign's record, or ``None`` when Redis holds none."""
+        campaign_id = check_campaign_id(campaign_id)  # (before the cache, keyed by it)
         cached = self._cache.get(campaign_id)
         now = time.monotonic()
         if cached is not None and now - cached[0] < _CACHE_SECONDS:
