@@ -128,8 +128,13 @@ def check_recipients(to: object) -> tuple[str, ...]:
 
 
 def check_string(value: object, *, what: str) -> str:
-    """Return ``value`` if it is a non-empty string without lone surrogates."""
-    if not isinstance(value, str) or not value:
+    """Return ``value`` if it is a non-empty string without lone surrogates.
+
+    A `str` subclass is checked and returned as its plain value (`plain_str`).
+    """
+    if type(value) is not str:
+        value = plain_str(value)
+    if type(value) is not str or not value:
         raise LinqUsageError(f"{what} must be a non-empty string, got {value!r}")
     return value if value.isascii() else check_no_lone_surrogates(value, what=what)
 
@@ -324,6 +329,17 @@ def plain_str(value: object) -> object:
     return value
 
 
+def as_given(value: object) -> str:
+    """How a refused value is named where it is reported: a string as its plain value
+    (`plain_str`), anything else by its ``repr``.
+
+    Not a check: for naming what a check refused (a campaign outcome's recipient), where a
+    ``str()`` would let the object's own ``__str__`` spell it as some valid value.
+    """
+    plain = plain_str(value)
+    return plain if type(plain) is str else repr(value)
+
+
 def check_idempotency_key(key: object) -> str | None:
     """An idempotency key: ``None`` (one is minted) or 1 to 255 printable ASCII characters.
 
@@ -450,7 +466,7 @@ def check_number(
 
 
 def check_phones(values: object, *, what: str, allow_empty: bool = False) -> tuple[str, ...]:
-    """One E.164 number or several, as a tuple (each checked, none twice)."""
+    """One E.164 number or several, as a tuple of plain strings (each checked, none twice)."""
     if isinstance(values, str):
         items: tuple[object, ...] = (values,)
     elif isinstance(values, Iterable) and not isinstance(values, (bytes, bytearray)):
@@ -459,11 +475,10 @@ def check_phones(values: object, *, what: str, allow_empty: bool = False) -> tup
         raise LinqUsageError(f"{what} must be a phone number or a list of them, got {values!r}")
     if not items and not allow_empty:
         raise LinqUsageError(f"{what} must name at least one phone number")
-    for item in items:
-        check_phone(item, what=f"each number in {what}")
-    if len(set(items)) != len(items):
-        raise LinqUsageError(f"{what} lists a number more than once: {list(items)!r}")
-    return items  # type: ignore[return-value]  # every item was checked to be a str
+    numbers = tuple([check_phone(item, what=f"each number in {what}") for item in items])
+    if len(set(numbers)) != len(numbers):
+        raise LinqUsageError(f"{what} lists a number more than once: {list(numbers)!r}")
+    return numbers
 
 
 def check_amount(amount: object) -> int:

@@ -52,7 +52,7 @@ from ._errors import (
     ServerError,
 )
 from ._keys import campaign_key, canonical_recipient, check_campaign_id
-from ._validation import check_phone, check_text
+from ._validation import as_given, check_phone, check_text
 from .models import MediaPart, Part, TextPart, Upload
 
 if TYPE_CHECKING:
@@ -70,6 +70,10 @@ __all__ = [
 
 OutcomeStatus = Literal["sent", "failed", "transient"]
 """What happened to one recipient: sent, failed for good, or failed for now."""
+
+
+def _check_from(from_: object) -> str:
+    return check_phone(from_, what="from_")
 
 
 @attrs.frozen(kw_only=True)
@@ -93,13 +97,11 @@ class Campaign:
     """
 
     id: str = attrs.field(converter=check_campaign_id)
-    from_: str
-    text: str | None = None
+    from_: str = attrs.field(converter=_check_from)
+    text: str | None = attrs.field(default=None, converter=check_text)
     upload: Upload | None = None
 
     def __attrs_post_init__(self) -> None:
-        check_phone(self.from_, what="from_")
-        check_text(self.text)
         if self.upload is not None and not isinstance(self.upload, Upload):
             raise LinqUsageError(f"upload must be an Upload or None, got {self.upload!r}")
         if self.text is None and self.upload is None:
@@ -239,7 +241,7 @@ async def send_campaign_message(
         handle = canonical_recipient(recipient)
     except LinqUsageError as exc:
         return CampaignOutcome(
-            campaign_id=campaign.id, recipient=str(recipient), status="failed", error=exc
+            campaign_id=campaign.id, recipient=as_given(recipient), status="failed", error=exc
         )
     key = campaign_key(campaign.id, handle)
     try:

@@ -252,6 +252,29 @@ async def test_available_rotates_through_the_healthiest_lines(
     assert last.phone_number == LINE_C
 
 
+async def test_excluded_lines_of_a_str_subclass_are_told_apart_by_their_values(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """Two different numbers whose subclass says every two are equal are two lines, sent as
+    their plain values."""
+
+    class AllEqual(str):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __hash__(self) -> int:
+            return 0
+
+    fake.account.add_line(SENDER)
+    fake.account.add_line(LINE_B)
+    fake.account.add_line(LINE_C)
+    picked = await linq.phone_numbers.available(exclude_from=[AllEqual(SENDER), AllEqual(LINE_B)])
+    assert picked.phone_number == LINE_C
+    assert api_requests(fake)[-1].query_string == (
+        f"exclude_from=%2B{SENDER[1:]}&exclude_from=%2B{LINE_B[1:]}"
+    )
+
+
 async def test_available_with_every_line_excluded_is_a_bad_request(
     linq: LinqSession, fake: FakeLinqServer
 ) -> None:

@@ -92,6 +92,14 @@ def test_campaign_key_takes_a_str_subclass_as_its_plain_value() -> None:
             campaign_key(campaign_id, ANN)  # type: ignore[arg-type]
 
 
+def test_a_campaign_holds_its_line_and_text_as_plain_strings() -> None:
+    """A Campaign takes a str subclass's plain value for its line and text, as it does for
+    its id: its stored message compares as what is sent."""
+    campaign = Campaign(id=_Spelled("c"), from_=_Spelled(SENDER), text=_Spelled("Hi"))
+    assert [type(v) for v in (campaign.id, campaign.from_, campaign.text)] == [str, str, str]
+    assert (campaign.from_, campaign.text) == (SENDER, "Hi")
+
+
 def test_broadcast_key_is_campaign_key() -> None:
     """A broadcast's per-recipient key is the campaign key of its broadcast id."""
     assert broadcast_key("b-1", ANN) == campaign_key("b-1", ANN)

@@ -544,6 +544,77 @@ async def test_a_job_of_an_unknown_campaign_fails(
         assert api_requests(fake) == []
 
 
+class _Posing:
+    """A caller's wrapper that spells itself as a real recipient."""
+
+    def __init__(self, spelled: str) -> None:
+        self.spelled = spelled
+
+    def __str__(self) -> str:
+        return self.spelled
+
+
+class _PosingStr(str):
+    """Not a handle, but its ``__str__`` names one."""
+
+    spelled = ""
+
+    def __str__(self) -> str:
+        return self.spelled
+
+
+async def test_a_job_naming_no_handle_is_refused_unrecorded(
+    redis: ArqRedis, uid: str, line: str, fake: FakeLinqServer, sleeps: SleepRecorder
+) -> None:
+    """A job whose recipient is no handle fails, records nothing and sends nothing: neither a
+    real recipient's name (a ``__str__`` that spells one) nor a typo is marked failed."""
+    cid = f"c-{uid}"
+    ann, bob = people(2)
+    await enqueue_campaign(redis, [ann, bob], from_=line, text="Hi", campaign_id=cid,
+                           queue_name=f"q-{uid}")  # fmt: skip
+    posing = _PosingStr("not a handle")
+    posing.spelled = bob
+    async with job_context(redis, fake, sleeps) as ctx:
+        for bad in (_Posing(bob), posing, " " + ann):
+            assert await send_campaign_job(ctx, cid, bad) == "failed"  # type: ignore[arg-type]
+        assert api_requests(fake) == []
+        status = await campaign_status(redis, cid)
+        assert (status.total, status.sent, status.failed, status.pending) == (2, 0, 0, 2)
+        assert await CampaignStore(redis).failures(cid) == []
+        assert await send_campaign_job(ctx, cid, bob) == "sent"  # bob's own job still sends
+    assert messages_per_recipient(fake) == Counter([bob])
+
+
+async def test_a_campaign_keeps_its_message_against_a_str_subclass_posing_as_it(
+    redis: ArqRedis, uid: str, line: str
+) -> None:
+    """A text or line whose ``__eq__`` says yes to anything is taken as its plain value, so
+    enqueueing another message under the campaign's id is refused, not silently dropped."""
+
+    class AlwaysEqual(str):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __ne__(self, other: object) -> bool:
+            return False
+
+        __hash__ = str.__hash__
+
+    cid, queue = f"c-{uid}", f"q-{uid}"
+    await enqueue_campaign(redis, people(1), from_=line, text="Hi", campaign_id=cid,
+                           queue_name=queue)  # fmt: skip
+    with pytest.raises(LinqUsageError, match="another message"):
+        await enqueue_campaign(redis, people(2), from_=line, text=AlwaysEqual("Bye"),
+                               campaign_id=cid, queue_name=queue)  # fmt: skip
+    with pytest.raises(LinqUsageError, match="another message"):
+        await enqueue_campaign(redis, people(2), from_=AlwaysEqual("+19998887777"), text="Hi",
+                               campaign_id=cid, queue_name=queue)  # fmt: skip
+    stored = await CampaignStore(redis).get(cid)
+    assert stored is not None
+    assert stored.campaign.text == "Hi"
+    assert await redis.zcard(queue) == 1
+
+
 @contextlib.asynccontextmanager
 async def idle_worker(
     redis_url: str, uid: str, fake: FakeLinqServer, sleeps: SleepRecorder

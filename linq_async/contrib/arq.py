@@ -477,8 +477,8 @@ async def enqueue_campaign(
         UploadError: the upload failed (nothing enqueued).
         APIStatusError: the API refused the upload slot (nothing enqueued).
     """
-    check_phone(from_, what="from_")
-    check_text(text)
+    from_ = check_phone(from_, what="from_")
+    text = check_text(text)
     if file is None and text is None:
         raise LinqUsageError("a campaign needs a text, a file or both")
     check_ttl(ttl, "ttl")

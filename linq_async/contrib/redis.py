@@ -58,7 +58,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .._errors import LinqError, LinqUsageError
 from .._keys import campaign_key, canonical_recipient, check_campaign_id
-from .._validation import is_number
+from .._validation import as_given, is_number
 from ..campaigns import Campaign, CampaignOutcome, send_campaign_message
 
 if TYPE_CHECKING:
@@ -782,22 +782,25 @@ async def deliver_campaign_message(
         final_attempt: whether the job queue will not try again.
 
     Returns:
-        The outcome. ``"failed"`` with a `CampaignNotFoundError` (not recorded) when the
-        store holds no such campaign.
+        The outcome. ``"failed"`` and not recorded: with a `CampaignNotFoundError` when the
+        store holds no such campaign, with a `LinqUsageError` when ``recipient`` is not an
+        E.164 number or an email address (so it cannot be one of the campaign's
+        recipients, and a job naming it could never succeed).
     """
     stored = await store.get(campaign_id)
     if stored is None:
         error = CampaignNotFoundError(f"no campaign {campaign_id!r} in Redis (expired?)")
         return CampaignOutcome(
-            campaign_id=campaign_id, recipient=str(recipient), status="failed", error=error
+            campaign_id=campaign_id, recipient=as_given(recipient), status="failed", error=error
         )
     campaign = stored.campaign
     try:
         handle = canonical_recipient(recipient)
     except LinqUsageError:
-        refused = await send_campaign_message(linq, campaign, recipient)  # refused before I/O
-        await store.record(refused, attempts=attempt)
-        return refused
+        # Not a handle, so not one of the campaign's recipients: nothing is recorded, or a
+        # refusal could count against the campaign's total or stand under a real
+        # recipient's name.
+        return await send_campaign_message(linq, campaign, recipient)  # refused before I/O
     recorded = await store.outcome(campaign_id, handle)
     if recorded is not None:
         return recorded
