@@ -331,13 +331,13 @@ def plain_str(value: object) -> object:
 
 def as_given(value: object) -> str:
     """How a refused value is named where it is reported: a string as its plain value
-    (`plain_str`), anything else by its ``repr``.
+    (`plain_str`), anything else as ``<type name object>``.
 
-    Not a check: for naming what a check refused (a campaign outcome's recipient), where a
-    ``str()`` would let the object's own ``__str__`` spell it as some valid value.
+    Not a check: for naming what a check refused (a campaign outcome's recipient), where
+    ``str()`` or ``repr()`` would let the object spell itself as some valid value.
     """
     plain = plain_str(value)
-    return plain if type(plain) is str else repr(value)
+    return plain if type(plain) is str else f"<{type(value).__qualname__} object>"
 
 
 def check_idempotency_key(key: object) -> str | None:

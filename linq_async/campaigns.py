@@ -52,7 +52,7 @@ from ._errors import (
     ServerError,
 )
 from ._keys import campaign_key, canonical_recipient, check_campaign_id
-from ._validation import as_given, check_phone, check_text
+from ._validation import as_given, check_phone, check_string, check_text
 from .models import MediaPart, Part, TextPart, Upload
 
 if TYPE_CHECKING:
@@ -74,6 +74,18 @@ OutcomeStatus = Literal["sent", "failed", "transient"]
 
 def _check_from(from_: object) -> str:
     return check_phone(from_, what="from_")
+
+
+def _check_upload(upload: object) -> Upload | None:
+    """An `Upload` whose attachment id is a plain string (it is compared and sent)."""
+    if upload is None:
+        return None
+    if not isinstance(upload, Upload):
+        raise LinqUsageError(f"upload must be an Upload or None, got {upload!r}")
+    attachment_id = check_string(upload.attachment_id, what="upload.attachment_id")
+    if attachment_id is upload.attachment_id:
+        return upload
+    return attrs.evolve(upload, attachment_id=attachment_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -99,11 +111,9 @@ class Campaign:
     id: str = attrs.field(converter=check_campaign_id)
     from_: str = attrs.field(converter=_check_from)
     text: str | None = attrs.field(default=None, converter=check_text)
-    upload: Upload | None = None
+    upload: Upload | None = attrs.field(default=None, converter=_check_upload)
 
     def __attrs_post_init__(self) -> None:
-        if self.upload is not None and not isinstance(self.upload, Upload):
-            raise LinqUsageError(f"upload must be an Upload or None, got {self.upload!r}")
         if self.text is None and self.upload is None:
             raise LinqUsageError("a campaign needs a text, an upload or both")
 

@@ -98,6 +98,15 @@ def test_a_campaign_holds_its_line_and_text_as_plain_strings() -> None:
     campaign = Campaign(id=_Spelled("c"), from_=_Spelled(SENDER), text=_Spelled("Hi"))
     assert [type(v) for v in (campaign.id, campaign.from_, campaign.text)] == [str, str, str]
     assert (campaign.from_, campaign.text) == (SENDER, "Hi")
+    uploaded = Campaign(
+        id="c", from_=SENDER, upload=attrs.evolve(UPLOAD, attachment_id=_Spelled("a"))
+    )
+    assert uploaded.upload is not None
+    assert type(uploaded.upload.attachment_id) is str
+    assert uploaded.upload == attrs.evolve(UPLOAD, attachment_id="a")
+    for bad in (None, 7, ""):
+        with pytest.raises(LinqUsageError, match=r"upload\.attachment_id"):
+            Campaign(id="c", from_=SENDER, upload=attrs.evolve(UPLOAD, attachment_id=bad))
 
 
 def test_broadcast_key_is_campaign_key() -> None:
@@ -225,6 +234,27 @@ async def test_a_bad_recipient_fails_without_a_request(
     assert outcome.status == "failed"
     assert isinstance(outcome.error, LinqUsageError)
     assert outcome.idempotency_key is None
+    assert api_requests(fake) == []
+
+
+async def test_a_refused_recipient_is_named_by_what_it_is_not_how_it_spells_itself(
+    linq: LinqSession, fake: FakeLinqServer
+) -> None:
+    """An object that spells itself (``__str__``, ``__repr__``) as a real recipient is named
+    by its type in its outcome; a string by its plain value."""
+
+    class Posing:
+        def __str__(self) -> str:
+            return ANN
+
+        def __repr__(self) -> str:
+            return ANN
+
+    campaign = Campaign(id="c", from_=SENDER, text="Hi")
+    outcome = await send_campaign_message(linq, campaign, Posing())  # type: ignore[arg-type]
+    assert (outcome.status, outcome.recipient) == ("failed", "<" + Posing.__qualname__ + " object>")
+    outcome = await send_campaign_message(linq, campaign, _Spelled("bob"))
+    assert (outcome.status, outcome.recipient) == ("failed", "bob")
     assert api_requests(fake) == []
 
 

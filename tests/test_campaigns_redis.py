@@ -843,6 +843,24 @@ async def test_resuming_with_a_fresh_download_url_is_the_same_message(
         await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
                                queue_name=queue, file=upload("u", str(uuid.uuid4())))  # fmt: skip
 
+    class AlwaysEqual(str):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = str.__hash__
+
+    posing = AlwaysEqual(str(uuid.uuid4()))  # another attachment, claiming to be any
+    with pytest.raises(LinqUsageError, match="another message"):
+        await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
+                               queue_name=queue, file=upload("u", posing))  # fmt: skip
+    for bad in (123, None, ""):
+        with pytest.raises(LinqUsageError, match="attachment_id"):
+            await enqueue_campaign(redis, people(1), from_=line, text="Hi",
+                                   campaign_id=f"{cid}-{bad}", queue_name=queue,
+                                   file=upload("u", bad))  # type: ignore[arg-type]  # fmt: skip
+        assert not await redis.exists(f"linq-async:campaign:{{{cid}-{bad}}}")
+    assert await redis.zcard(queue) == 3
+
 
 @pytest.mark.parametrize(
     "kwargs",
