@@ -47,6 +47,7 @@ from linq_async.contrib.redis import (
     LineRateLimiter,
     RateBudgetTimeout,
     RedisDedupe,
+    deliver_campaign_message,
 )
 from linq_async.testing import FakeLinqServer
 
@@ -563,11 +564,18 @@ class _PosingStr(str):
         return self.spelled
 
 
-async def test_a_job_naming_no_handle_is_refused_unrecorded(
-    redis: ArqRedis, uid: str, line: str, fake: FakeLinqServer, sleeps: SleepRecorder
+async def test_a_job_naming_no_handle_of_the_campaign_is_refused_unrecorded(
+    redis: ArqRedis,
+    uid: str,
+    line: str,
+    fake: FakeLinqServer,
+    linq: LinqSession,
+    sleeps: SleepRecorder,
 ) -> None:
-    """A job whose recipient is no handle fails, records nothing and sends nothing: neither a
-    real recipient's name (a ``__str__`` that spells one) nor a typo is marked failed."""
+    """A job whose recipient is no handle, or not one of the campaign's, fails, records
+    nothing and sends nothing: neither a real recipient's name (a ``__str__`` that spells
+    one) nor a typo is marked failed, and nobody the campaign does not name gets its
+    message."""
     cid = f"c-{uid}"
     ann, bob = people(2)
     await enqueue_campaign(redis, [ann, bob], from_=line, text="Hi", campaign_id=cid,
@@ -582,6 +590,15 @@ async def test_a_job_naming_no_handle_is_refused_unrecorded(
         assert (status.total, status.sent, status.failed, status.pending) == (2, 0, 0, 2)
         assert await CampaignStore(redis).failures(cid) == []
         assert await send_campaign_job(ctx, cid, bob) == "sent"  # bob's own job still sends
+        carol = people(3)[2]  # a handle, but not one the campaign names
+        assert await send_campaign_job(ctx, cid, carol) == "failed"
+        store = CampaignStore(redis)
+        outcome = await deliver_campaign_message(linq, store, cid, carol)
+        assert isinstance(outcome.error, LinqUsageError)
+        assert "add_recipients" in str(outcome.error)
+        status = await campaign_status(redis, cid)
+        assert (status.total, status.sent, status.failed, status.pending) == (2, 1, 0, 1)
+        assert await store.pending(cid) == [ann]
     assert messages_per_recipient(fake) == Counter([bob])
 
 

@@ -8,8 +8,9 @@ closes it.
 - `CampaignStore`: a campaign's message, rate and recipients, and each recipient's final
   outcome, so any process can send, count and resume a campaign.
 - `deliver_campaign_message`: the body of one campaign job for any job queue: skip a
-  recipient already done, wait for the line's budget, send with the derived key
-  (`linq_async.campaigns.send_campaign_message`), record the outcome.
+  recipient already done, refuse one the campaign does not name, wait for the line's
+  budget, send with the derived key (`linq_async.campaigns.send_campaign_message`), record
+  the outcome.
 - `LineRateLimiter`: waits for a sending line's budget (``"2/s"``), one budget per line for
   every worker on the same Redis; the API's 429 and ``Retry-After`` stay the backstop.
 - `RedisDedupe`: claims webhook ids atomically, so an event is handled by one receiver pod.
@@ -562,7 +563,11 @@ class CampaignStore:
         return stored
 
     async def add_recipients(self, campaign_id: str, recipients: Sequence[str]) -> int:
-        """Add canonical recipients to the campaign; return how many were new."""
+        """Add canonical recipients to the campaign; return how many were new.
+
+        Add them before enqueueing their jobs: `deliver_campaign_message` refuses a
+        recipient the campaign does not name.
+        """
         if not recipients:
             return 0
         key = self._key(campaign_id, ":recipients")
@@ -573,6 +578,11 @@ class CampaignStore:
                 pipe.pexpire(key, ttl)
             added, *_ = await pipe.execute()
         return int(added)
+
+    async def is_recipient(self, campaign_id: str, recipient: str) -> bool:
+        """Whether ``recipient`` (canonical) is one of the campaign's (`add_recipients`)."""
+        key = self._key(campaign_id, ":recipients")
+        return bool(await self._redis.sismember(key, recipient))  # type: ignore[misc]
 
     async def outcome(self, campaign_id: str, recipient: str) -> CampaignOutcome | None:
         """The recorded final outcome of ``recipient`` (canonical), or ``None``.
@@ -764,11 +774,11 @@ async def deliver_campaign_message(
     """Send one recipient's message of a stored campaign: the body of a campaign job.
 
     In order: load the campaign from ``store``; if the recipient already has a final outcome,
-    return it (nothing is sent); wait for the line's budget when the campaign has a rate and a
-    ``limiter`` is given; send with the derived key
-    (`linq_async.campaigns.send_campaign_message`); record a final outcome. A transient
-    failure is returned unrecorded for the job queue to retry, unless ``final_attempt``, when
-    it is recorded (and returned) as ``"failed"``.
+    return it (nothing is sent); refuse a recipient the campaign does not name; wait for
+    the line's budget when the campaign has a rate and a ``limiter`` is given; send with
+    the derived key (`linq_async.campaigns.send_campaign_message`); record a final
+    outcome. A transient failure is returned unrecorded for the job queue to retry, unless
+    ``final_attempt``, when it is recorded (and returned) as ``"failed"``.
 
     Args:
         linq: an open `LinqSession`.
@@ -784,8 +794,8 @@ async def deliver_campaign_message(
     Returns:
         The outcome. ``"failed"`` and not recorded: with a `CampaignNotFoundError` when the
         store holds no such campaign, with a `LinqUsageError` when ``recipient`` is not an
-        E.164 number or an email address (so it cannot be one of the campaign's
-        recipients, and a job naming it could never succeed).
+        E.164 number or an email address, or is not one of the campaign's recipients
+        (`CampaignStore.add_recipients`): a job naming it could never succeed.
     """
     stored = await store.get(campaign_id)
     if stored is None:
@@ -804,6 +814,15 @@ async def deliver_campaign_message(
     recorded = await store.outcome(campaign_id, handle)
     if recorded is not None:
         return recorded
+    if not await store.is_recipient(campaign_id, handle):
+        # Sent, it would reach someone the campaign never named, and count past its total.
+        stranger = LinqUsageError(
+            f"{handle!r} is not a recipient of campaign {campaign_id!r}: add it with "
+            "CampaignStore.add_recipients before enqueueing its job"
+        )
+        return CampaignOutcome(
+            campaign_id=campaign_id, recipient=handle, status="failed", error=stranger
+        )
     outcome: CampaignOutcome | None = None
     if limiter is not None and stored.rate is not None:
         try:
