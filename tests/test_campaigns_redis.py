@@ -294,6 +294,29 @@ async def test_store_counts_and_lists_outcomes(redis: ArqRedis, uid: str, line: 
         await store.record(CampaignOutcome(campaign_id=cid, recipient=c, status="transient"))
 
 
+async def test_recipients_are_added_in_their_canonical_spelling(
+    redis: ArqRedis, uid: str, line: str, fake: FakeLinqServer, linq: LinqSession
+) -> None:
+    """add_recipients stores emails lowercased (so their jobs are recognised), refuses a
+    non-handle before adding any, takes more recipients than one script call can, and gives
+    the set the campaign record's expiry."""
+    store = CampaignStore(redis)
+    cid = f"c-{uid}"
+    await store.save(Campaign(id=cid, from_=line, text="Hi"), rate=None, ttl=600)
+    with pytest.raises(LinqUsageError, match="recipient"):
+        await store.add_recipients(cid, ["+15550001111", "not a handle"])
+    assert await redis.scard(f"linq-async:campaign:{{{cid}}}:recipients") == 0
+    assert await store.add_recipients(cid, ["Ann@Example.com", "ann@example.COM"]) == 1
+    assert await store.is_recipient(cid, "ann@example.com")
+    outcome = await deliver_campaign_message(linq, store, cid, "Ann@Example.com")
+    assert outcome.status == "sent"
+    assert messages_per_recipient(fake) == Counter(["ann@example.com"])
+    many = [f"+1666{index:07d}" for index in range(2_500)]
+    assert await store.add_recipients(cid, many) == 2_500
+    assert (await store.status(cid)).total == 2_501
+    assert 0 < await redis.pttl(f"linq-async:campaign:{{{cid}}}:recipients") <= 600 * 1000
+
+
 async def test_status_of_an_unknown_campaign(redis: ArqRedis, uid: str) -> None:
     """A campaign Redis does not hold is CampaignNotFoundError, not zeros."""
     with pytest.raises(CampaignNotFoundError):

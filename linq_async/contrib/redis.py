@@ -117,6 +117,16 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
 
+# Adds recipients to a campaign's set with the campaign record's remaining expiry, read in
+# the same step: another producer's later enqueue (a longer ttl) cannot be undone by an
+# expiry read before it, which would let the set expire before the campaign.
+_ADD_RECIPIENTS = """
+local added = redis.call('SADD', KEYS[2], unpack(ARGV))
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return added
+"""
+_ADD_SLICE = 1_000  # recipients per call of the script
 
 # Deletes a webhook claim only if it still holds the token of the call that made it.
 _RELEASE = """
@@ -486,6 +496,7 @@ class CampaignStore:
         self._prefix = prefix
         self._cache: dict[str, tuple[float, StoredCampaign]] = {}
         self._record = redis.register_script(_RECORD)
+        self._add_recipients = redis.register_script(_ADD_RECIPIENTS)
 
     def _key(self, campaign_id: str, part: str = "") -> str:
         # The id sits between braces: the record key ends in "}" and the others in a fixed
@@ -563,21 +574,24 @@ class CampaignStore:
         return stored
 
     async def add_recipients(self, campaign_id: str, recipients: Sequence[str]) -> int:
-        """Add canonical recipients to the campaign; return how many were new.
+        """Add recipients to the campaign, in their canonical spelling; return how many
+        were new.
 
         Add them before enqueueing their jobs: `deliver_campaign_message` refuses a
-        recipient the campaign does not name.
+        recipient the campaign does not name. The set expires with the campaign's record.
+
+        Raises:
+            LinqUsageError: a recipient is neither an E.164 phone number nor an email
+                address (nothing is added).
         """
-        if not recipients:
-            return 0
-        key = self._key(campaign_id, ":recipients")
-        ttl = await self._redis.pttl(self._key(campaign_id))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(key, *recipients)
-            if ttl > 0:
-                pipe.pexpire(key, ttl)
-            added, *_ = await pipe.execute()
-        return int(added)
+        handles = [canonical_recipient(recipient) for recipient in recipients]
+        keys = [self._key(campaign_id), self._key(campaign_id, ":recipients")]
+        added = 0
+        # In slices: Lua's unpack takes some thousands of values at most.
+        for start in range(0, len(handles), _ADD_SLICE):
+            batch = handles[start : start + _ADD_SLICE]
+            added += int(await self._add_recipients(keys=keys, args=batch))
+        return added
 
     async def is_recipient(self, campaign_id: str, recipient: str) -> bool:
         """Whether ``recipient`` (canonical) is one of the campaign's (`add_recipients`)."""
@@ -818,7 +832,8 @@ async def deliver_campaign_message(
         # Sent, it would reach someone the campaign never named, and count past its total.
         stranger = LinqUsageError(
             f"{handle!r} is not a recipient of campaign {campaign_id!r}: add it with "
-            "CampaignStore.add_recipients before enqueueing its job"
+            "CampaignStore.add_recipients before enqueueing its job (or the campaign's "
+            "records expired)"
         )
         return CampaignOutcome(
             campaign_id=campaign_id, recipient=handle, status="failed", error=stranger
