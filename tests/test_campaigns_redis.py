@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import socket
 import sys
@@ -305,6 +306,8 @@ async def test_recipients_are_added_in_their_canonical_spelling(
     await store.save(Campaign(id=cid, from_=line, text="Hi"), rate=None, ttl=600)
     with pytest.raises(LinqUsageError, match="recipient"):
         await store.add_recipients(cid, ["+15550001111", "not a handle"])
+    with pytest.raises(LinqUsageError, match="a list of handles"):
+        await store.add_recipients(cid, "ann@example.com")
     assert await redis.scard(f"linq-async:campaign:{{{cid}}}:recipients") == 0
     assert await store.add_recipients(cid, ["Ann@Example.com", "ann@example.COM"]) == 1
     assert await store.is_recipient(cid, "ann@example.com")
@@ -594,6 +597,7 @@ async def test_a_job_naming_no_handle_of_the_campaign_is_refused_unrecorded(
     fake: FakeLinqServer,
     linq: LinqSession,
     sleeps: SleepRecorder,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A job whose recipient is no handle, or not one of the campaign's, fails, records
     nothing and sends nothing: neither a real recipient's name (a ``__str__`` that spells
@@ -616,9 +620,11 @@ async def test_a_job_naming_no_handle_of_the_campaign_is_refused_unrecorded(
         carol = people(3)[2]  # a handle, but not one the campaign names
         assert await send_campaign_job(ctx, cid, carol) == "failed"
         store = CampaignStore(redis)
-        outcome = await deliver_campaign_message(linq, store, cid, carol)
+        with caplog.at_level(logging.WARNING, logger="linq_async.contrib.redis"):
+            outcome = await deliver_campaign_message(linq, store, cid, carol)
         assert isinstance(outcome.error, LinqUsageError)
         assert "add_recipients" in str(outcome.error)
+        assert f"is not a recipient of campaign {cid!r}" in caplog.text  # said, not silent
         status = await campaign_status(redis, cid)
         assert (status.total, status.sent, status.failed, status.pending) == (2, 1, 0, 1)
         assert await store.pending(cid) == [ann]

@@ -579,11 +579,17 @@ class CampaignStore:
 
         Add them before enqueueing their jobs: `deliver_campaign_message` refuses a
         recipient the campaign does not name. The set expires with the campaign's record.
+        They are added 1,000 at a time: a Redis error partway leaves the earlier ones added,
+        and adding them all again is safe.
 
         Raises:
-            LinqUsageError: a recipient is neither an E.164 phone number nor an email
-                address (nothing is added).
+            LinqUsageError: ``recipients`` is a string, or a recipient is neither an E.164
+                phone number nor an email address (nothing is added).
         """
+        if isinstance(recipients, (str, bytes)):
+            raise LinqUsageError(
+                f"recipients must be a list of handles, got {type(recipients).__name__}"
+            )
         handles = [canonical_recipient(recipient) for recipient in recipients]
         keys = [self._key(campaign_id), self._key(campaign_id, ":recipients")]
         added = 0
@@ -774,6 +780,16 @@ def canonical_recipients(recipients: Iterable[str]) -> tuple[list[str], int]:
     return list(seen), total - len(seen)
 
 
+def _unrecorded(refused: CampaignOutcome) -> CampaignOutcome:
+    """Log a job refused before any send: its outcome is in no record, so say it here."""
+    logger.warning(
+        "campaign %r: a job was refused (nothing sent, nothing recorded): %s",
+        refused.campaign_id,
+        refused.error,
+    )
+    return refused
+
+
 async def deliver_campaign_message(
     linq: LinqSession,
     store: CampaignStore,
@@ -806,7 +822,8 @@ async def deliver_campaign_message(
         final_attempt: whether the job queue will not try again.
 
     Returns:
-        The outcome. ``"failed"`` and not recorded: with a `CampaignNotFoundError` when the
+        The outcome. ``"failed"``, not recorded but logged (a WARNING on the
+        ``linq_async.contrib.redis`` logger): with a `CampaignNotFoundError` when the
         store holds no such campaign, with a `LinqUsageError` when ``recipient`` is not an
         E.164 number or an email address, or is not one of the campaign's recipients
         (`CampaignStore.add_recipients`): a job naming it could never succeed.
@@ -814,8 +831,10 @@ async def deliver_campaign_message(
     stored = await store.get(campaign_id)
     if stored is None:
         error = CampaignNotFoundError(f"no campaign {campaign_id!r} in Redis (expired?)")
-        return CampaignOutcome(
-            campaign_id=campaign_id, recipient=as_given(recipient), status="failed", error=error
+        return _unrecorded(
+            CampaignOutcome(
+                campaign_id=campaign_id, recipient=as_given(recipient), status="failed", error=error
+            )
         )
     campaign = stored.campaign
     try:
@@ -824,19 +843,21 @@ async def deliver_campaign_message(
         # Not a handle, so not one of the campaign's recipients: nothing is recorded, or a
         # refusal could count against the campaign's total or stand under a real
         # recipient's name.
-        return await send_campaign_message(linq, campaign, recipient)  # refused before I/O
+        return _unrecorded(await send_campaign_message(linq, campaign, recipient))  # no I/O
     recorded = await store.outcome(campaign_id, handle)
     if recorded is not None:
         return recorded
     if not await store.is_recipient(campaign_id, handle):
         # Sent, it would reach someone the campaign never named, and count past its total.
         stranger = LinqUsageError(
-            f"{handle!r} is not a recipient of campaign {campaign_id!r}: add it with "
-            "CampaignStore.add_recipients before enqueueing its job (or the campaign's "
-            "records expired)"
+            f"{handle!r} is not a recipient of campaign {campaign_id!r}: enqueue it with "
+            "enqueue_campaign, or add it with CampaignStore.add_recipients before enqueueing "
+            "its job (or the campaign's records expired)"
         )
-        return CampaignOutcome(
-            campaign_id=campaign_id, recipient=handle, status="failed", error=stranger
+        return _unrecorded(
+            CampaignOutcome(
+                campaign_id=campaign_id, recipient=handle, status="failed", error=stranger
+            )
         )
     outcome: CampaignOutcome | None = None
     if limiter is not None and stored.rate is not None:
