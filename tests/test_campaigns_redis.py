@@ -311,6 +311,8 @@ async def test_recipients_are_added_in_their_canonical_spelling(
     assert await redis.scard(f"linq-async:campaign:{{{cid}}}:recipients") == 0
     assert await store.add_recipients(cid, ["Ann@Example.com", "ann@example.COM"]) == 1
     assert await store.is_recipient(cid, "ann@example.com")
+    assert await store.is_recipient(cid, "ANN@example.com")
+    assert not await store.is_recipient(cid, "+15550001111")
     outcome = await deliver_campaign_message(linq, store, cid, "Ann@Example.com")
     assert outcome.status == "sent"
     assert messages_per_recipient(fake) == Counter(["ann@example.com"])

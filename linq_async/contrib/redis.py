@@ -600,9 +600,15 @@ class CampaignStore:
         return added
 
     async def is_recipient(self, campaign_id: str, recipient: str) -> bool:
-        """Whether ``recipient`` (canonical) is one of the campaign's (`add_recipients`)."""
+        """Whether ``recipient`` (in any spelling `canonical_recipient` takes) is one of the
+        campaign's (`add_recipients`).
+
+        Raises:
+            LinqUsageError: ``recipient`` is neither an E.164 phone number nor an email address.
+        """
         key = self._key(campaign_id, ":recipients")
-        return bool(await self._redis.sismember(key, recipient))  # type: ignore[misc]
+        member = canonical_recipient(recipient)
+        return bool(await self._redis.sismember(key, member))  # type: ignore[misc]
 
     async def outcome(self, campaign_id: str, recipient: str) -> CampaignOutcome | None:
         """The recorded final outcome of ``recipient`` (canonical), or ``None``.
