@@ -592,6 +592,18 @@ class _PosingStr(str):
         return self.spelled
 
 
+class _AlwaysEqual(str):
+    """Says it equals anything: taken as it says, a different message would pass as the same."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = str.__hash__
+
+
 async def test_a_job_naming_no_handle_of_the_campaign_is_refused_unrecorded(
     redis: ArqRedis,
     uid: str,
@@ -639,23 +651,14 @@ async def test_a_campaign_keeps_its_message_against_a_str_subclass_posing_as_it(
     """A text or line whose ``__eq__`` says yes to anything is taken as its plain value, so
     enqueueing another message under the campaign's id is refused, not silently dropped."""
 
-    class AlwaysEqual(str):
-        def __eq__(self, other: object) -> bool:
-            return True
-
-        def __ne__(self, other: object) -> bool:
-            return False
-
-        __hash__ = str.__hash__
-
     cid, queue = f"c-{uid}", f"q-{uid}"
     await enqueue_campaign(redis, people(1), from_=line, text="Hi", campaign_id=cid,
                            queue_name=queue)  # fmt: skip
     with pytest.raises(LinqUsageError, match="another message"):
-        await enqueue_campaign(redis, people(2), from_=line, text=AlwaysEqual("Bye"),
+        await enqueue_campaign(redis, people(2), from_=line, text=_AlwaysEqual("Bye"),
                                campaign_id=cid, queue_name=queue)  # fmt: skip
     with pytest.raises(LinqUsageError, match="another message"):
-        await enqueue_campaign(redis, people(2), from_=AlwaysEqual("+19998887777"), text="Hi",
+        await enqueue_campaign(redis, people(2), from_=_AlwaysEqual("+19998887777"), text="Hi",
                                campaign_id=cid, queue_name=queue)  # fmt: skip
     stored = await CampaignStore(redis).get(cid)
     assert stored is not None
@@ -891,13 +894,7 @@ async def test_resuming_with_a_fresh_download_url_is_the_same_message(
         await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
                                queue_name=queue, file=upload("u", str(uuid.uuid4())))  # fmt: skip
 
-    class AlwaysEqual(str):
-        def __eq__(self, other: object) -> bool:
-            return True
-
-        __hash__ = str.__hash__
-
-    posing = AlwaysEqual(str(uuid.uuid4()))  # another attachment, claiming to be any
+    posing = _AlwaysEqual(str(uuid.uuid4()))  # another attachment, claiming to be any
     with pytest.raises(LinqUsageError, match="another message"):
         await enqueue_campaign(redis, people(3), from_=line, text="Hi", campaign_id=cid,
                                queue_name=queue, file=upload("u", posing))  # fmt: skip

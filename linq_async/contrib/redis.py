@@ -586,11 +586,7 @@ class CampaignStore:
             LinqUsageError: ``recipients`` is a string, or a recipient is neither an E.164
                 phone number nor an email address (nothing is added).
         """
-        if isinstance(recipients, (str, bytes)):
-            raise LinqUsageError(
-                f"recipients must be a list of handles, got {type(recipients).__name__}"
-            )
-        handles = [canonical_recipient(recipient) for recipient in recipients]
+        handles, _ = _unique_canonical(recipients)
         keys = [self._key(campaign_id), self._key(campaign_id, ":recipients")]
         added = 0
         # In slices: Lua's unpack takes some thousands of values at most.
@@ -772,6 +768,14 @@ def canonical_recipients(recipients: Iterable[str]) -> tuple[list[str], int]:
         LinqUsageError: ``recipients`` is a string, is empty, or holds something that is not
             an E.164 phone number or an email address (named in the message).
     """
+    handles, total = _unique_canonical(recipients)
+    if not handles:
+        raise LinqUsageError("recipients must name at least one handle")
+    return handles, total - len(handles)
+
+
+def _unique_canonical(recipients: Iterable[str]) -> tuple[list[str], int]:
+    """`canonical_recipients` that takes no recipients too: (unique ones, how many given)."""
     if isinstance(recipients, (str, bytes)) or not isinstance(recipients, Iterable):
         raise LinqUsageError(
             f"recipients must be a list of handles, got {type(recipients).__name__}"
@@ -781,9 +785,7 @@ def canonical_recipients(recipients: Iterable[str]) -> tuple[list[str], int]:
     for recipient in recipients:
         total += 1
         seen.setdefault(canonical_recipient(recipient), None)
-    if not seen:
-        raise LinqUsageError("recipients must name at least one handle")
-    return list(seen), total - len(seen)
+    return list(seen), total
 
 
 def _unrecorded(refused: CampaignOutcome) -> CampaignOutcome:
